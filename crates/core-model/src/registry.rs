@@ -1,0 +1,275 @@
+//! The explicit, static registry: config `type` name → decoder of that stage's settings.
+//!
+//! Each plugin crate exports `pub fn register(r: &mut Registry)` and adds its types there.
+//! Decoding is pure (it validates), building may connect to things.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+
+use crate::error::StageError;
+use crate::stage::{Sink, Source, Transform};
+use crate::state::StateStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StageKind {
+    Source,
+    Transform,
+    Sink,
+}
+
+impl StageKind {
+    /// The config section the kind lives in.
+    pub fn section(self) -> &'static str {
+        match self {
+            StageKind::Source => "sources",
+            StageKind::Transform => "transforms",
+            StageKind::Sink => "sinks",
+        }
+    }
+
+    pub fn singular(self) -> &'static str {
+        match self {
+            StageKind::Source => "source",
+            StageKind::Transform => "transform",
+            StageKind::Sink => "sink",
+        }
+    }
+}
+
+/// What `build` may use: where the config and data live, and the state store.
+#[derive(Clone)]
+pub struct BuildContext {
+    pub stage_id: String,
+    /// `[global] data_dir`, created before any stage is built.
+    pub data_dir: PathBuf,
+    /// The folder of the config file; relative paths in stage settings resolve against it.
+    pub config_dir: PathBuf,
+    pub state: Arc<dyn StateStore>,
+}
+
+impl BuildContext {
+    /// Resolves a path from a stage's settings: absolute as is, relative to the config file.
+    pub fn resolve_path(&self, path: &std::path::Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.config_dir.join(path)
+        }
+    }
+}
+
+/// Decoded settings of a source. `validate` is pure; `build` may do I/O but spawns nothing.
+#[async_trait]
+pub trait SourceConfig: Send + Sync {
+    /// Checks that decoding cannot express (ranges, URL syntax). Touches no network or disk.
+    fn validate(&self) -> Vec<String> {
+        Vec::new()
+    }
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Source>, StageError>;
+}
+
+/// Decoded settings of a transform. `validate` is pure; `build` may do I/O but spawns nothing.
+#[async_trait]
+pub trait TransformConfig: Send + Sync {
+    fn validate(&self) -> Vec<String> {
+        Vec::new()
+    }
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError>;
+}
+
+/// Decoded settings of a sink. `validate` is pure; `build` may do I/O but spawns nothing.
+#[async_trait]
+pub trait SinkConfig: Send + Sync {
+    fn validate(&self) -> Vec<String> {
+        Vec::new()
+    }
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError>;
+}
+
+type Decode<T> = fn(serde_json::Value) -> Result<Box<T>, String>;
+
+struct Entry<T: ?Sized> {
+    description: String,
+    decode: Decode<T>,
+}
+
+/// One registered type, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeInfo {
+    pub kind: StageKind,
+    pub name: String,
+    pub description: String,
+}
+
+/// Maps each config `type` name to the decoder of its settings.
+#[derive(Default)]
+pub struct Registry {
+    sources: BTreeMap<String, Entry<dyn SourceConfig>>,
+    transforms: BTreeMap<String, Entry<dyn TransformConfig>>,
+    sinks: BTreeMap<String, Entry<dyn SinkConfig>>,
+    conflicts: Vec<String>,
+}
+
+fn decode_source<C: SourceConfig + DeserializeOwned + 'static>(
+    value: serde_json::Value,
+) -> Result<Box<dyn SourceConfig>, String> {
+    serde_json::from_value::<C>(value)
+        .map(|c| Box::new(c) as Box<dyn SourceConfig>)
+        .map_err(|e| e.to_string())
+}
+
+fn decode_transform<C: TransformConfig + DeserializeOwned + 'static>(
+    value: serde_json::Value,
+) -> Result<Box<dyn TransformConfig>, String> {
+    serde_json::from_value::<C>(value)
+        .map(|c| Box::new(c) as Box<dyn TransformConfig>)
+        .map_err(|e| e.to_string())
+}
+
+fn decode_sink<C: SinkConfig + DeserializeOwned + 'static>(
+    value: serde_json::Value,
+) -> Result<Box<dyn SinkConfig>, String> {
+    serde_json::from_value::<C>(value)
+        .map(|c| Box::new(c) as Box<dyn SinkConfig>)
+        .map_err(|e| e.to_string())
+}
+
+fn insert<T: ?Sized>(
+    map: &mut BTreeMap<String, Entry<T>>,
+    conflicts: &mut Vec<String>,
+    kind: StageKind,
+    name: &str,
+    description: &str,
+    decode: Decode<T>,
+) {
+    if map.contains_key(name) {
+        conflicts.push(format!(
+            "{} type {name:?} is registered twice; the first registration is kept",
+            kind.singular()
+        ));
+        return;
+    }
+    map.insert(
+        name.to_string(),
+        Entry {
+            description: description.to_string(),
+            decode,
+        },
+    );
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Registers a source type; `C` is its settings struct (use `deny_unknown_fields`).
+    pub fn add_source<C: SourceConfig + DeserializeOwned + 'static>(
+        &mut self,
+        name: &str,
+        description: &str,
+    ) {
+        insert(
+            &mut self.sources,
+            &mut self.conflicts,
+            StageKind::Source,
+            name,
+            description,
+            decode_source::<C>,
+        );
+    }
+
+    pub fn add_transform<C: TransformConfig + DeserializeOwned + 'static>(
+        &mut self,
+        name: &str,
+        description: &str,
+    ) {
+        insert(
+            &mut self.transforms,
+            &mut self.conflicts,
+            StageKind::Transform,
+            name,
+            description,
+            decode_transform::<C>,
+        );
+    }
+
+    pub fn add_sink<C: SinkConfig + DeserializeOwned + 'static>(
+        &mut self,
+        name: &str,
+        description: &str,
+    ) {
+        insert(
+            &mut self.sinks,
+            &mut self.conflicts,
+            StageKind::Sink,
+            name,
+            description,
+            decode_sink::<C>,
+        );
+    }
+
+    /// Two plugins that claimed the same type name.
+    pub fn conflicts(&self) -> &[String] {
+        &self.conflicts
+    }
+
+    /// The registered type names of one kind, sorted.
+    pub fn names(&self, kind: StageKind) -> Vec<String> {
+        match kind {
+            StageKind::Source => self.sources.keys().cloned().collect(),
+            StageKind::Transform => self.transforms.keys().cloned().collect(),
+            StageKind::Sink => self.sinks.keys().cloned().collect(),
+        }
+    }
+
+    pub fn types(&self) -> Vec<TypeInfo> {
+        let mut out = Vec::new();
+        let mut push = |kind: StageKind, name: &String, description: &String| {
+            out.push(TypeInfo {
+                kind,
+                name: name.clone(),
+                description: description.clone(),
+            })
+        };
+        for (name, e) in &self.sources {
+            push(StageKind::Source, name, &e.description);
+        }
+        for (name, e) in &self.transforms {
+            push(StageKind::Transform, name, &e.description);
+        }
+        for (name, e) in &self.sinks {
+            push(StageKind::Sink, name, &e.description);
+        }
+        out
+    }
+
+    /// `None` when the type is unknown; otherwise the decoded settings or serde's message.
+    pub fn decode_source(
+        &self,
+        name: &str,
+        settings: serde_json::Value,
+    ) -> Option<Result<Box<dyn SourceConfig>, String>> {
+        self.sources.get(name).map(|e| (e.decode)(settings))
+    }
+
+    pub fn decode_transform(
+        &self,
+        name: &str,
+        settings: serde_json::Value,
+    ) -> Option<Result<Box<dyn TransformConfig>, String>> {
+        self.transforms.get(name).map(|e| (e.decode)(settings))
+    }
+
+    pub fn decode_sink(
+        &self,
+        name: &str,
+        settings: serde_json::Value,
+    ) -> Option<Result<Box<dyn SinkConfig>, String>> {
+        self.sinks.get(name).map(|e| (e.decode)(settings))
+    }
+}

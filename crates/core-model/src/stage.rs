@@ -1,0 +1,125 @@
+//! The three kinds of stage and how the runtime drives each.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{mpsc, watch};
+
+use crate::ack::{Ack, AckReceiver};
+use crate::article::{Article, Record};
+use crate::error::StageError;
+use crate::state::StateStore;
+use crate::stats::RunStats;
+
+/// Whether the pipeline runs until told to stop, or for one cycle (`khabar once`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    Continuous,
+    Once,
+}
+
+/// What a [`Source`] gets from the runtime: where to send records, where to keep checkpoints,
+/// and when to stop.
+pub struct SourceContext {
+    pub id: String,
+    pub mode: RunMode,
+    pub state: Arc<dyn StateStore>,
+    pub stats: Arc<RunStats>,
+    out: mpsc::Sender<Record>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl SourceContext {
+    pub fn new(
+        id: String,
+        mode: RunMode,
+        state: Arc<dyn StateStore>,
+        stats: Arc<RunStats>,
+        out: mpsc::Sender<Record>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        SourceContext {
+            id,
+            mode,
+            state,
+            stats,
+            out,
+            shutdown,
+        }
+    }
+
+    /// Sends an article downstream, waiting while the pipeline is full (backpressure). The
+    /// receiver resolves when every sink has settled it. Fails only when the pipeline is gone.
+    pub async fn emit(&self, article: Article) -> Result<AckReceiver, StageError> {
+        let (ack, receiver) = Ack::new();
+        self.out
+            .send(Record { article, ack })
+            .await
+            .map_err(|_| StageError::transient(format!("source {}: pipeline closed", self.id)))?;
+        Ok(receiver)
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Resolves when the runtime asks sources to stop.
+    pub async fn shutdown_requested(&self) {
+        let mut rx = self.shutdown.clone();
+        // An error means the runtime is gone, which is a stop too.
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+}
+
+/// A stage that produces records: polls feeds, reads a queue.
+///
+/// How it is driven: the runtime calls [`Source::run`] once, in a task of its own, and the
+/// source owns its loop. It sends records with [`SourceContext::emit`] (which waits when the
+/// pipeline is full), waits on the returned receivers, and commits its checkpoint to
+/// [`SourceContext::state`] only for what was delivered. In [`RunMode::Once`] it does one cycle
+/// and returns; otherwise it runs until [`SourceContext::shutdown_requested`]. Returning closes
+/// its output, which lets the stages downstream drain and finish.
+#[async_trait]
+pub trait Source: Send {
+    async fn run(self: Box<Self>, ctx: SourceContext) -> Result<(), StageError>;
+}
+
+/// What a transform decided about a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Pass the (possibly changed) record on.
+    Keep,
+    /// Drop it on purpose (a filter, a duplicate): it counts as delivered.
+    Drop { reason: String },
+}
+
+/// A stage that changes records: fetches a page, cleans text, finds entities.
+///
+/// How it is driven: the runtime calls [`Transform::process`] for each incoming record, up to
+/// the stage's `max_in_flight` calls at once (hence `&self` and `Sync`). The transform edits
+/// the article in place and returns a [`Verdict`]. A [`StageError::Transient`] makes the
+/// runtime call it again with backoff, up to the stage's `retries`, then hands the record back
+/// to its source as `Retry`; so leave the article unchanged when you fail. A
+/// [`StageError::Permanent`] sends the record to the dead-letter file as rejected.
+#[async_trait]
+pub trait Transform: Send + Sync {
+    async fn process(&self, article: &mut Article) -> Result<Verdict, StageError>;
+}
+
+/// A stage that stores or forwards records: a file, a database, a queue.
+///
+/// How it is driven: the runtime gathers up to the stage's `batch_size` records (waiting at
+/// most `batch_timeout` for a batch to fill) and calls [`Sink::write`] with them, one at a
+/// time: a sink is never called concurrently. The sink returns one result per record, in
+/// order. Transient failures are written again after backoff until they succeed or the
+/// pipeline shuts down; permanent ones go to the dead-letter file. Writes must be idempotent
+/// on the record id: after a crash the same records come again. [`Sink::flush`] is called
+/// when the input is exhausted, before shutdown completes.
+#[async_trait]
+pub trait Sink: Send {
+    async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>>;
+
+    async fn flush(&mut self) -> Result<(), StageError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,66 @@
+//! Where sources keep checkpoints and schedules between runs.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[error("state store: {0}")]
+pub struct StateError(pub String);
+
+/// A small key-value store, namespaced per stage. Values are opaque bytes (sources store JSON).
+///
+/// How it is driven: sources call it from their own task, between polls; a `put` must be
+/// durable when it returns, because a source calls it only after the records it covers were
+/// delivered.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    async fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StateError>;
+    async fn put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), StateError>;
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), StateError>;
+    /// All keys of a namespace, sorted.
+    async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError>;
+}
+
+/// Keeps state in memory only: for tests and one-off commands.
+#[derive(Default)]
+pub struct MemoryStateStore {
+    map: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+}
+
+impl MemoryStateStore {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<(String, String), Vec<u8>>>, StateError> {
+        self.map
+            .lock()
+            .map_err(|_| StateError("memory store poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl StateStore for MemoryStateStore {
+    async fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        Ok(self.lock()?.get(&(namespace.to_string(), key.to_string())).cloned())
+    }
+
+    async fn put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), StateError> {
+        self.lock()?
+            .insert((namespace.to_string(), key.to_string()), value.to_vec());
+        Ok(())
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), StateError> {
+        self.lock()?.remove(&(namespace.to_string(), key.to_string()));
+        Ok(())
+    }
+
+    async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError> {
+        Ok(self
+            .lock()?
+            .keys()
+            .filter(|(ns, _)| ns == namespace)
+            .map(|(_, k)| k.clone())
+            .collect())
+    }
+}

@@ -1,0 +1,22 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Totals of one run, shared by all sources: what `khabar once` prints at the end.
+#[derive(Debug, Default)]
+pub struct RunStats {
+    pub feeds_polled: AtomicU64,
+    pub feeds_failed: AtomicU64,
+    pub items_new: AtomicU64,
+    pub delivered: AtomicU64,
+    pub retried: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+impl RunStats {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
