@@ -46,18 +46,27 @@ pub struct BuildContext {
     pub stage_id: String,
     /// `[global] data_dir`, created before any stage is built.
     pub data_dir: PathBuf,
-    /// The folder of the config file; relative paths in stage settings resolve against it.
+    /// The folder of the config file.
     pub config_dir: PathBuf,
     pub state: Arc<dyn StateStore>,
 }
 
 impl BuildContext {
-    /// Resolves a path from a stage's settings: absolute as is, relative to the config file.
-    pub fn resolve_path(&self, path: &std::path::Path) -> PathBuf {
+    /// An input the user points at (a feed file, an OPML list): relative to the config file.
+    pub fn resolve_input(&self, path: &std::path::Path) -> PathBuf {
         if path.is_absolute() {
             path.to_path_buf()
         } else {
             self.config_dir.join(path)
+        }
+    }
+
+    /// Something Khabar writes (a database, a JSONL file): relative to `data_dir`.
+    pub fn resolve_data(&self, path: &std::path::Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.data_dir.join(path)
         }
     }
 }
@@ -114,28 +123,34 @@ pub struct Registry {
     conflicts: Vec<String>,
 }
 
+/// Decodes settings, naming the field at fault (`urls[2]: invalid type…`).
+fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, String> {
+    serde_path_to_error::deserialize::<_, C>(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            e.inner().to_string()
+        } else {
+            format!("field `{path}`: {}", e.inner())
+        }
+    })
+}
+
 fn decode_source<C: SourceConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
 ) -> Result<Box<dyn SourceConfig>, String> {
-    serde_json::from_value::<C>(value)
-        .map(|c| Box::new(c) as Box<dyn SourceConfig>)
-        .map_err(|e| e.to_string())
+    decode::<C>(value).map(|c| Box::new(c) as Box<dyn SourceConfig>)
 }
 
 fn decode_transform<C: TransformConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
 ) -> Result<Box<dyn TransformConfig>, String> {
-    serde_json::from_value::<C>(value)
-        .map(|c| Box::new(c) as Box<dyn TransformConfig>)
-        .map_err(|e| e.to_string())
+    decode::<C>(value).map(|c| Box::new(c) as Box<dyn TransformConfig>)
 }
 
 fn decode_sink<C: SinkConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
 ) -> Result<Box<dyn SinkConfig>, String> {
-    serde_json::from_value::<C>(value)
-        .map(|c| Box::new(c) as Box<dyn SinkConfig>)
-        .map_err(|e| e.to_string())
+    decode::<C>(value).map(|c| Box::new(c) as Box<dyn SinkConfig>)
 }
 
 fn insert<T: ?Sized>(

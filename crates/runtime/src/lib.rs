@@ -1,1 +1,18 @@
+//! Khabar's pipeline runtime: loads a config, checks the graph, builds the stages from the
+//! registry, wires them with bounded channels, and drives them until the sources are done or
+//! a shutdown is requested.
 
+mod config;
+mod dead_letter;
+mod drivers;
+mod metrics;
+mod pipeline;
+mod sqlite_state;
+mod validate;
+
+pub use config::{load_config, ConfigError, GlobalConfig, RawConfig};
+pub use dead_letter::DeadLetter;
+pub use metrics::{StageCounters, StageMetrics};
+pub use pipeline::{Pipeline, RunSummary, Shutdown};
+pub use sqlite_state::SqliteStateStore;
+pub use validate::{validate, ConfigIssue, Plan, StagePlan};

@@ -1,0 +1,196 @@
+//! Turning fetched bytes into UTF-8 text before any parser sees them.
+//!
+//! Order of trust: a byte-order mark, then the HTTP `charset`, then the document's own
+//! declaration (XML prolog or HTML `<meta>`), then the bytes themselves (valid UTF-8, else
+//! chardetng's guess). A declaration the bytes contradict (UTF-8 declared, windows-1256
+//! served) loses to detection: Arabic sites still do that.
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+
+/// Decoded text and how its encoding was chosen.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub text: String,
+    pub encoding: &'static str,
+    /// `bom`, `http`, `declared`, `utf8` or `detected`.
+    pub chosen_by: &'static str,
+}
+
+/// How far into a document its encoding declaration may sit.
+const SNIFF_BYTES: usize = 4096;
+
+fn from_bom(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
+    Encoding::for_bom(bytes)
+}
+
+fn charset_param(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']))
+    })
+}
+
+/// The value after `name=` in `haystack` (quoted or not), case-insensitively.
+fn attribute_after(haystack: &str, name: &str) -> Option<String> {
+    let lower = haystack.to_ascii_lowercase();
+    let at = lower.find(name)? + name.len();
+    let rest = haystack[at..].trim_start();
+    let rest = rest.strip_prefix('=')?.trim_start();
+    let value: String = match rest.chars().next()? {
+        q @ ('"' | '\'') => rest[1..].chars().take_while(|c| *c != q).collect(),
+        _ => rest
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | '>' | ';' | '/'))
+            .collect(),
+    };
+    (!value.is_empty()).then_some(value)
+}
+
+fn xml_declared(head: &str) -> Option<String> {
+    let start = head.find("<?xml")?;
+    let end = head[start..].find("?>")? + start;
+    attribute_after(&head[start..end], "encoding")
+}
+
+fn html_declared(head: &str) -> Option<String> {
+    let lower = head.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(pos) = lower[from..].find("<meta") {
+        let start = from + pos;
+        let end = lower[start..].find('>').map(|e| start + e).unwrap_or(lower.len());
+        let tag = &head[start..end];
+        if let Some(charset) = attribute_after(tag, "charset") {
+            return Some(charset);
+        }
+        from = end;
+    }
+    None
+}
+
+fn decode(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    declared: impl Fn(&str) -> Option<String>,
+) -> Decoded {
+    if let Some((encoding, bom_len)) = from_bom(bytes) {
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
+        return Decoded { text: text.into_owned(), encoding: encoding.name(), chosen_by: "bom" };
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
+    let candidates = [
+        (content_type.and_then(charset_param).map(str::to_string), "http"),
+        (declared(&head), "declared"),
+    ];
+    for (label, chosen_by) in candidates {
+        let Some(encoding) = label.and_then(|l| Encoding::for_label(l.as_bytes())) else {
+            continue;
+        };
+        // A UTF-16 label on bytes without a BOM is almost always a lie in the prolog.
+        if encoding == UTF_16LE || encoding == UTF_16BE {
+            continue;
+        }
+        let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+        if !had_errors {
+            return Decoded { text: text.into_owned(), encoding: encoding.name(), chosen_by };
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Decoded { text: text.to_string(), encoding: UTF_8.name(), chosen_by: "utf8" };
+    }
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    let encoding = detector.guess(None, true);
+    let (text, _) = encoding.decode_without_bom_handling(bytes);
+    Decoded { text: text.into_owned(), encoding: encoding.name(), chosen_by: "detected" }
+}
+
+/// Decodes an XML document (a feed, OPML, a sitemap) and rewrites its prolog to say UTF-8, so
+/// the XML parser does not decode it a second time.
+pub fn decode_xml(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+    let mut decoded = decode(bytes, content_type, xml_declared);
+    if let Some(start) = decoded.text.find("<?xml") {
+        if let Some(len) = decoded.text[start..].find("?>") {
+            let prolog = &decoded.text[start..start + len];
+            let lower = prolog.to_ascii_lowercase();
+            if let Some(enc_at) = lower.find("encoding") {
+                let after = &prolog[enc_at..];
+                let quote_start = after.find(['"', '\'']);
+                if let Some(q1) = quote_start {
+                    let quote = after.as_bytes()[q1] as char;
+                    if let Some(q2) = after[q1 + 1..].find(quote) {
+                        let from = start + enc_at;
+                        let to = start + enc_at + q1 + 1 + q2 + 1;
+                        decoded.text.replace_range(from..to, "encoding=\"utf-8\"");
+                    }
+                }
+            }
+        }
+    }
+    decoded
+}
+
+/// Decodes an HTML page.
+pub fn decode_html(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+    decode(bytes, content_type, html_declared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARABIC: &str = "التحالف الدولي يقصف المنطقة المحاصرة في الباغوز";
+
+    fn windows_1256(text: &str) -> Vec<u8> {
+        encoding_rs::WINDOWS_1256.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn xml_prolog_windows_1256() {
+        let mut bytes = b"<?xml version=\"1.0\" encoding=\"windows-1256\"?><rss><title>".to_vec();
+        bytes.extend(windows_1256(ARABIC));
+        bytes.extend(b"</title></rss>");
+        let d = decode_xml(&bytes, None);
+        assert!(d.text.contains(ARABIC), "{}", d.text);
+        assert!(d.text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
+        assert_eq!(d.chosen_by, "declared");
+    }
+
+    #[test]
+    fn http_charset_wins_over_nothing() {
+        let bytes = windows_1256(ARABIC);
+        let d = decode_html(&bytes, Some("text/html; charset=windows-1256"));
+        assert_eq!(d.text, ARABIC);
+        assert_eq!(d.chosen_by, "http");
+    }
+
+    #[test]
+    fn utf8_declared_but_windows_1256_served_is_detected() {
+        let mut bytes = b"<html><head><meta charset=\"utf-8\"></head><body><p>".to_vec();
+        for _ in 0..5 {
+            bytes.extend(windows_1256(ARABIC));
+            bytes.push(b' ');
+        }
+        bytes.extend(b"</p></body></html>");
+        let d = decode_html(&bytes, None);
+        assert!(d.text.contains(ARABIC));
+        assert_eq!(d.chosen_by, "detected");
+    }
+
+    #[test]
+    fn bom_utf16() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in ARABIC.encode_utf16() {
+            bytes.extend(unit.to_le_bytes());
+        }
+        assert_eq!(decode_xml(&bytes, None).text, ARABIC);
+    }
+
+    #[test]
+    fn html_meta_http_equiv() {
+        let mut bytes = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1256\">".to_vec();
+        bytes.extend(windows_1256(ARABIC));
+        assert!(decode_html(&bytes, None).text.ends_with(ARABIC));
+    }
+}

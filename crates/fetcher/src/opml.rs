@@ -1,0 +1,96 @@
+//! OPML subscription lists: the usual way feed lists travel between readers.
+
+use quick_xml::events::Event;
+use serde::Serialize;
+
+/// One `<outline xmlUrl=…>` of an OPML file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpmlFeed {
+    pub url: String,
+    pub title: Option<String>,
+    /// The enclosing outline's title, if any (a folder such as "Arabic").
+    pub category: Option<String>,
+}
+
+/// Reads every feed of an OPML document, in document order, nested folders included.
+pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    let mut feeds = Vec::new();
+    let mut folders: Vec<Option<String>> = Vec::new();
+    let mut saw_opml = false;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("OPML: {e} at byte {}", reader.buffer_position()))?;
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.local_name();
+                if name.as_ref() == b"opml" {
+                    saw_opml = true;
+                }
+                if name.as_ref() != b"outline" {
+                    continue;
+                }
+                let mut url = None;
+                let mut title = None;
+                for attr in e.attributes().flatten() {
+                    let value = attr
+                        .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
+                        .map(|v| v.trim().to_string())
+                        .unwrap_or_default();
+                    match attr.key.local_name().as_ref() {
+                        b"xmlUrl" | b"xmlurl" => url = Some(value),
+                        b"title" => title = Some(value),
+                        b"text" if title.is_none() => title = Some(value),
+                        _ => {}
+                    }
+                }
+                let title = title.filter(|t| !t.is_empty());
+                let is_feed = url.as_deref().is_some_and(|u| !u.is_empty());
+                if let Some(url) = url.filter(|_| is_feed) {
+                    feeds.push(OpmlFeed {
+                        url,
+                        title: title.clone(),
+                        category: folders.iter().rev().flatten().next().cloned(),
+                    });
+                }
+                // Every open outline pushes a level, so its end pops the right one.
+                if matches!(event, Event::Start(_)) {
+                    folders.push(if is_feed { None } else { title });
+                }
+            }
+            Event::End(ref e) if e.local_name().as_ref() == b"outline" => {
+                folders.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_opml {
+        return Err("OPML: no <opml> root element".to_string());
+    }
+    Ok(feeds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nested_outlines() -> Result<(), String> {
+        let feeds = parse_opml(
+            r#"<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
+            <outline text="Arabic">
+              <outline type="rss" text="Al Araby" xmlUrl="https://www.alaraby.co.uk/rss"/>
+            </outline>
+            <outline type="rss" title="BBC" text="bbc" xmlUrl="https://feeds.bbci.co.uk/news/rss.xml"/>
+            </body></opml>"#,
+        )?;
+        assert_eq!(feeds.len(), 2);
+        assert_eq!(feeds[0].category.as_deref(), Some("Arabic"));
+        assert_eq!(feeds[1].title.as_deref(), Some("BBC"));
+        assert_eq!(feeds[1].category, None);
+        Ok(())
+    }
+}

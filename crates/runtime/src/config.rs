@@ -1,0 +1,126 @@
+//! Reading a pipeline config: TOML, YAML or JSON, with `KHABAR__<SECTION>__<KEY>` overrides.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {message}")]
+    Load { path: PathBuf, message: String },
+}
+
+/// The config as read, before validation: `[global]` and the three stage sections, as JSON.
+#[derive(Debug, Clone)]
+pub struct RawConfig {
+    pub path: PathBuf,
+    /// The folder relative input paths resolve against.
+    pub dir: PathBuf,
+    pub root: serde_json::Value,
+}
+
+/// `[global]`: settings of the whole pipeline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// Where state, databases and the dead-letter file live; relative to the config file.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// How long a graceful shutdown may take before in-flight work is abandoned (it is
+    /// re-fetched on the next start: nothing is committed that was not delivered).
+    #[serde(
+        default = "default_shutdown_timeout",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub shutdown_timeout: Duration,
+    /// How often per-stage counters are logged.
+    #[serde(
+        default = "default_metrics_interval",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub metrics_interval: Duration,
+    /// `text` or `json`.
+    #[serde(default = "default_log_format")]
+    pub log_format: String,
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+fn default_shutdown_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_metrics_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+fn default_log_format() -> String {
+    "text".to_string()
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            data_dir: default_data_dir(),
+            shutdown_timeout: default_shutdown_timeout(),
+            metrics_interval: default_metrics_interval(),
+            log_format: default_log_format(),
+        }
+    }
+}
+
+/// Reads `path` (format from its extension) and applies environment overrides:
+/// `KHABAR__SINKS__DB__PATH=/tmp/k.db` sets `[sinks.db] path`. Environment keys are lower-cased,
+/// so stage ids meant to be overridden should be lower case.
+pub fn load_config(path: &Path) -> Result<RawConfig, ConfigError> {
+    let load_error = |message: String| ConfigError::Load {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(load_error("no such file".to_string()));
+    }
+    let format = match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => config::FileFormat::Toml,
+        Some("yaml") | Some("yml") => config::FileFormat::Yaml,
+        Some("json") => config::FileFormat::Json,
+        other => {
+            return Err(load_error(format!(
+                "unknown config format {:?}; use .toml, .yaml or .json",
+                other.unwrap_or("")
+            )))
+        }
+    };
+    let built = config::Config::builder()
+        .add_source(config::File::from(path).format(format))
+        .add_source(
+            config::Environment::with_prefix("KHABAR")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()
+        .map_err(|e| load_error(e.to_string()))?;
+    let root: serde_json::Value = built
+        .try_deserialize()
+        .map_err(|e| load_error(e.to_string()))?;
+    let dir = path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                p.to_path_buf()
+            }
+        })
+        .unwrap_or_else(|| PathBuf::from("."));
+    Ok(RawConfig {
+        path: path.to_path_buf(),
+        dir,
+        root,
+    })
+}

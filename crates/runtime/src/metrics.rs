@@ -1,0 +1,74 @@
+//! Per-stage counters. Every stage of every kind counts the same four things, under the same
+//! names, so dashboards and logs read alike whatever the pipeline.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use khabar_core_model::StageKind;
+use serde::Serialize;
+
+#[derive(Debug, Default)]
+pub struct StageCounters {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+    pub dropped: AtomicU64,
+    pub errored: AtomicU64,
+}
+
+impl StageCounters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The counters of one stage at one moment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StageMetrics {
+    pub stage: String,
+    pub kind: &'static str,
+    pub received: u64,
+    pub sent: u64,
+    pub dropped: u64,
+    pub errored: u64,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct MetricsRegistry {
+    stages: Vec<(String, StageKind, Arc<StageCounters>)>,
+}
+
+impl MetricsRegistry {
+    pub(crate) fn counters_for(&mut self, id: &str, kind: StageKind) -> Arc<StageCounters> {
+        let counters = Arc::new(StageCounters::default());
+        self.stages.push((id.to_string(), kind, Arc::clone(&counters)));
+        counters
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<StageMetrics> {
+        self.stages
+            .iter()
+            .map(|(id, kind, c)| StageMetrics {
+                stage: id.clone(),
+                kind: kind.singular(),
+                received: c.received.load(Ordering::Relaxed),
+                sent: c.sent.load(Ordering::Relaxed),
+                dropped: c.dropped.load(Ordering::Relaxed),
+                errored: c.errored.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    pub(crate) fn log(&self) {
+        for m in self.snapshot() {
+            tracing::info!(
+                stage = %m.stage,
+                kind = m.kind,
+                received = m.received,
+                sent = m.sent,
+                dropped = m.dropped,
+                errored = m.errored,
+                "stage counters"
+            );
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The embedded default `StateStore`: one SQLite file in `data_dir`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use khabar_core_model::{StateError, StateStore};
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub struct SqliteStateStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn err(e: impl std::fmt::Display) -> StateError {
+    StateError(e.to_string())
+}
+
+impl SqliteStateStore {
+    pub fn open(path: &Path) -> Result<SqliteStateStore, StateError> {
+        let conn = Connection::open(path).map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS state (
+                 namespace  TEXT NOT NULL,
+                 key        TEXT NOT NULL,
+                 value      BLOB NOT NULL,
+                 updated_at TEXT NOT NULL,
+                 PRIMARY KEY (namespace, key)
+             );",
+        )
+        .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        Ok(SqliteStateStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    ) -> Result<T, StateError> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().map_err(|_| StateError("state store poisoned".into()))?;
+            f(&guard).map_err(err)
+        })
+        .await
+        .map_err(err)?
+    }
+}
+
+#[async_trait]
+impl StateStore for SqliteStateStore {
+    async fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StateError> {
+        let (ns, key) = (namespace.to_string(), key.to_string());
+        self.with_conn(move |c| {
+            c.query_row(
+                "SELECT value FROM state WHERE namespace = ?1 AND key = ?2",
+                params![ns, key],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), StateError> {
+        let (ns, key, value) = (namespace.to_string(), key.to_string(), value.to_vec());
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT INTO state (namespace, key, value, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,
+                 updated_at = excluded.updated_at",
+                params![ns, key, value, chrono::Utc::now().to_rfc3339()],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn delete(&self, namespace: &str, key: &str) -> Result<(), StateError> {
+        let (ns, key) = (namespace.to_string(), key.to_string());
+        self.with_conn(move |c| {
+            c.execute(
+                "DELETE FROM state WHERE namespace = ?1 AND key = ?2",
+                params![ns, key],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError> {
+        let ns = namespace.to_string();
+        self.with_conn(move |c| {
+            let mut stmt =
+                c.prepare("SELECT key FROM state WHERE namespace = ?1 ORDER BY key")?;
+            let rows = stmt.query_map(params![ns], |row| row.get::<_, String>(0))?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn values_survive_reopening() -> Result<(), StateError> {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let path = dir.path().join("state.db");
+        {
+            let store = SqliteStateStore::open(&path)?;
+            store.put("feed", "a", b"one").await?;
+            store.put("feed", "a", b"two").await?;
+            store.put("feed", "b", b"x").await?;
+            store.put("other", "c", b"y").await?;
+            store.delete("feed", "b").await?;
+        }
+        let store = SqliteStateStore::open(&path)?;
+        assert_eq!(store.get("feed", "a").await?, Some(b"two".to_vec()));
+        assert_eq!(store.get("feed", "b").await?, None);
+        assert_eq!(store.keys("feed").await?, vec!["a".to_string()]);
+        Ok(())
+    }
+}
