@@ -1,1 +1,178 @@
+//! Khabar's normalizer: turns a fetched page into clean text and trustworthy metadata.
+//!
+//! Stage registered here: transform `normalize`. The pieces (main text, metadata, dates,
+//! text folding, URL canonicalization, language) are public for other tools to reuse.
 
+pub mod dates;
+pub mod extract;
+pub mod lang;
+pub mod metadata;
+pub mod text;
+pub mod urls;
+
+use async_trait::async_trait;
+use khabar_core_model::{Article, BuildContext, RecordId, Registry, StageError, Transform, TransformConfig, Verdict};
+use scraper::Html;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+pub fn register(registry: &mut Registry) {
+    registry.add_transform::<NormalizeConfig>(
+        "normalize",
+        "main text without page chrome, title, authors, dates, language, site, canonical URL, search form of the text",
+    );
+}
+
+/// `[transforms.<id>] type = "normalize"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Keep the raw page in the record after extraction (large; off by default).
+    #[serde(default)]
+    pub keep_html: bool,
+}
+
+#[async_trait]
+impl TransformConfig for NormalizeConfig {
+    async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
+        Ok(Box::new(Normalize { keep_html: self.keep_html }))
+    }
+}
+
+struct Normalize {
+    keep_html: bool,
+}
+
+#[async_trait]
+impl Transform for Normalize {
+    async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
+        normalize_article(article);
+        if !self.keep_html {
+            article.html = None;
+        }
+        Ok(Verdict::Keep)
+    }
+}
+
+/// Text of an HTML fragment (feed summaries often carry markup).
+pub fn html_fragment_text(fragment: &str) -> String {
+    if !fragment.contains('<') && !fragment.contains('&') {
+        return text::collapse_whitespace(fragment);
+    }
+    let parsed = Html::parse_fragment(fragment);
+    text::collapse_whitespace(&parsed.root_element().text().collect::<Vec<_>>().join(" "))
+}
+
+fn hash_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fills the record's text and metadata from its page (or, without a page, from the feed's
+/// summary). Page metadata outranks the feed's; each field's source goes to
+/// `attrs.metadata_sources`.
+pub fn normalize_article(article: &mut Article) {
+    let mut sources = serde_json::Map::new();
+    let mut note = |field: &str, source: &str| {
+        sources.insert(field.to_string(), Value::String(source.to_string()));
+    };
+    if let Some(summary) = article.summary.take() {
+        let clean = html_fragment_text(&summary);
+        article.summary = (!clean.is_empty()).then_some(clean);
+    }
+    let mut declared_language = article.language.clone();
+    if let Some(html) = article.html.as_deref() {
+        let document = Html::parse_document(html);
+        let meta = metadata::extract(&document);
+        let paragraphs = extract::main_text(&document);
+        let mut body = text::clean_text(&paragraphs.join("\n\n"));
+        if body.chars().count() < 200 {
+            if let Some(ld_body) = meta.article_body.as_deref().map(text::clean_text) {
+                if ld_body.chars().count() > body.chars().count() {
+                    body = ld_body;
+                    note("text", "json-ld");
+                }
+            }
+        }
+        if !body.is_empty() {
+            article.text = Some(body);
+        }
+        if let Some(t) = meta.title {
+            article.title = Some(t.value);
+            note("title", t.source);
+        } else if article.title.is_some() {
+            note("title", "feed");
+        }
+        if let Some(p) = meta.published_at {
+            article.published_at = Some(p.value);
+            note("published_at", p.source);
+        } else if article.published_at.is_some() {
+            note("published_at", "feed");
+        }
+        if let Some(m) = meta.modified_at {
+            article.updated_at = Some(m.value);
+            note("updated_at", m.source);
+        }
+        if let Some(a) = meta.authors {
+            if article.authors.is_empty() || a.source == "json-ld" {
+                article.authors = a.value;
+                note("authors", a.source);
+            }
+        }
+        if let Some(s) = meta.site_name {
+            article.site_name = Some(s.value);
+            note("site_name", s.source);
+        }
+        if let Some(l) = meta.language {
+            declared_language = Some(l.value);
+            note("declared_language", l.source);
+        }
+        for tag in meta.tags {
+            if !article.tags.iter().any(|t| t.eq_ignore_ascii_case(&tag)) {
+                article.tags.push(tag);
+            }
+        }
+        if let Some(section) = meta.section {
+            article.attrs.insert("section".into(), Value::String(section.value));
+        }
+        if let Some(image) = meta.image {
+            article.attrs.insert("lead_image".into(), Value::String(image.value));
+        }
+        if article.summary.is_none() {
+            article.summary = meta.description;
+        }
+        let page_url = article
+            .attrs
+            .get("fetched_url")
+            .and_then(Value::as_str)
+            .unwrap_or(&article.url)
+            .to_string();
+        let declared_canonical = meta.canonical_url.as_ref().map(|c| c.value.as_str());
+        article.canonical_url = urls::choose_canonical(&page_url, declared_canonical);
+        if let Some(c) = &meta.canonical_url {
+            note("canonical_url", c.source);
+        }
+    } else {
+        article.canonical_url = urls::canonicalize(&article.url);
+        if article.text.is_none() {
+            article.text = article.summary.clone();
+            note("text", "feed summary");
+        }
+    }
+    if let Some(title) = article.title.take() {
+        article.title = Some(metadata::clean_title(&title, article.site_name.as_deref()));
+    }
+    let basis = article.text.clone().unwrap_or_default();
+    let basis = if basis.is_empty() { article.title.clone().unwrap_or_default() } else { basis };
+    article.language = lang::identify(&basis, declared_language.as_deref());
+    if let Some(text) = &article.text {
+        let normalized = text::normalize_for_search(text);
+        article.content_hash = Some(hash_hex(&normalized));
+        article.text_normalized = Some(normalized);
+    }
+    if let Some(canonical) = &article.canonical_url {
+        article.id = RecordId::from_url(canonical);
+    }
+    article.attrs.insert("metadata_sources".into(), Value::Object(sources));
+    article.attrs.insert("normalized_by".into(), json!(env!("CARGO_PKG_VERSION")));
+}
