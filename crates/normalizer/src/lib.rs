@@ -165,6 +165,9 @@ pub fn normalize_article(article: &mut Article) {
     let basis = article.text.clone().unwrap_or_default();
     let basis = if basis.is_empty() { article.title.clone().unwrap_or_default() } else { basis };
     article.language = lang::identify(&basis, declared_language.as_deref());
+    if let Some(title) = &article.title {
+        article.attrs.insert("title_normalized".into(), Value::String(text::normalize_for_search(title)));
+    }
     if let Some(text) = &article.text {
         let normalized = text::normalize_for_search(text);
         article.content_hash = Some(hash_hex(&normalized));

@@ -1,1 +1,26 @@
+//! Khabar's sinks: where records end up.
+//!
+//! Stages registered here: `stdout`, `jsonl`, `sqlite`. The SQLite store also answers
+//! `khabar search` through [`sqlite::search`].
 
+mod jsonl;
+pub mod sqlite;
+mod stdout;
+
+pub use jsonl::JsonlConfig;
+pub use sqlite::SqliteConfig;
+pub use stdout::StdoutConfig;
+
+use khabar_core_model::Registry;
+
+pub fn register(registry: &mut Registry) {
+    registry.add_sink::<StdoutConfig>("stdout", "prints each record as one JSON line on standard output");
+    registry.add_sink::<JsonlConfig>(
+        "jsonl",
+        "appends each record as one JSON line to a file; skips ids already in the file",
+    );
+    registry.add_sink::<SqliteConfig>(
+        "sqlite",
+        "embedded SQLite store: upsert by id, FTS5 full-text index, searchable with `khabar search`",
+    );
+}

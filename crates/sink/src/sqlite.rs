@@ -1,0 +1,334 @@
+//! The embedded default store: one SQLite file, upsert by id, an FTS5 index over the search
+//! form of title and text.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use khabar_core_model::{Article, BuildContext, Sink, SinkConfig, StageError};
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+/// `[sinks.<id>] type = "sqlite"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteConfig {
+    /// The database file; relative to `data_dir`.
+    pub path: PathBuf,
+    /// Store the raw page too (large).
+    #[serde(default)]
+    pub store_html: bool,
+}
+
+#[async_trait]
+impl SinkConfig for SqliteConfig {
+    fn validate(&self) -> Vec<String> {
+        if self.path.as_os_str().is_empty() {
+            vec!["field `path`: empty".to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
+        let path = ctx.resolve_data(&self.path);
+        let conn = open(&path).map_err(|e| StageError::config(format!("field `path`: {e}")))?;
+        Ok(Box::new(SqliteSink { conn: Arc::new(Mutex::new(conn)), store_html: self.store_html }))
+    }
+}
+
+/// Opens (creating or migrating) a Khabar SQLite store.
+pub fn open(path: &Path) -> Result<Connection, String> {
+    let describe = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let conn = Connection::open(path).map_err(describe)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+        .map_err(describe)?;
+    migrate(&conn).map_err(describe)?;
+    Ok(conn)
+}
+
+/// Brings a store up to the current schema, one numbered step at a time (`user_version`).
+fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < 1 {
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE IF NOT EXISTS articles (
+                 id             TEXT PRIMARY KEY,
+                 source         TEXT NOT NULL,
+                 feed_url       TEXT NOT NULL,
+                 url            TEXT NOT NULL,
+                 canonical_url  TEXT,
+                 title          TEXT,
+                 summary        TEXT,
+                 published_at   TEXT,
+                 updated_at     TEXT,
+                 fetched_at     TEXT NOT NULL,
+                 language       TEXT,
+                 site_name      TEXT,
+                 text           TEXT,
+                 content_hash   TEXT,
+                 record         TEXT NOT NULL,
+                 html           TEXT,
+                 stored_at      TEXT NOT NULL
+             );
+             CREATE INDEX IF NOT EXISTS articles_published ON articles (published_at);
+             CREATE INDEX IF NOT EXISTS articles_source ON articles (source);
+             CREATE INDEX IF NOT EXISTS articles_language ON articles (language);
+             CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5 (
+                 id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2'
+             );
+             PRAGMA user_version = 1;
+             COMMIT;",
+        )?;
+    }
+    Ok(())
+}
+
+/// One article, ready for the blocking thread.
+struct Row {
+    id: String,
+    source: String,
+    feed_url: String,
+    url: String,
+    canonical_url: Option<String>,
+    title: Option<String>,
+    summary: Option<String>,
+    published_at: Option<String>,
+    updated_at: Option<String>,
+    fetched_at: String,
+    language: Option<String>,
+    site_name: Option<String>,
+    text: Option<String>,
+    content_hash: Option<String>,
+    record: String,
+    html: Option<String>,
+    fts_title: String,
+    fts_body: String,
+}
+
+fn to_row(article: &Article, store_html: bool) -> Result<Row, StageError> {
+    let record = serde_json::to_string(&article.to_json_without_html())
+        .map_err(|e| StageError::permanent(format!("cannot serialize record: {e}")))?;
+    // `normalize` leaves the title's search form in attrs; without it, lower case will do.
+    let fts_title = article
+        .attrs
+        .get("title_normalized")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| article.title.clone().unwrap_or_default().to_lowercase());
+    Ok(Row {
+        id: article.id.to_string(),
+        source: article.feed.source.clone(),
+        feed_url: article.feed.url.clone(),
+        url: article.url.clone(),
+        canonical_url: article.canonical_url.clone(),
+        title: article.title.clone(),
+        summary: article.summary.clone(),
+        published_at: article.published_at.map(|d| d.to_rfc3339()),
+        updated_at: article.updated_at.map(|d| d.to_rfc3339()),
+        fetched_at: article.fetched_at.to_rfc3339(),
+        language: article.language.clone(),
+        site_name: article.site_name.clone(),
+        text: article.text.clone(),
+        content_hash: article.content_hash.clone(),
+        record,
+        html: if store_html { article.html.clone() } else { None },
+        fts_title,
+        fts_body: article
+            .text_normalized
+            .clone()
+            .or_else(|| article.text.clone())
+            .or_else(|| article.summary.clone())
+            .unwrap_or_default(),
+    })
+}
+
+fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
+    conn.execute(
+        "INSERT INTO articles (id, source, feed_url, url, canonical_url, title, summary, published_at,
+             updated_at, fetched_at, language, site_name, text, content_hash, record, html, stored_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+         ON CONFLICT (id) DO UPDATE SET
+             source = excluded.source, feed_url = excluded.feed_url, url = excluded.url,
+             canonical_url = excluded.canonical_url, title = excluded.title,
+             summary = excluded.summary, published_at = excluded.published_at,
+             updated_at = excluded.updated_at, fetched_at = excluded.fetched_at,
+             language = excluded.language, site_name = excluded.site_name, text = excluded.text,
+             content_hash = excluded.content_hash, record = excluded.record,
+             html = COALESCE(excluded.html, articles.html), stored_at = excluded.stored_at",
+        params![
+            row.id, row.source, row.feed_url, row.url, row.canonical_url, row.title, row.summary,
+            row.published_at, row.updated_at, row.fetched_at, row.language, row.site_name, row.text,
+            row.content_hash, row.record, row.html, chrono::Utc::now().to_rfc3339()
+        ],
+    )?;
+    conn.execute("DELETE FROM articles_fts WHERE id = ?1", params![row.id])?;
+    conn.execute(
+        "INSERT INTO articles_fts (id, title, body) VALUES (?1, ?2, ?3)",
+        params![row.id, row.fts_title, row.fts_body],
+    )?;
+    Ok(())
+}
+
+fn is_transient(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen)
+    ) || e.sqlite_error_code().is_none()
+}
+
+struct SqliteSink {
+    conn: Arc<Mutex<Connection>>,
+    store_html: bool,
+}
+
+#[async_trait]
+impl Sink for SqliteSink {
+    async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
+        let rows: Vec<Result<Row, StageError>> = batch.iter().map(|a| to_row(a, self.store_html)).collect();
+        let conn = Arc::clone(&self.conn);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StageError::transient("sqlite connection poisoned"))?;
+            let tx = guard.transaction().map_err(|e| StageError::transient(format!("sqlite: {e}")))?;
+            let mut results = Vec::with_capacity(rows.len());
+            for row in rows {
+                results.push(match row {
+                    Ok(row) => upsert(&tx, &row).map_err(|e| {
+                        if is_transient(&e) {
+                            StageError::transient(format!("sqlite: {e}"))
+                        } else {
+                            StageError::permanent(format!("sqlite: {e}"))
+                        }
+                    }),
+                    Err(e) => Err(e),
+                });
+            }
+            tx.commit().map_err(|e| StageError::transient(format!("sqlite commit: {e}")))?;
+            Ok::<_, StageError>(results)
+        })
+        .await
+        .map_err(|e| StageError::transient(format!("sqlite writer: {e}")))
+        .and_then(|r| r);
+        match outcome {
+            Ok(results) => results,
+            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub title: Option<String>,
+    pub url: String,
+    pub published_at: Option<String>,
+    pub language: Option<String>,
+    pub source: String,
+    pub snippet: String,
+    pub rank: f64,
+}
+
+/// Filters for [`search`].
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub source: Option<String>,
+    pub language: Option<String>,
+    pub limit: usize,
+}
+
+/// Full-text search. `normalized_query` must be in the same search form as the indexed text
+/// (the binary applies the normalizer's folding); every word must match.
+pub fn search(db: &Path, normalized_query: &str, filter: &SearchFilter) -> Result<Vec<SearchHit>, String> {
+    if !db.is_file() {
+        return Err(format!("{}: no such database; run the pipeline first", db.display()));
+    }
+    let conn = open(db)?;
+    let terms: Vec<String> = normalized_query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    if terms.is_empty() {
+        return Err("the query has no words to search for".to_string());
+    }
+    let fts_query = terms.join(" ");
+    let mut sql = String::from(
+        "SELECT a.id, a.title, a.url, a.published_at, a.language, a.source,
+                snippet(articles_fts, 2, '[', ']', '…', 16), bm25(articles_fts, 2.0, 1.0)
+         FROM articles_fts JOIN articles a ON a.id = articles_fts.id
+         WHERE articles_fts MATCH ?1",
+    );
+    let mut values: Vec<String> = vec![fts_query];
+    let mut add = |clause: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            values.push(v.clone());
+            sql.push_str(&format!(" AND {clause} ?{}", values.len()));
+        }
+    };
+    add("a.published_at >=", &filter.since);
+    add("a.published_at <", &filter.until);
+    add("a.source =", &filter.source);
+    add("a.language =", &filter.language);
+    sql.push_str(&format!(" ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT {}", filter.limit.max(1)));
+    let describe = |e: rusqlite::Error| format!("{}: {e}", db.display());
+    let mut stmt = conn.prepare(&sql).map_err(describe)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            Ok(SearchHit {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                url: r.get(2)?,
+                published_at: r.get(3)?,
+                language: r.get(4)?,
+                source: r.get(5)?,
+                snippet: r.get(6)?,
+                rank: r.get(7)?,
+            })
+        })
+        .map_err(describe)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(describe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use khabar_core_model::{FeedRef, MemoryStateStore, RecordId};
+
+    #[tokio::test]
+    async fn upserts_by_id_and_searches() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let ctx = BuildContext {
+            stage_id: "db".into(),
+            data_dir: dir.path().to_path_buf(),
+            config_dir: dir.path().to_path_buf(),
+            state: Arc::new(MemoryStateStore::default()),
+        };
+        let config = SqliteConfig { path: "k.db".into(), store_html: false };
+        let mut sink = config.build(&ctx).await?;
+        let mut a = Article::new(RecordId::from_url("https://x/1"), FeedRef::default(), "https://x/1", chrono::Utc::now());
+        a.title = Some("Coalition strikes".into());
+        a.text_normalized = Some("the coalition struck baghouz".into());
+        let results = sink.write(&[a.clone(), a.clone()]).await;
+        assert!(results.iter().all(Result::is_ok));
+        a.text_normalized = Some("the coalition struck baghouz again".into());
+        assert!(sink.write(&[a]).await.iter().all(Result::is_ok));
+        let db = dir.path().join("k.db");
+        let conn = open(&db)?;
+        let count: i64 = conn.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
+        let fts: i64 = conn.query_row("SELECT count(*) FROM articles_fts", [], |r| r.get(0))?;
+        assert_eq!((count, fts), (1, 1));
+        let filter = SearchFilter { limit: 10, ..Default::default() };
+        let hits = search(&db, "baghouz again", &filter)?;
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].snippet.contains("[baghouz]"));
+        assert!(search(&db, "nothing", &filter)?.is_empty());
+        Ok(())
+    }
+}
