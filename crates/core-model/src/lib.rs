@@ -27,7 +27,7 @@ pub use registry::{
 };
 pub use stage::{RunMode, Sink, Source, SourceContext, Transform, Verdict};
 pub use state::{MemoryStateStore, StateError, StateStore};
-pub use stats::RunStats;
+pub use stats::{RunStats, StageCounters};
 
 /// Re-exported so plugin crates use the same `async_trait` as the traits they implement.
 pub use async_trait::async_trait;

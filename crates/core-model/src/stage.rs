@@ -9,7 +9,7 @@ use crate::ack::{Ack, AckReceiver};
 use crate::article::{Article, Record};
 use crate::error::StageError;
 use crate::state::StateStore;
-use crate::stats::RunStats;
+use crate::stats::{RunStats, StageCounters};
 
 /// Whether the pipeline runs until told to stop, or for one cycle (`khabar once`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,7 @@ pub struct SourceContext {
     pub mode: RunMode,
     pub state: Arc<dyn StateStore>,
     pub stats: Arc<RunStats>,
+    counters: Arc<StageCounters>,
     out: mpsc::Sender<Record>,
     shutdown: watch::Receiver<bool>,
 }
@@ -35,6 +36,7 @@ impl SourceContext {
         mode: RunMode,
         state: Arc<dyn StateStore>,
         stats: Arc<RunStats>,
+        counters: Arc<StageCounters>,
         out: mpsc::Sender<Record>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
@@ -43,6 +45,7 @@ impl SourceContext {
             mode,
             state,
             stats,
+            counters,
             out,
             shutdown,
         }
@@ -56,6 +59,7 @@ impl SourceContext {
             .send(Record { article, ack })
             .await
             .map_err(|_| StageError::transient(format!("source {}: pipeline closed", self.id)))?;
+        StageCounters::add(&self.counters.sent, 1);
         Ok(receiver)
     }
 

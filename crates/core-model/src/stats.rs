@@ -20,3 +20,18 @@ impl RunStats {
         counter.load(Ordering::Relaxed)
     }
 }
+
+/// What every stage counts, under the same names whatever its kind.
+#[derive(Debug, Default)]
+pub struct StageCounters {
+    pub received: AtomicU64,
+    pub sent: AtomicU64,
+    pub dropped: AtomicU64,
+    pub errored: AtomicU64,
+}
+
+impl StageCounters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}

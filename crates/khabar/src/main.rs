@@ -1,1 +1,3 @@
-fn main(){}
+fn main() -> std::process::ExitCode {
+    khabar::main_with(khabar::builtin_registry())
+}

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use khabar_core_model::{Ack, Article, Record, Sink, StageError, Transform, Verdict};
+use khabar_core_model::{Ack, Article, Record, Sink, StageCounters, StageError, Transform, Verdict};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::dead_letter::DeadLetter;
-use crate::metrics::StageCounters;
 use crate::validate::Common;
 
 /// Where a stage's records go: every consumer gets its own clone (the clones share the ack).

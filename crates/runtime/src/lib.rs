@@ -12,7 +12,7 @@ mod validate;
 
 pub use config::{load_config, ConfigError, GlobalConfig, RawConfig};
 pub use dead_letter::DeadLetter;
-pub use metrics::{StageCounters, StageMetrics};
+pub use metrics::StageMetrics;
 pub use pipeline::{Pipeline, RunSummary, Shutdown};
 pub use sqlite_state::SqliteStateStore;
 pub use validate::{validate, ConfigIssue, Plan, StagePlan};

@@ -1,25 +1,11 @@
 //! Per-stage counters. Every stage of every kind counts the same four things, under the same
 //! names, so dashboards and logs read alike whatever the pipeline.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use khabar_core_model::StageKind;
+use khabar_core_model::{StageCounters, StageKind};
 use serde::Serialize;
-
-#[derive(Debug, Default)]
-pub struct StageCounters {
-    pub received: AtomicU64,
-    pub sent: AtomicU64,
-    pub dropped: AtomicU64,
-    pub errored: AtomicU64,
-}
-
-impl StageCounters {
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
 
 /// The counters of one stage at one moment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -173,7 +173,7 @@ impl Pipeline {
             let runtime = Arc::new(StageRuntime {
                 id: stage.id.clone(),
                 common: stage.common.clone(),
-                counters,
+                counters: Arc::clone(&counters),
                 dead_letter: Arc::clone(&dead_letter),
                 shutdown: shutdown.subscribe(),
             });
@@ -197,6 +197,7 @@ impl Pipeline {
                         mode,
                         Arc::clone(&self.state),
                         Arc::clone(&stats),
+                        counters,
                         out,
                         shutdown.subscribe(),
                     );

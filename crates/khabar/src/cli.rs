@@ -1,0 +1,325 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use khabar_core_model::{Registry, RunMode, StageKind};
+use khabar_runtime::{load_config, validate, ConfigIssue, Pipeline, Plan, RunSummary, Shutdown, SqliteStateStore};
+
+use crate::inspect;
+
+const DEFAULT_CONFIG: &str = "config/khabar.toml";
+
+#[derive(Parser)]
+#[command(name = "khabar", version, about = "Turns news feeds into clean, enriched, deduplicated article records")]
+struct Cli {
+    /// Log format: text or json (default: the config's `global.log_format`, else text).
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    /// Log level or filter (RUST_LOG overrides it).
+    #[arg(long, global = true, default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline until SIGINT or SIGTERM (a second signal exits at once).
+    Run {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Poll every feed once, deliver everything, print a summary and exit.
+    Once {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a config and report every problem at once.
+    Validate {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// List the stage types this binary knows, by kind.
+    Plugins,
+    /// Full-text search over the SQLite store.
+    Search {
+        /// Words to find (all must match); spelling variants fold as in `text_normalized`.
+        query: Vec<String>,
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The database (default: the config's first `sqlite` sink).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Only articles published at or after this date (YYYY-MM-DD or RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only articles published before this date.
+        #[arg(long)]
+        until: Option<String>,
+        /// Only articles from this source stage.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only articles in this language (ISO 639-1).
+        #[arg(long)]
+        language: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look at one feed or one article without running a pipeline.
+    Inspect {
+        #[command(subcommand)]
+        what: InspectCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum InspectCommand {
+    /// Parse a feed and print it as JSON: {"feed": {...}, "items": [...]}.
+    Feed { location: String },
+    /// Run the per-article chain on one page and print the record as JSON.
+    Article {
+        /// The page's real URL, when LOCATION is a saved file.
+        #[arg(long)]
+        url: Option<String>,
+        location: String,
+    },
+}
+
+/// Runs the command line with `registry`'s stage types. Errors are printed, never panicked.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli, registry)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report_issues(path: &Path, issues: &[ConfigIssue]) {
+    eprintln!("{}: {} problem{}:", path.display(), issues.len(), if issues.len() == 1 { "" } else { "s" });
+    for issue in issues {
+        eprintln!("  - {issue}");
+    }
+}
+
+/// Loads and validates; on failure prints every problem and gives the exit code.
+fn plan(path: &Path, registry: &Registry) -> Result<std::result::Result<Plan, ExitCode>> {
+    let raw = load_config(path)?;
+    Ok(match validate(&raw, registry) {
+        Ok(plan) => Ok(plan),
+        Err(issues) => {
+            report_issues(path, &issues);
+            Err(ExitCode::from(2))
+        }
+    })
+}
+
+async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
+    let level = cli.log_level.clone();
+    let init_logs = |plan_format: Option<&str>| {
+        let format = cli.log_format.as_deref().or(plan_format).unwrap_or("text");
+        crate::logging::init(format, &level);
+    };
+    match cli.command {
+        Command::Run { ref config } | Command::Once { ref config, .. } => {
+            let once = matches!(cli.command, Command::Once { .. });
+            let json = matches!(cli.command, Command::Once { json: true, .. });
+            let plan = match plan(config, &registry)? {
+                Ok(plan) => plan,
+                Err(code) => return Ok(code),
+            };
+            init_logs(Some(plan.global.log_format.as_str()));
+            run(config, plan, if once { RunMode::Once } else { RunMode::Continuous }, json).await
+        }
+        Command::Validate { config } => {
+            let plan = match plan(&config, &registry)? {
+                Ok(plan) => plan,
+                Err(code) => return Ok(code),
+            };
+            let count = |k: StageKind| plan.stages.iter().filter(|s| s.kind == k).count();
+            println!(
+                "{}: ok ({} sources, {} transforms, {} sinks)",
+                config.display(),
+                count(StageKind::Source),
+                count(StageKind::Transform),
+                count(StageKind::Sink)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugins => {
+            for kind in [StageKind::Source, StageKind::Transform, StageKind::Sink] {
+                println!("{}:", kind.section());
+                for info in registry.types().into_iter().filter(|t| t.kind == kind) {
+                    println!("  {:<16} {}", info.name, info.description);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Search { query, config, db, since, until, source, language, limit, json } => {
+            init_logs(None);
+            let db = match db {
+                Some(db) => db,
+                None => sqlite_path_from_config(&config, &registry)?,
+            };
+            let normalized = khabar_normalizer::text::normalize_for_search(&query.join(" "));
+            let filter = khabar_sink::sqlite::SearchFilter {
+                since: since.map(|s| normalize_bound(&s)).transpose()?,
+                until: until.map(|s| normalize_bound(&s)).transpose()?,
+                source,
+                language,
+                limit,
+            };
+            let hits = khabar_sink::sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&hits)?);
+            } else if hits.is_empty() {
+                println!("no matches");
+            } else {
+                for hit in hits {
+                    println!(
+                        "{}  {}  [{}]\n  {}\n  {}\n",
+                        hit.published_at.as_deref().unwrap_or("          ").get(..10).unwrap_or(""),
+                        hit.title.as_deref().unwrap_or("(untitled)"),
+                        hit.language.as_deref().unwrap_or("?"),
+                        hit.url,
+                        hit.snippet
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect { what } => {
+            init_logs(None);
+            let cwd = std::env::current_dir().context("current directory")?;
+            let value = match what {
+                InspectCommand::Feed { location } => inspect::feed(&location, &cwd).await?,
+                InspectCommand::Article { url, location } => inspect::article(&location, url.as_deref(), &cwd).await?,
+            };
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A date bound as stored (RFC 3339); a bare date means its midnight UTC.
+fn normalize_bound(text: &str) -> Result<String> {
+    khabar_normalizer::dates::parse_metadata_date(text)
+        .map(|d| d.to_rfc3339())
+        .ok_or_else(|| anyhow!("{text:?} is not a date; write it as YYYY-MM-DD"))
+}
+
+fn sqlite_path_from_config(config: &Path, registry: &Registry) -> Result<PathBuf> {
+    let raw = load_config(config)?;
+    let plan = match validate(&raw, registry) {
+        Ok(plan) => plan,
+        Err(issues) => {
+            report_issues(config, &issues);
+            bail!("cannot find the database in an invalid config; pass --db");
+        }
+    };
+    let data_dir = plan.data_dir();
+    let sinks = raw.root.get("sinks").and_then(|s| s.as_object());
+    for stage in plan.stages.iter().filter(|s| s.kind == StageKind::Sink && s.type_name == "sqlite") {
+        if let Some(path) = sinks.and_then(|s| s.get(&stage.id)).and_then(|t| t.get("path")).and_then(|p| p.as_str()) {
+            let path = PathBuf::from(path);
+            return Ok(if path.is_absolute() { path } else { data_dir.join(path) });
+        }
+    }
+    bail!("{} has no sqlite sink; pass --db", config.display())
+}
+
+fn print_summary(summary: &RunSummary, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary)?);
+    } else {
+        println!(
+            "feeds: {}, new items: {}, delivered: {}, failed: {} (feeds failed: {}, retry later: {}, rejected: {})",
+            summary.feeds,
+            summary.new_items,
+            summary.delivered,
+            summary.feeds_failed + summary.retried + summary.rejected,
+            summary.feeds_failed,
+            summary.retried,
+            summary.rejected
+        );
+        for error in &summary.stage_errors {
+            println!("stage error: {error}");
+        }
+    }
+    Ok(())
+}
+
+async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<ExitCode> {
+    let data_dir = plan.data_dir();
+    std::fs::create_dir_all(&data_dir).with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
+    let state_path = data_dir.join("state.db");
+    let state = SqliteStateStore::open(&state_path).map_err(|e| anyhow!("{e}"))?;
+    let pipeline = match Pipeline::build(plan, Arc::new(state)).await {
+        Ok(p) => p,
+        Err(issues) => {
+            report_issues(config, &issues);
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let shutdown = Shutdown::new();
+    let signals = tokio::spawn(watch_signals(shutdown.clone()));
+    tracing::info!(config = %config.display(), data_dir = %data_dir.display(), mode = ?mode, "pipeline started");
+    let summary = pipeline.run(mode, shutdown).await;
+    signals.abort();
+    if mode == RunMode::Once {
+        print_summary(&summary, json)?;
+    } else {
+        tracing::info!(new_items = summary.new_items, delivered = summary.delivered, "pipeline stopped");
+    }
+    let failed = summary.feeds_failed + summary.retried + summary.rejected > 0 || !summary.stage_errors.is_empty() || summary.timed_out;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// First SIGINT or SIGTERM: graceful shutdown. Second: exit at once.
+async fn watch_signals(shutdown: Shutdown) {
+    let mut count = 0;
+    loop {
+        if wait_signal().await.is_err() {
+            return;
+        }
+        count += 1;
+        if count == 1 {
+            tracing::info!("signal received: shutting down gracefully (send again to exit at once)");
+            shutdown.trigger();
+        } else {
+            eprintln!("second signal: exiting now; undelivered items will be fetched again on the next start");
+            std::process::exit(130);
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_signal() -> std::io::Result<()> {
+    tokio::signal::ctrl_c().await
+}

@@ -1,0 +1,27 @@
+//! The `khabar` command line, as a library so that a user's own binary can add plugins:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     let mut registry = khabar::builtin_registry();
+//!     // my_plugin::register(&mut registry);
+//!     khabar::main_with(registry)
+//! }
+//! ```
+
+mod cli;
+mod inspect;
+mod logging;
+
+use khabar_core_model::Registry;
+
+pub use cli::main_with;
+
+/// A registry with every built-in stage type.
+pub fn builtin_registry() -> Registry {
+    let mut registry = Registry::new();
+    khabar_fetcher::register(&mut registry);
+    khabar_normalizer::register(&mut registry);
+    khabar_extractor::register(&mut registry);
+    khabar_sink::register(&mut registry);
+    registry
+}
