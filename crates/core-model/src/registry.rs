@@ -126,11 +126,16 @@ pub struct Registry {
 /// Decodes settings, naming the field at fault (`urls[2]: invalid type…`).
 fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, String> {
     serde_path_to_error::deserialize::<_, C>(value).map_err(|e| {
-        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let mut path = e.path().to_string();
+        // serde already names an unknown field; the path need only say where it sits.
+        if message.starts_with("unknown field") {
+            path = path.rsplit_once('.').map(|(parent, _)| parent.to_string()).unwrap_or_default();
+        }
         if path.is_empty() || path == "." {
-            e.inner().to_string()
+            message
         } else {
-            format!("field `{path}`: {}", e.inner())
+            format!("field `{path}`: {message}")
         }
     })
 }

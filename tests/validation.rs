@@ -1,0 +1,151 @@
+//! `khabar validate` reports every problem of a config at once, each naming its stage and
+//! field.
+
+mod common;
+
+use common::*;
+
+fn validate(config: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_config(dir.path(), config);
+    let out = run(&["validate"], &path);
+    (out.status.success(), format!("{}{}", stdout(&out), stderr(&out)))
+}
+
+const BROKEN: &str = r#"
+[sources.news]
+type = "feed"
+urlz = ["https://example.org/rss"]
+
+[sources.wire]
+type = "fead"
+urls = ["https://example.org/rss"]
+
+[transforms.clean]
+type = "normalize"
+inputs = ["news", "nowhere"]
+
+[transforms.loop_a]
+type = "normalize"
+inputs = ["loop_b"]
+
+[transforms.loop_b]
+type = "normalize"
+inputs = ["loop_a"]
+
+[transforms.orphan]
+type = "normalize"
+
+[sinks.db]
+type = "sqlite"
+inputs = ["clean"]
+
+[sinks.news]
+type = "stdout"
+inputs = ["clean"]
+"#;
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let (ok, report) = validate(BROKEN);
+    assert!(!ok);
+    let expected = [
+        // Unknown (misspelt) field, naming stage and field.
+        "sources.news: unknown field `urlz`, expected one of",
+        // Unknown type, listing the known ones.
+        "sources.wire.type: unknown source type \"fead\"; known source types: feed",
+        // Unknown input.
+        "transforms.clean.inputs: unknown input \"nowhere\"",
+        // Cycle.
+        "the inputs form a cycle through: loop_a, loop_b",
+        // A transform without inputs.
+        "transforms.orphan.inputs: a transform needs `inputs`",
+        // Missing field.
+        "sinks.db: missing field `path`",
+        // Duplicate id across sections.
+        "sinks.news: duplicate id \"news\"",
+    ];
+    for message in expected {
+        assert!(report.contains(message), "missing {message:?} in:\n{report}");
+    }
+}
+
+#[test]
+fn wrong_value_types_name_the_field() {
+    let (ok, report) = validate(
+        r#"
+[global]
+shutdown_timeout = "soon"
+[sources.news]
+type = "feed"
+urls = "https://example.org/rss"
+[sources.wire]
+type = "feed"
+urls = ["https://example.org/rss"]
+interval = "5 parsecs"
+[transforms.page]
+type = "fetch_article"
+inputs = ["news", "wire"]
+max_in_flight = 0
+[sinks.out]
+type = "jsonl"
+inputs = ["page"]
+path = "x.jsonl"
+batch_timeout = 3
+"#,
+    );
+    assert!(!ok);
+    for message in [
+        "global.shutdown_timeout: invalid duration \"soon\"",
+        "sources.news: field `urls`: invalid type: string",
+        "sources.wire: field `interval`: invalid duration \"5 parsecs\"",
+        "transforms.page.max_in_flight: expected a whole number ≥ 1, found 0",
+        "sinks.out.batch_timeout: expected a duration such as \"30s\", found 3",
+    ] {
+        assert!(report.contains(message), "missing {message:?} in:\n{report}");
+    }
+}
+
+#[test]
+fn a_sink_without_inputs_and_a_pipeline_without_sources() {
+    let (ok, report) = validate("[sinks.out]\ntype = \"stdout\"\n");
+    assert!(!ok);
+    assert!(report.contains("sinks.out.inputs: a sink needs `inputs`"), "{report}");
+    assert!(report.contains("sources: the pipeline has no source"), "{report}");
+}
+
+#[test]
+fn unknown_section_and_unreadable_file() {
+    let (ok, report) = validate("[sourcez.a]\ntype = \"feed\"\n");
+    assert!(!ok);
+    assert!(report.contains("sourcez: unknown section"), "{report}");
+    let (ok, report) = validate("[sources.a\ntype = \"feed\"\n");
+    assert!(!ok);
+    assert!(report.contains("khabar.toml"), "the file is named: {report}");
+}
+
+#[test]
+fn the_shipped_configs_are_valid() {
+    for name in ["khabar.toml", "demo.toml"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config").join(name);
+        let out = run(&["validate"], &path);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn environment_overrides_config_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_config(
+        dir.path(),
+        "[sources.news]\ntype = \"feed\"\nurls = [\"https://example.org/rss\"]\n[sinks.out]\ntype = \"stdout\"\ninputs = [\"news\"]\n",
+    );
+    let out = khabar()
+        .args(["validate", "--config"])
+        .arg(&path)
+        .env("KHABAR__SOURCES__NEWS__INTERVAL", "not-a-duration")
+        .output()
+        .expect("run khabar");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("sources.news: field `interval`: invalid duration"), "{}", stderr(&out));
+}
