@@ -1,0 +1,211 @@
+//! At-least-once delivery, in process: a plugin sink (written as a user would) that fails,
+//! rejects and recovers, behind a fan-out; and graceful shutdown of the binary.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::*;
+use khabar_core_model::{Article, BuildContext, RunMode, Sink, SinkConfig, StageError};
+use khabar_runtime::{load_config, validate, Pipeline, RunSummary, Shutdown, SqliteStateStore};
+use serde::Deserialize;
+
+/// Fails every write transiently `fail_first` times, rejects records whose title contains
+/// `reject_title`, and otherwise appends ids to `log` (relative to data_dir).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlakyConfig {
+    log: PathBuf,
+    #[serde(default)]
+    fail_first: usize,
+    #[serde(default)]
+    reject_title: Option<String>,
+    #[serde(default)]
+    always_fail: bool,
+}
+
+struct Flaky {
+    log: PathBuf,
+    failures_left: usize,
+    reject_title: Option<String>,
+    always_fail: bool,
+}
+
+#[async_trait]
+impl SinkConfig for FlakyConfig {
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
+        Ok(Box::new(Flaky {
+            log: ctx.resolve_data(&self.log),
+            failures_left: self.fail_first,
+            reject_title: self.reject_title.clone(),
+            always_fail: self.always_fail,
+        }))
+    }
+}
+
+#[async_trait]
+impl Sink for Flaky {
+    async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
+        if self.always_fail || self.failures_left > 0 {
+            self.failures_left = self.failures_left.saturating_sub(1);
+            return batch.iter().map(|_| Err(StageError::transient("database restarting"))).collect();
+        }
+        batch
+            .iter()
+            .map(|a| {
+                let title = a.title.clone().unwrap_or_default();
+                if self.reject_title.as_deref().is_some_and(|r| title.contains(r)) {
+                    return Err(StageError::permanent("record violates a constraint"));
+                }
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)
+                    .and_then(|mut f| writeln!(f, "{}", a.id))
+                    .map_err(|e| StageError::transient(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+fn registry() -> khabar_core_model::Registry {
+    let mut registry = khabar::builtin_registry();
+    registry.add_sink::<FlakyConfig>("flaky", "test sink that fails on purpose");
+    registry
+}
+
+fn write_feed(dir: &Path, titles: &[&str]) -> PathBuf {
+    let items: String = titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>"))
+        .collect();
+    let path = dir.join("feed.xml");
+    std::fs::write(&path, format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>")).expect("feed");
+    path
+}
+
+async fn run_once(config: &Path, shutdown_after: Option<Duration>) -> RunSummary {
+    let raw = load_config(config).expect("config loads");
+    let plan = validate(&raw, &registry()).unwrap_or_else(|issues| panic!("{issues:?}"));
+    let state = SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
+    let pipeline = Pipeline::build(plan, Arc::new(state)).await.unwrap_or_else(|i| panic!("{i:?}"));
+    let shutdown = Shutdown::new();
+    if let Some(after) = shutdown_after {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            s.trigger();
+        });
+    }
+    pipeline.run(RunMode::Once, shutdown).await
+}
+
+fn config(dir: &Path, flaky: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("data")).expect("data dir");
+    write_config(
+        dir,
+        &format!(
+            r#"
+[global]
+data_dir = "data"
+shutdown_timeout = "5s"
+[sources.f]
+type = "feed"
+urls = ["feed.xml"]
+[sinks.flaky]
+type = "flaky"
+inputs = ["f"]
+batch_timeout = "20ms"
+{flaky}
+[sinks.copy]
+type = "jsonl"
+inputs = ["f"]
+path = "copy.jsonl"
+batch_timeout = "20ms"
+"#
+        ),
+    )
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).map(|t| t.lines().map(str::to_string).collect()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_rejects_go_to_the_dead_letter_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_feed(dir.path(), &["first story", "poison story", "third story"]);
+    let cfg = config(dir.path(), "log = \"flaky.log\"\nfail_first = 2\nreject_title = \"poison\"");
+
+    let summary = run_once(&cfg, None).await;
+    assert_eq!((summary.new_items, summary.delivered, summary.rejected, summary.retried), (3, 2, 1, 0), "{summary:?}");
+    assert_eq!(lines(&dir.path().join("data/flaky.log")).len(), 2);
+    // The fan-out's other branch got all three.
+    assert_eq!(lines(&dir.path().join("data/copy.jsonl")).len(), 3);
+    let dead = lines(&dir.path().join("data/dead-letter.jsonl"));
+    assert_eq!(dead.len(), 1);
+    let dead: serde_json::Value = serde_json::from_str(&dead[0]).expect("JSON");
+    assert_eq!(dead["stage"], "flaky");
+    assert_eq!(dead["reason"], "record violates a constraint");
+    assert_eq!(dead["record"]["title"], "poison story");
+
+    // Delivered and rejected items are committed: nothing comes again.
+    let again = run_once(&cfg, None).await;
+    assert_eq!(again.new_items, 0, "{again:?}");
+}
+
+#[tokio::test]
+async fn undelivered_items_are_not_committed_and_come_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_feed(dir.path(), &["one", "two", "three"]);
+    let cfg = config(dir.path(), "log = \"flaky.log\"\nalways_fail = true");
+
+    // The sink never recovers; shutdown arrives while it is retrying.
+    let summary = run_once(&cfg, Some(Duration::from_millis(800))).await;
+    assert_eq!((summary.new_items, summary.delivered, summary.retried), (3, 0, 3), "{summary:?}");
+    assert!(lines(&dir.path().join("data/flaky.log")).is_empty());
+
+    // The sink is back: the same three items are emitted again and land.
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).expect("cfg").replace("always_fail = true", "")).expect("rewrite");
+    let summary = run_once(&cfg, None).await;
+    assert_eq!((summary.new_items, summary.delivered), (3, 3), "{summary:?}");
+    assert_eq!(lines(&dir.path().join("data/flaky.log")).len(), 3);
+    // The JSONL sink saw all three twice but wrote each once.
+    assert_eq!(lines(&dir.path().join("data/copy.jsonl")).len(), 3);
+}
+
+#[test]
+fn sigterm_drains_and_commits_then_exits() {
+    let server = TestServer::start(|req| match req.path.as_str() {
+        "/rss.xml" => Reply::ok("application/rss+xml", seed_feed("https://example.org/story")),
+        _ => Reply::status(404),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[global]\ndata_dir = \"data\"\n[sources.s]\ntype = \"feed\"\nurls = [\"{}\"]\ninterval = \"1h\"\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"out.jsonl\"\n",
+            server.url("/rss.xml")
+        ),
+    );
+    let child = khabar().args(["run", "--config"]).arg(&cfg).spawn().expect("start");
+    let out_file = dir.path().join("data/out.jsonl");
+    let started = std::time::Instant::now();
+    while lines(&out_file).is_empty() && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("exit");
+    assert!(output.status.success(), "graceful exit: {}", stderr(&output));
+    assert_eq!(lines(&out_file).len(), 1);
+    // The checkpoint was committed: a further poll finds nothing new.
+    let again = run(&["once"], &cfg);
+    assert!(stdout(&again).contains("new items: 0"), "{}", stdout(&again));
+}
