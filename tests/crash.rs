@@ -17,7 +17,9 @@ fn feed(base: &str) -> String {
             )
         })
         .collect();
-    format!(r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title><link>{base}/</link>{items}</channel></rss>"#)
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title><link>{base}/</link>{items}</channel></rss>"#
+    )
 }
 
 fn page(i: usize) -> String {
@@ -45,7 +47,11 @@ fn kill_9_then_restart_stores_every_item_exactly_once() {
         if req.path == "/rss.xml" {
             return Reply::ok("application/rss+xml", feed(&base));
         }
-        match req.path.strip_prefix("/a/").and_then(|i| i.parse::<usize>().ok()) {
+        match req
+            .path
+            .strip_prefix("/a/")
+            .and_then(|i| i.parse::<usize>().ok())
+        {
             Some(i) => Reply::ok("text/html", page(i)).after(Duration::from_millis(150)),
             None => Reply::status(404),
         }
@@ -85,7 +91,11 @@ batch_timeout = "60s"
         ),
     );
 
-    let mut child = khabar().args(["run", "--config"]).arg(&cfg).spawn().expect("start khabar run");
+    let mut child = khabar()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .spawn()
+        .expect("start khabar run");
     let started = Instant::now();
     while row_count(&db) < 6 && started.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(50));
@@ -95,7 +105,10 @@ batch_timeout = "60s"
     child.kill().expect("kill -9");
     let _ = child.wait();
     let before = row_count(&db);
-    assert!((6..ITEMS).contains(&before), "the kill should leave held records unwritten; rows = {before}");
+    assert!(
+        (6..ITEMS).contains(&before),
+        "the kill should leave held records unwritten; rows = {before}"
+    );
 
     let out = khabar()
         .args(["once", "--config"])
@@ -104,11 +117,15 @@ batch_timeout = "60s"
         .output()
         .expect("restart");
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains(&format!("new items: {ITEMS}")), "nothing was committed before the kill: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("new items: {ITEMS}")),
+        "nothing was committed before the kill: {}",
+        stdout(&out)
+    );
 
     let rows = stored_articles(&db);
     assert_eq!(rows.len(), ITEMS);
-    let mut ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+    let mut ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
     ids.dedup();
     assert_eq!(ids.len(), ITEMS);
 
@@ -118,6 +135,10 @@ batch_timeout = "60s"
         .env("KHABAR__SINKS__DB__BATCH_TIMEOUT", "100ms")
         .output()
         .expect("third run");
-    assert!(stdout(&again).contains("new items: 0"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("new items: 0"),
+        "{}",
+        stdout(&again)
+    );
     assert_eq!(row_count(&db), ITEMS);
 }

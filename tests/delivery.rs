@@ -51,13 +51,20 @@ impl Sink for Flaky {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
         if self.always_fail || self.failures_left > 0 {
             self.failures_left = self.failures_left.saturating_sub(1);
-            return batch.iter().map(|_| Err(StageError::transient("database restarting"))).collect();
+            return batch
+                .iter()
+                .map(|_| Err(StageError::transient("database restarting")))
+                .collect();
         }
         batch
             .iter()
             .map(|a| {
                 let title = a.title.clone().unwrap_or_default();
-                if self.reject_title.as_deref().is_some_and(|r| title.contains(r)) {
+                if self
+                    .reject_title
+                    .as_deref()
+                    .is_some_and(|r| title.contains(r))
+                {
                     return Err(StageError::permanent("record violates a constraint"));
                 }
                 use std::io::Write;
@@ -82,10 +89,16 @@ fn write_feed(dir: &Path, titles: &[&str]) -> PathBuf {
     let items: String = titles
         .iter()
         .enumerate()
-        .map(|(i, t)| format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>"))
+        .map(|(i, t)| {
+            format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>")
+        })
         .collect();
     let path = dir.join("feed.xml");
-    std::fs::write(&path, format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>")).expect("feed");
+    std::fs::write(
+        &path,
+        format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>"),
+    )
+    .expect("feed");
     path
 }
 
@@ -93,7 +106,9 @@ async fn run_once(config: &Path, shutdown_after: Option<Duration>) -> RunSummary
     let raw = load_config(config).expect("config loads");
     let plan = validate(&raw, &registry()).unwrap_or_else(|issues| panic!("{issues:?}"));
     let state = SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
-    let pipeline = Pipeline::build(plan, Arc::new(state)).await.unwrap_or_else(|i| panic!("{i:?}"));
+    let pipeline = Pipeline::build(plan, Arc::new(state))
+        .await
+        .unwrap_or_else(|i| panic!("{i:?}"));
     let shutdown = Shutdown::new();
     if let Some(after) = shutdown_after {
         let s = shutdown.clone();
@@ -133,17 +148,31 @@ batch_timeout = "20ms"
 }
 
 fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path).map(|t| t.lines().map(str::to_string).collect()).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn transient_failures_are_retried_and_rejects_go_to_the_dead_letter_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     write_feed(dir.path(), &["first story", "poison story", "third story"]);
-    let cfg = config(dir.path(), "log = \"flaky.log\"\nfail_first = 2\nreject_title = \"poison\"");
+    let cfg = config(
+        dir.path(),
+        "log = \"flaky.log\"\nfail_first = 2\nreject_title = \"poison\"",
+    );
 
     let summary = run_once(&cfg, None).await;
-    assert_eq!((summary.new_items, summary.delivered, summary.rejected, summary.retried), (3, 2, 1, 0), "{summary:?}");
+    assert_eq!(
+        (
+            summary.new_items,
+            summary.delivered,
+            summary.rejected,
+            summary.retried
+        ),
+        (3, 2, 1, 0),
+        "{summary:?}"
+    );
     assert_eq!(lines(&dir.path().join("data/flaky.log")).len(), 2);
     // The fan-out's other branch got all three.
     assert_eq!(lines(&dir.path().join("data/copy.jsonl")).len(), 3);
@@ -167,13 +196,27 @@ async fn undelivered_items_are_not_committed_and_come_again() {
 
     // The sink never recovers; shutdown arrives while it is retrying.
     let summary = run_once(&cfg, Some(Duration::from_millis(800))).await;
-    assert_eq!((summary.new_items, summary.delivered, summary.retried), (3, 0, 3), "{summary:?}");
+    assert_eq!(
+        (summary.new_items, summary.delivered, summary.retried),
+        (3, 0, 3),
+        "{summary:?}"
+    );
     assert!(lines(&dir.path().join("data/flaky.log")).is_empty());
 
     // The sink is back: the same three items are emitted again and land.
-    std::fs::write(&cfg, std::fs::read_to_string(&cfg).expect("cfg").replace("always_fail = true", "")).expect("rewrite");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .expect("cfg")
+            .replace("always_fail = true", ""),
+    )
+    .expect("rewrite");
     let summary = run_once(&cfg, None).await;
-    assert_eq!((summary.new_items, summary.delivered), (3, 3), "{summary:?}");
+    assert_eq!(
+        (summary.new_items, summary.delivered),
+        (3, 3),
+        "{summary:?}"
+    );
     assert_eq!(lines(&dir.path().join("data/flaky.log")).len(), 3);
     // The JSONL sink saw all three twice but wrote each once.
     assert_eq!(lines(&dir.path().join("data/copy.jsonl")).len(), 3);
@@ -182,7 +225,10 @@ async fn undelivered_items_are_not_committed_and_come_again() {
 #[test]
 fn sigterm_drains_and_commits_then_exits() {
     let server = TestServer::start(|req| match req.path.as_str() {
-        "/rss.xml" => Reply::ok("application/rss+xml", seed_feed("https://example.org/story")),
+        "/rss.xml" => Reply::ok(
+            "application/rss+xml",
+            seed_feed("https://example.org/story"),
+        ),
         _ => Reply::status(404),
     });
     let dir = tempfile::tempdir().expect("tempdir");
@@ -193,19 +239,34 @@ fn sigterm_drains_and_commits_then_exits() {
             server.url("/rss.xml")
         ),
     );
-    let child = khabar().args(["run", "--config"]).arg(&cfg).spawn().expect("start");
+    let child = khabar()
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .spawn()
+        .expect("start");
     let out_file = dir.path().join("data/out.jsonl");
     let started = std::time::Instant::now();
     while lines(&out_file).is_empty() && started.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill -TERM");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
     assert!(status.success());
     let output = child.wait_with_output().expect("exit");
-    assert!(output.status.success(), "graceful exit: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "graceful exit: {}",
+        stderr(&output)
+    );
     assert_eq!(lines(&out_file).len(), 1);
     // The checkpoint was committed: a further poll finds nothing new.
     let again = run(&["once"], &cfg);
-    assert!(stdout(&again).contains("new items: 0"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("new items: 0"),
+        "{}",
+        stdout(&again)
+    );
 }

@@ -37,13 +37,18 @@ fn serve_seed(feed_path: &'static str) -> TestServer {
     let base = std::sync::Arc::clone(&server_base);
     let server = TestServer::start(move |req| match req.path.as_str() {
         "/rss.xml" => {
-            let article = format!("{}/politics/2019/3/1/coalition-strikes-baghouz", base.get().map(String::as_str).unwrap_or(""));
+            let article = format!(
+                "{}/politics/2019/3/1/coalition-strikes-baghouz",
+                base.get().map(String::as_str).unwrap_or("")
+            );
             match feed_path {
                 "feed.xml" => Reply::ok("application/rss+xml", seed_feed(&article)),
                 other => Reply::ok("application/rss+xml", fixture(other)),
             }
         }
-        "/politics/2019/3/1/coalition-strikes-baghouz" => Reply::ok("text/html; charset=utf-8", fixture("article.html")),
+        "/politics/2019/3/1/coalition-strikes-baghouz" => {
+            Reply::ok("text/html; charset=utf-8", fixture("article.html"))
+        }
         _ => Reply::status(404),
     });
     let _ = server_base.set(server.base.clone());
@@ -54,26 +59,52 @@ fn serve_seed(feed_path: &'static str) -> TestServer {
 fn once_writes_the_seed_exactly_once() {
     let server = serve_seed("feed.xml");
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = write_config(dir.path(), &config(&server.url("/rss.xml"), &dir.path().join("data")));
+    let cfg = write_config(
+        dir.path(),
+        &config(&server.url("/rss.xml"), &dir.path().join("data")),
+    );
 
     let first = run(&["once"], &cfg);
-    assert!(first.status.success(), "stdout: {}\nstderr: {}", stdout(&first), stderr(&first));
-    assert!(stdout(&first).contains("feeds: 1, new items: 1, delivered: 1, failed: 0"), "{}", stdout(&first));
+    assert!(
+        first.status.success(),
+        "stdout: {}\nstderr: {}",
+        stdout(&first),
+        stderr(&first)
+    );
+    assert!(
+        stdout(&first).contains("feeds: 1, new items: 1, delivered: 1, failed: 0"),
+        "{}",
+        stdout(&first)
+    );
 
     let rows = stored_articles(&dir.path().join("data/khabar.db"));
     assert_eq!(rows.len(), 1);
-    let (_, title, language, published, text) = &rows[0];
-    assert_eq!(title.as_deref(), Some("التحالف الدولي يقصف المنطقة المحاصرة في الباغوز بعد أسبوعين من الهدوء"));
-    assert_eq!(language.as_deref(), Some("ar"));
-    assert!(published.as_deref().is_some_and(|p| p.starts_with("2019-03-01")), "{published:?}");
-    let text = text.as_deref().unwrap_or_default();
+    let row = &rows[0];
+    assert_eq!(
+        row.title.as_deref(),
+        Some("التحالف الدولي يقصف المنطقة المحاصرة في الباغوز بعد أسبوعين من الهدوء")
+    );
+    assert_eq!(row.language.as_deref(), Some("ar"));
+    let published = row.published_at.as_deref();
+    assert!(
+        published.is_some_and(|p| p.starts_with("2019-03-01")),
+        "{published:?}"
+    );
+    let text = row.text.as_deref().unwrap_or_default();
     assert_eq!(text, fixture_text("body.txt").trim_end());
     assert!(!text.contains("+ الخط -") && !text.contains("الخط"));
-    assert!(!text.contains("خلافات بين مكونات"), "the caption leaked into the text");
+    assert!(
+        !text.contains("خلافات بين مكونات"),
+        "the caption leaked into the text"
+    );
 
     let second = run(&["once"], &cfg);
     assert!(second.status.success(), "{}", stderr(&second));
-    assert!(stdout(&second).contains("new items: 0, delivered: 0"), "{}", stdout(&second));
+    assert!(
+        stdout(&second).contains("new items: 0, delivered: 0"),
+        "{}",
+        stdout(&second)
+    );
     assert_eq!(stored_articles(&dir.path().join("data/khabar.db")).len(), 1);
 }
 
@@ -104,7 +135,10 @@ path = "items.jsonl"
     assert!(out.status.success(), "{}", stderr(&out));
     let line = std::fs::read_to_string(data.join("items.jsonl")).expect("jsonl written");
     let record: serde_json::Value = serde_json::from_str(line.trim()).expect("one JSON record");
-    assert_eq!(record["title"], "التحالف الدولي يقصف المنطقة المحاصرة في الباغوز بعد أسبوعين من الهدوء");
+    assert_eq!(
+        record["title"],
+        "التحالف الدولي يقصف المنطقة المحاصرة في الباغوز بعد أسبوعين من الهدوء"
+    );
     assert_eq!(record["language"], "ar");
     assert_eq!(record["published_at"], "2019-03-01T10:12:00Z");
 }
@@ -115,11 +149,14 @@ fn conditional_get_sends_validators_on_the_next_poll() {
     let log = std::sync::Arc::clone(&etag_seen);
     let server = TestServer::start(move |req| {
         if req.path == "/rss.xml" {
-            log.lock().map(|mut l| l.push(req.header("If-None-Match").map(str::to_string))).ok();
+            log.lock()
+                .map(|mut l| l.push(req.header("If-None-Match").map(str::to_string)))
+                .ok();
             if req.header("If-None-Match") == Some("\"v1\"") {
                 return Reply::status(304);
             }
-            return Reply::ok("application/rss+xml", seed_feed("https://example.org/a")).with_header("ETag", "\"v1\"");
+            return Reply::ok("application/rss+xml", seed_feed("https://example.org/a"))
+                .with_header("ETag", "\"v1\"");
         }
         Reply::status(404)
     });

@@ -9,7 +9,10 @@ fn validate(config: &str) -> (bool, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = write_config(dir.path(), config);
     let out = run(&["validate"], &path);
-    (out.status.success(), format!("{}{}", stdout(&out), stderr(&out)))
+    (
+        out.status.success(),
+        format!("{}{}", stdout(&out), stderr(&out)),
+    )
 }
 
 const BROKEN: &str = r#"
@@ -66,7 +69,10 @@ fn every_problem_is_reported_at_once() {
         "sinks.news: duplicate id \"news\"",
     ];
     for message in expected {
-        assert!(report.contains(message), "missing {message:?} in:\n{report}");
+        assert!(
+            report.contains(message),
+            "missing {message:?} in:\n{report}"
+        );
     }
 }
 
@@ -102,7 +108,10 @@ batch_timeout = 3
         "transforms.page.max_in_flight: expected a whole number ≥ 1, found 0",
         "sinks.out.batch_timeout: expected a duration such as \"30s\", found 3",
     ] {
-        assert!(report.contains(message), "missing {message:?} in:\n{report}");
+        assert!(
+            report.contains(message),
+            "missing {message:?} in:\n{report}"
+        );
     }
 }
 
@@ -110,8 +119,14 @@ batch_timeout = 3
 fn a_sink_without_inputs_and_a_pipeline_without_sources() {
     let (ok, report) = validate("[sinks.out]\ntype = \"stdout\"\n");
     assert!(!ok);
-    assert!(report.contains("sinks.out.inputs: a sink needs `inputs`"), "{report}");
-    assert!(report.contains("sources: the pipeline has no source"), "{report}");
+    assert!(
+        report.contains("sinks.out.inputs: a sink needs `inputs`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("sources: the pipeline has no source"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -121,13 +136,18 @@ fn unknown_section_and_unreadable_file() {
     assert!(report.contains("sourcez: unknown section"), "{report}");
     let (ok, report) = validate("[sources.a\ntype = \"feed\"\n");
     assert!(!ok);
-    assert!(report.contains("khabar.toml"), "the file is named: {report}");
+    assert!(
+        report.contains("khabar.toml"),
+        "the file is named: {report}"
+    );
 }
 
 #[test]
 fn the_shipped_configs_are_valid() {
     for name in ["khabar.toml", "demo.toml"] {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config")
+            .join(name);
         let out = run(&["validate"], &path);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
     }
@@ -147,5 +167,9 @@ fn environment_overrides_config_values() {
         .output()
         .expect("run khabar");
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("sources.news: field `interval`: invalid duration"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sources.news: field `interval`: invalid duration"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -27,7 +27,12 @@ impl Reply {
     }
 
     pub fn status(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), body: Vec::new(), delay: Duration::ZERO }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
@@ -49,7 +54,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -65,8 +73,13 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> TestServer {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
-        let port = server.server_addr().to_ip().map(|a| a.port()).expect("an IP listener");
+        let server =
+            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .expect("an IP listener");
         let handler: Arc<Handler> = Arc::new(handler);
         let hits = Arc::new(AtomicUsize::new(0));
         let (srv, count) = (Arc::clone(&server), Arc::clone(&hits));
@@ -77,13 +90,20 @@ impl TestServer {
                 std::thread::spawn(move || {
                     let seen = Seen {
                         path: request.url().to_string(),
-                        headers: request.headers().iter().map(|h| (h.field.to_string(), h.value.to_string())).collect(),
+                        headers: request
+                            .headers()
+                            .iter()
+                            .map(|h| (h.field.to_string(), h.value.to_string()))
+                            .collect(),
                     };
                     let reply = handler(&seen);
                     std::thread::sleep(reply.delay);
-                    let mut response = tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                    let mut response =
+                        tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
                     for (name, value) in reply.headers {
-                        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+                        if let Ok(h) =
+                            tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+                        {
                             response.add_header(h);
                         }
                     }
@@ -91,7 +111,11 @@ impl TestServer {
                 });
             }
         });
-        TestServer { server, base: format!("http://127.0.0.1:{port}"), hits }
+        TestServer {
+            server,
+            base: format!("http://127.0.0.1:{port}"),
+            hits,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -106,7 +130,9 @@ impl Drop for TestServer {
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/seed").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/seed")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -117,13 +143,17 @@ pub fn fixture_text(name: &str) -> String {
 /// The seed feed with its item's link pointing at `article_url`.
 pub fn seed_feed(article_url: &str) -> Vec<u8> {
     fixture_text("feed.xml")
-        .replace("https://www.alaraby.co.uk/politics/2019/3/1/coalition-strikes-baghouz", article_url)
+        .replace(
+            "https://www.alaraby.co.uk/politics/2019/3/1/coalition-strikes-baghouz",
+            article_url,
+        )
         .into_bytes()
 }
 
 pub fn khabar() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_khabar"));
-    cmd.env("RUST_LOG", "warn").env_remove("KHABAR__GLOBAL__DATA_DIR");
+    cmd.env("RUST_LOG", "warn")
+        .env_remove("KHABAR__GLOBAL__DATA_DIR");
     cmd
 }
 
@@ -151,14 +181,30 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Rows of the SQLite sink: (id, title, language, published_at, text).
-pub fn stored_articles(db: &Path) -> Vec<(String, Option<String>, Option<String>, Option<String>, Option<String>)> {
+/// One row of the SQLite sink, as the tests look at it.
+pub struct StoredArticle {
+    pub id: String,
+    pub title: Option<String>,
+    pub language: Option<String>,
+    pub published_at: Option<String>,
+    pub text: Option<String>,
+}
+
+pub fn stored_articles(db: &Path) -> Vec<StoredArticle> {
     let conn = rusqlite::Connection::open(db).expect("open sqlite sink");
     let mut stmt = conn
         .prepare("SELECT id, title, language, published_at, text FROM articles ORDER BY id")
         .expect("query");
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok(StoredArticle {
+                id: r.get(0)?,
+                title: r.get(1)?,
+                language: r.get(2)?,
+                published_at: r.get(3)?,
+                text: r.get(4)?,
+            })
+        })
         .expect("rows");
     rows.map(|r| r.expect("row")).collect()
 }

@@ -137,7 +137,9 @@ impl Drop for Ack {
 
 impl std::fmt::Debug for Ack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ack").field("settled", &self.settled).finish()
+        f.debug_struct("Ack")
+            .field("settled", &self.settled)
+            .finish()
     }
 }
 
@@ -200,6 +202,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
         late.delivered();
-        assert_eq!(waiter.await.map(|r| r.outcome).ok(), Some(Outcome::Delivered));
+        assert_eq!(
+            waiter.await.map(|r| r.outcome).ok(),
+            Some(Outcome::Delivered)
+        );
     }
 }

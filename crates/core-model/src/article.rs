@@ -148,7 +148,12 @@ pub struct Article {
 
 impl Article {
     /// A fresh record for an item at `url`, read from `feed` at `fetched_at`.
-    pub fn new(id: RecordId, feed: FeedRef, url: impl Into<String>, fetched_at: DateTime<Utc>) -> Self {
+    pub fn new(
+        id: RecordId,
+        feed: FeedRef,
+        url: impl Into<String>,
+        fetched_at: DateTime<Utc>,
+    ) -> Self {
         Article {
             schema_version: SCHEMA_VERSION,
             id,
@@ -206,7 +211,11 @@ mod tests {
             .unwrap_or_default();
         let mut a = Article::new(
             RecordId::from_url("https://example.com/a"),
-            FeedRef { source: "s".into(), url: "https://example.com/rss".into(), title: None },
+            FeedRef {
+                source: "s".into(),
+                url: "https://example.com/rss".into(),
+                title: None,
+            },
             "https://example.com/a",
             fetched,
         );

@@ -6,8 +6,9 @@ use serde::{Deserialize, Deserializer};
 
 /// Parses a human duration, naming what is wrong.
 pub fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("invalid duration {text:?} ({e}); write it like \"30s\", \"5m\" or \"1h\""))
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        format!("invalid duration {text:?} ({e}); write it like \"30s\", \"5m\" or \"1h\"")
+    })
 }
 
 /// `#[serde(deserialize_with = "khabar_core_model::duration::deserialize")]`
@@ -29,7 +30,10 @@ mod tests {
     #[test]
     fn parses_common_forms() {
         assert_eq!(super::parse("5m"), Ok(std::time::Duration::from_secs(300)));
-        assert_eq!(super::parse("250ms"), Ok(std::time::Duration::from_millis(250)));
+        assert_eq!(
+            super::parse("250ms"),
+            Ok(std::time::Duration::from_millis(250))
+        );
         assert!(super::parse("five minutes").is_err());
     }
 }

@@ -130,7 +130,10 @@ fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, String> {
         let mut path = e.path().to_string();
         // serde already names an unknown field; the path need only say where it sits.
         if message.starts_with("unknown field") {
-            path = path.rsplit_once('.').map(|(parent, _)| parent.to_string()).unwrap_or_default();
+            path = path
+                .rsplit_once('.')
+                .map(|(parent, _)| parent.to_string())
+                .unwrap_or_default();
         }
         if path.is_empty() || path == "." {
             message

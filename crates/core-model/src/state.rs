@@ -24,14 +24,16 @@ pub trait StateStore: Send + Sync {
     async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError>;
 }
 
+type Entries = BTreeMap<(String, String), Vec<u8>>;
+
 /// Keeps state in memory only: for tests and one-off commands.
 #[derive(Default)]
 pub struct MemoryStateStore {
-    map: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+    map: Mutex<Entries>,
 }
 
 impl MemoryStateStore {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<(String, String), Vec<u8>>>, StateError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Entries>, StateError> {
         self.map
             .lock()
             .map_err(|_| StateError("memory store poisoned".into()))
@@ -41,7 +43,10 @@ impl MemoryStateStore {
 #[async_trait]
 impl StateStore for MemoryStateStore {
     async fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.lock()?.get(&(namespace.to_string(), key.to_string())).cloned())
+        Ok(self
+            .lock()?
+            .get(&(namespace.to_string(), key.to_string()))
+            .cloned())
     }
 
     async fn put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), StateError> {
@@ -51,7 +56,8 @@ impl StateStore for MemoryStateStore {
     }
 
     async fn delete(&self, namespace: &str, key: &str) -> Result<(), StateError> {
-        self.lock()?.remove(&(namespace.to_string(), key.to_string()));
+        self.lock()?
+            .remove(&(namespace.to_string(), key.to_string()));
         Ok(())
     }
 

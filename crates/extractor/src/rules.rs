@@ -46,7 +46,9 @@ impl RulesConfig {
                 problems.push(format!("field `rules[{i}].tag`: empty"));
             }
             if rule.keywords.is_empty() && rule.patterns.is_empty() {
-                problems.push(format!("field `rules[{i}]`: needs `keywords` or `patterns`"));
+                problems.push(format!(
+                    "field `rules[{i}]`: needs `keywords` or `patterns`"
+                ));
             }
             let mut regexes = Vec::new();
             for (j, k) in rule.keywords.iter().enumerate() {
@@ -78,8 +80,13 @@ impl TransformConfig for RulesConfig {
     }
 
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
-        let rules = self.compile().map_err(|p| StageError::config(p.join("; ")))?;
-        Ok(Box::new(Rules { rules, drop_unmatched: self.drop_unmatched }))
+        let rules = self
+            .compile()
+            .map_err(|p| StageError::config(p.join("; ")))?;
+        Ok(Box::new(Rules {
+            rules,
+            drop_unmatched: self.drop_unmatched,
+        }))
     }
 }
 
@@ -91,10 +98,16 @@ struct Rules {
 #[async_trait]
 impl Transform for Rules {
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
-        let fields = [article.title.as_deref(), article.summary.as_deref(), article.text.as_deref()];
+        let fields = [
+            article.title.as_deref(),
+            article.summary.as_deref(),
+            article.text.as_deref(),
+        ];
         let mut matched = false;
         for (tag, regexes) in &self.rules {
-            let hit = regexes.iter().any(|r| fields.iter().flatten().any(|f| r.is_match(f)));
+            let hit = regexes
+                .iter()
+                .any(|r| fields.iter().flatten().any(|f| r.is_match(f)));
             if hit {
                 matched = true;
                 if !article.tags.iter().any(|t| t == tag) {
@@ -103,7 +116,9 @@ impl Transform for Rules {
             }
         }
         if !matched && self.drop_unmatched {
-            return Ok(Verdict::Drop { reason: "matched no rule".to_string() });
+            return Ok(Verdict::Drop {
+                reason: "matched no rule".to_string(),
+            });
         }
         Ok(Verdict::Keep)
     }
@@ -133,11 +148,21 @@ mod tests {
             state: Arc::new(MemoryStateStore::default()),
         };
         let stage = config.build(&ctx).await?;
-        let mut a = Article::new(RecordId::from_url("u"), FeedRef::default(), "u", chrono::Utc::now());
+        let mut a = Article::new(
+            RecordId::from_url("u"),
+            FeedRef::default(),
+            "u",
+            chrono::Utc::now(),
+        );
         a.text = Some("شمال شرق سورية، وتسلمت إدارة حقلي الجفرة. Not Iraqi news.".into());
         stage.process(&mut a).await?;
         assert_eq!(a.tags, vec!["syria".to_string(), "oil".to_string()]);
-        let mut b = Article::new(RecordId::from_url("v"), FeedRef::default(), "v", chrono::Utc::now());
+        let mut b = Article::new(
+            RecordId::from_url("v"),
+            FeedRef::default(),
+            "v",
+            chrono::Utc::now(),
+        );
         b.text = Some("وفي بسورية".into());
         stage.process(&mut b).await?;
         assert_eq!(b.tags, vec!["syria".to_string()]);
@@ -146,8 +171,12 @@ mod tests {
 
     #[test]
     fn bad_pattern_is_named() {
-        let config: Result<RulesConfig, _> = serde_json::from_value(serde_json::json!({"rules": [{"tag": "x", "patterns": ["("]}]}));
+        let config: Result<RulesConfig, _> =
+            serde_json::from_value(serde_json::json!({"rules": [{"tag": "x", "patterns": ["("]}]}));
         let problems = config.map(|c| c.validate()).unwrap_or_default();
-        assert!(problems.iter().any(|p| p.contains("rules[0].patterns[0]")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("rules[0].patterns[0]")),
+            "{problems:?}"
+        );
     }
 }

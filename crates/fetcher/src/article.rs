@@ -56,11 +56,10 @@ impl Transform for FetchArticle {
                 )))
             }
         };
-        let fetched = self
-            .fetcher
-            .get(&url, None)
-            .await?
-            .ok_or_else(|| StageError::transient(format!("{url}: unexpected 304 Not Modified")))?;
+        let fetched =
+            self.fetcher.get(&url, None).await?.ok_or_else(|| {
+                StageError::transient(format!("{url}: unexpected 304 Not Modified"))
+            })?;
         let decoded = decode_html(&fetched.body, fetched.content_type.as_deref());
         if fetched.final_url != article.url {
             article.attrs.insert(

@@ -59,7 +59,10 @@ fn html_declared(head: &str) -> Option<String> {
     let mut from = 0;
     while let Some(pos) = lower[from..].find("<meta") {
         let start = from + pos;
-        let end = lower[start..].find('>').map(|e| start + e).unwrap_or(lower.len());
+        let end = lower[start..]
+            .find('>')
+            .map(|e| start + e)
+            .unwrap_or(lower.len());
         let tag = &head[start..end];
         if let Some(charset) = attribute_after(tag, "charset") {
             return Some(charset);
@@ -76,11 +79,18 @@ fn decode(
 ) -> Decoded {
     if let Some((encoding, bom_len)) = from_bom(bytes) {
         let (text, _) = encoding.decode_without_bom_handling(&bytes[bom_len..]);
-        return Decoded { text: text.into_owned(), encoding: encoding.name(), chosen_by: "bom" };
+        return Decoded {
+            text: text.into_owned(),
+            encoding: encoding.name(),
+            chosen_by: "bom",
+        };
     }
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
     let candidates = [
-        (content_type.and_then(charset_param).map(str::to_string), "http"),
+        (
+            content_type.and_then(charset_param).map(str::to_string),
+            "http",
+        ),
         (declared(&head), "declared"),
     ];
     for (label, chosen_by) in candidates {
@@ -93,17 +103,29 @@ fn decode(
         }
         let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
         if !had_errors {
-            return Decoded { text: text.into_owned(), encoding: encoding.name(), chosen_by };
+            return Decoded {
+                text: text.into_owned(),
+                encoding: encoding.name(),
+                chosen_by,
+            };
         }
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return Decoded { text: text.to_string(), encoding: UTF_8.name(), chosen_by: "utf8" };
+        return Decoded {
+            text: text.to_string(),
+            encoding: UTF_8.name(),
+            chosen_by: "utf8",
+        };
     }
     let mut detector = chardetng::EncodingDetector::new();
     detector.feed(bytes, true);
     let encoding = detector.guess(None, true);
     let (text, _) = encoding.decode_without_bom_handling(bytes);
-    Decoded { text: text.into_owned(), encoding: encoding.name(), chosen_by: "detected" }
+    Decoded {
+        text: text.into_owned(),
+        encoding: encoding.name(),
+        chosen_by: "detected",
+    }
 }
 
 /// Decodes an XML document (a feed, OPML, a sitemap) and rewrites its prolog to say UTF-8, so
@@ -153,7 +175,9 @@ mod tests {
         bytes.extend(b"</title></rss>");
         let d = decode_xml(&bytes, None);
         assert!(d.text.contains(ARABIC), "{}", d.text);
-        assert!(d.text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
+        assert!(d
+            .text
+            .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
         assert_eq!(d.chosen_by, "declared");
     }
 
@@ -189,7 +213,9 @@ mod tests {
 
     #[test]
     fn html_meta_http_equiv() {
-        let mut bytes = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1256\">".to_vec();
+        let mut bytes =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1256\">"
+                .to_vec();
         bytes.extend(windows_1256(ARABIC));
         assert!(decode_html(&bytes, None).text.ends_with(ARABIC));
     }

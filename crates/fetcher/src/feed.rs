@@ -43,7 +43,11 @@ fn text(t: &Option<feed_rs::model::Text>) -> Option<String> {
 
 /// Parses a feed document fetched from `feed_url` (relative links resolve against it).
 /// A feed-rs panic becomes an error naming the feed, never a crash.
-pub fn parse_feed(bytes: &[u8], content_type: Option<&str>, feed_url: &str) -> Result<ParsedFeed, String> {
+pub fn parse_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    feed_url: &str,
+) -> Result<ParsedFeed, String> {
     let decoded = decode_xml(bytes, content_type);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url))
@@ -66,7 +70,10 @@ pub fn parse_feed(bytes: &[u8], content_type: Option<&str>, feed_url: &str) -> R
             .or_else(|| entry.links.first())
             .map(|l| l.href.trim().to_string())
             .filter(|h| !h.is_empty())
-            .or_else(|| guid.clone().filter(|g| g.starts_with("http://") || g.starts_with("https://")));
+            .or_else(|| {
+                guid.clone()
+                    .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+            });
         let title = text(&entry.title);
         let summary = text(&entry.summary).or_else(|| {
             entry
@@ -105,7 +112,13 @@ pub fn parse_feed(bytes: &[u8], content_type: Option<&str>, feed_url: &str) -> R
             categories: entry
                 .categories
                 .iter()
-                .map(|c| c.label.clone().unwrap_or_else(|| c.term.clone()).trim().to_string())
+                .map(|c| {
+                    c.label
+                        .clone()
+                        .unwrap_or_else(|| c.term.clone())
+                        .trim()
+                        .to_string()
+                })
                 .filter(|c| !c.is_empty())
                 .collect(),
         });
@@ -118,7 +131,10 @@ pub fn parse_feed(bytes: &[u8], content_type: Option<&str>, feed_url: &str) -> R
             .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
             .map(|l| l.href.clone()),
         description: text(&parsed.description),
-        language: parsed.language.map(|l| l.trim().to_string()).filter(|l| !l.is_empty()),
+        language: parsed
+            .language
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty()),
         encoding: decoded.encoding.to_string(),
         items,
     })
@@ -147,7 +163,10 @@ mod tests {
             feed.items[0].published_at.map(|d| d.to_rfc3339()),
             Some("2019-03-01T10:12:00+00:00".to_string())
         );
-        assert_eq!(feed.items[1].id, RecordId::from_guid("https://ex.org/rss.xml", "g-c"));
+        assert_eq!(
+            feed.items[1].id,
+            RecordId::from_guid("https://ex.org/rss.xml", "g-c")
+        );
         let again = parse_feed(RSS.as_bytes(), None, "https://ex.org/rss.xml")?;
         assert_eq!(again.items[1].id, feed.items[1].id);
         Ok(())
@@ -156,6 +175,9 @@ mod tests {
     #[test]
     fn not_a_feed_is_an_error_naming_the_url() {
         let err = parse_feed(b"<html><body>hello</body></html>", None, "https://ex.org/x");
-        assert!(matches!(err, Err(ref m) if m.contains("https://ex.org/x") && m.contains("not a readable feed")), "{err:?}");
+        assert!(
+            matches!(err, Err(ref m) if m.contains("https://ex.org/x") && m.contains("not a readable feed")),
+            "{err:?}"
+        );
     }
 }

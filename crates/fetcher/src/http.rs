@@ -12,10 +12,16 @@ use thiserror::Error;
 pub struct HttpOptions {
     #[serde(default = "default_user_agent")]
     pub user_agent: String,
-    #[serde(default = "default_connect_timeout", deserialize_with = "khabar_core_model::duration::deserialize")]
+    #[serde(
+        default = "default_connect_timeout",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
     pub connect_timeout: Duration,
     /// Whole request, body included.
-    #[serde(default = "default_timeout", deserialize_with = "khabar_core_model::duration::deserialize")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
     pub timeout: Duration,
     /// Largest body accepted, after decompression.
     #[serde(default = "default_max_body_size")]
@@ -64,7 +70,10 @@ impl HttpOptions {
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.max_body_size < 1024 {
-            out.push(format!("field `http.max_body_size`: {} bytes is too small (at least 1024)", self.max_body_size));
+            out.push(format!(
+                "field `http.max_body_size`: {} bytes is too small (at least 1024)",
+                self.max_body_size
+            ));
         }
         if self.timeout.is_zero() {
             out.push("field `http.timeout`: must be more than zero".to_string());
@@ -141,11 +150,17 @@ impl Fetcher {
 
     /// GETs `url`. With `validators`, asks only for a changed document: `Ok(None)` means
     /// "not modified".
-    pub async fn get(&self, url: &url::Url, validators: Option<&Validators>) -> Result<Option<Fetched>, FetchError> {
+    pub async fn get(
+        &self,
+        url: &url::Url,
+        validators: Option<&Validators>,
+    ) -> Result<Option<Fetched>, FetchError> {
         match url.scheme() {
             "file" => self.read_file(url).await.map(Some),
             "http" | "https" => self.get_http(url, validators).await,
-            other => Err(FetchError::Permanent(format!("{url}: unsupported scheme {other:?}"))),
+            other => Err(FetchError::Permanent(format!(
+                "{url}: unsupported scheme {other:?}"
+            ))),
         }
     }
 
@@ -176,7 +191,11 @@ impl Fetcher {
         })
     }
 
-    async fn get_http(&self, url: &url::Url, validators: Option<&Validators>) -> Result<Option<Fetched>, FetchError> {
+    async fn get_http(
+        &self,
+        url: &url::Url,
+        validators: Option<&Validators>,
+    ) -> Result<Option<Fetched>, FetchError> {
         let mut request = self.client.get(url.clone());
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
@@ -186,21 +205,26 @@ impl Fetcher {
                 request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
             }
         }
-        let mut response = request.send().await.map_err(|e| FetchError::Transient(format!("{url}: {}", describe(&e))))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| FetchError::Transient(format!("{url}: {}", describe(&e))))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
         if !status.is_success() {
             let message = format!("{url}: HTTP {status}");
-            return Err(if status.is_server_error()
-                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                || status == reqwest::StatusCode::REQUEST_TIMEOUT
-            {
-                FetchError::Transient(message)
-            } else {
-                FetchError::Permanent(message)
-            });
+            return Err(
+                if status.is_server_error()
+                    || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                    || status == reqwest::StatusCode::REQUEST_TIMEOUT
+                {
+                    FetchError::Transient(message)
+                } else {
+                    FetchError::Permanent(message)
+                },
+            );
         }
         let header = |name: reqwest::header::HeaderName| {
             response
@@ -218,7 +242,9 @@ impl Fetcher {
         let limit = self.options.max_body_size;
         if let Some(len) = response.content_length() {
             if len as usize > limit {
-                return Err(FetchError::Permanent(format!("{url}: body of {len} bytes is over the {limit}-byte limit")));
+                return Err(FetchError::Permanent(format!(
+                    "{url}: body of {len} bytes is over the {limit}-byte limit"
+                )));
             }
         }
         let mut body = Vec::new();

@@ -38,7 +38,9 @@ pub fn location_to_url(location: &str, base_dir: &std::path::Path) -> Result<url
     if let Ok(url) = url::Url::parse(trimmed) {
         return match url.scheme() {
             "http" | "https" | "file" => Ok(url),
-            other => Err(format!("{trimmed:?}: unsupported scheme {other:?}; use http, https or file")),
+            other => Err(format!(
+                "{trimmed:?}: unsupported scheme {other:?}; use http, https or file"
+            )),
         };
     }
     let path = std::path::Path::new(trimmed);

@@ -36,7 +36,10 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
                 let mut title = None;
                 for attr in e.attributes().flatten() {
                     let value = attr
-                        .decoded_and_normalized_value(quick_xml::XmlVersion::Implicit1_0, reader.decoder())
+                        .decoded_and_normalized_value(
+                            quick_xml::XmlVersion::Implicit1_0,
+                            reader.decoder(),
+                        )
                         .map(|v| v.trim().to_string())
                         .unwrap_or_default();
                     match attr.key.local_name().as_ref() {

@@ -30,7 +30,10 @@ pub struct FeedSourceConfig {
     #[serde(default)]
     pub opml: Option<PathBuf>,
     /// Time between two polls of one feed (±10 % jitter so feeds do not fire together).
-    #[serde(default = "default_interval", deserialize_with = "khabar_core_model::duration::deserialize")]
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
     pub interval: Duration,
     /// Feeds fetched at the same time.
     #[serde(default = "default_concurrency")]
@@ -80,7 +83,10 @@ impl SourceConfig for FeedSourceConfig {
         problems
     }
 
-    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn khabar_core_model::Source>, StageError> {
+    async fn build(
+        &self,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn khabar_core_model::Source>, StageError> {
         let mut feeds = Vec::new();
         for location in &self.urls {
             let url = crate::location_to_url(location, &ctx.config_dir)
@@ -89,13 +95,17 @@ impl SourceConfig for FeedSourceConfig {
         }
         if let Some(opml) = &self.opml {
             let path = ctx.resolve_input(opml);
-            let text = std::fs::read(&path)
-                .map_err(|e| StageError::config(format!("field `opml`: {}: {e}", path.display())))?;
+            let text = std::fs::read(&path).map_err(|e| {
+                StageError::config(format!("field `opml`: {}: {e}", path.display()))
+            })?;
             let text = crate::decode::decode_xml(&text, None).text;
             let base = path.parent().map(PathBuf::from).unwrap_or_default();
-            for entry in parse_opml(&text).map_err(|e| StageError::config(format!("field `opml`: {}: {e}", path.display())))? {
-                let url = crate::location_to_url(&entry.url, &base)
-                    .map_err(|e| StageError::config(format!("field `opml`: {}: {e}", path.display())))?;
+            for entry in parse_opml(&text)
+                .map_err(|e| StageError::config(format!("field `opml`: {}: {e}", path.display())))?
+            {
+                let url = crate::location_to_url(&entry.url, &base).map_err(|e| {
+                    StageError::config(format!("field `opml`: {}: {e}", path.display()))
+                })?;
                 feeds.push(url);
             }
         }
@@ -204,7 +214,11 @@ async fn load_checkpoint(ctx: &SourceContext, feed: &str) -> FeedCheckpoint {
 
 async fn save_checkpoint(ctx: &SourceContext, feed: &str, checkpoint: &FeedCheckpoint) {
     let result = match serde_json::to_vec(checkpoint) {
-        Ok(bytes) => ctx.state.put(&ctx.id, feed, &bytes).await.map_err(|e| e.to_string()),
+        Ok(bytes) => ctx
+            .state
+            .put(&ctx.id, feed, &bytes)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = result {
@@ -214,17 +228,33 @@ async fn save_checkpoint(ctx: &SourceContext, feed: &str, checkpoint: &FeedCheck
 }
 
 /// Fetches and parses a feed; `Ok(None)` when it has not changed.
-async fn fetch(shared: &Shared, feed: &url::Url, checkpoint: &FeedCheckpoint) -> Result<Option<(ParsedFeed, Validators, String)>, FetchError> {
-    let _permit = shared.permits.acquire().await.map_err(|_| FetchError::Transient("source closing".into()))?;
-    let Some(fetched) = shared.fetcher.get(feed, Some(&checkpoint.validators)).await? else {
+async fn fetch(
+    shared: &Shared,
+    feed: &url::Url,
+    checkpoint: &FeedCheckpoint,
+) -> Result<Option<(ParsedFeed, Validators, String)>, FetchError> {
+    let _permit = shared
+        .permits
+        .acquire()
+        .await
+        .map_err(|_| FetchError::Transient("source closing".into()))?;
+    let Some(fetched) = shared
+        .fetcher
+        .get(feed, Some(&checkpoint.validators))
+        .await?
+    else {
         return Ok(None);
     };
     let hash = body_hash(&fetched.body);
     if checkpoint.body_hash.as_deref() == Some(hash.as_str()) {
         return Ok(None);
     }
-    let parsed = parse_feed(&fetched.body, fetched.content_type.as_deref(), &fetched.final_url)
-        .map_err(FetchError::Permanent)?;
+    let parsed = parse_feed(
+        &fetched.body,
+        fetched.content_type.as_deref(),
+        &fetched.final_url,
+    )
+    .map_err(FetchError::Permanent)?;
     Ok(Some((parsed, fetched.validators, hash)))
 }
 
@@ -232,7 +262,11 @@ fn item_to_article(source: &str, feed: &url::Url, parsed: &ParsedFeed, item: &Fe
     let url = item.url.clone().unwrap_or_default();
     let mut article = Article::new(
         item.id.clone(),
-        FeedRef { source: source.to_string(), url: feed.to_string(), title: parsed.title.clone() },
+        FeedRef {
+            source: source.to_string(),
+            url: feed.to_string(),
+            title: parsed.title.clone(),
+        },
         url,
         Utc::now(),
     );
@@ -278,8 +312,13 @@ async fn poll(shared: &Shared, feed: &url::Url) {
         }
     };
 
-    let seen: std::collections::HashSet<&str> = checkpoint.seen.iter().map(String::as_str).collect();
-    let new_items: Vec<&FeedItem> = parsed.items.iter().filter(|i| !seen.contains(i.id.as_str())).collect();
+    let seen: std::collections::HashSet<&str> =
+        checkpoint.seen.iter().map(String::as_str).collect();
+    let new_items: Vec<&FeedItem> = parsed
+        .items
+        .iter()
+        .filter(|i| !seen.contains(i.id.as_str()))
+        .collect();
     let mut waiting = Vec::new();
     let mut complete = true;
     for item in new_items {
@@ -287,7 +326,10 @@ async fn poll(shared: &Shared, feed: &url::Url) {
             complete = false;
             break;
         }
-        match ctx.emit(item_to_article(&ctx.id, feed, &parsed, item)).await {
+        match ctx
+            .emit(item_to_article(&ctx.id, feed, &parsed, item))
+            .await
+        {
             Ok(receiver) => waiting.push((item.id.to_string(), receiver)),
             Err(_) => {
                 complete = false;
@@ -322,7 +364,12 @@ async fn poll(shared: &Shared, feed: &url::Url) {
     let mut checkpoint = load_checkpoint(ctx, key).await;
     checkpoint.seen.extend(settled);
     let mut unique = std::collections::HashSet::new();
-    let mut deduped: Vec<String> = checkpoint.seen.into_iter().rev().filter(|id| unique.insert(id.clone())).collect();
+    let mut deduped: Vec<String> = checkpoint
+        .seen
+        .into_iter()
+        .rev()
+        .filter(|id| unique.insert(id.clone()))
+        .collect();
     deduped.truncate(shared.max_seen);
     deduped.reverse();
     checkpoint.seen = deduped;

@@ -5,14 +5,20 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use khabar_core_model::{Registry, RunMode, StageKind};
-use khabar_runtime::{load_config, validate, ConfigIssue, Pipeline, Plan, RunSummary, Shutdown, SqliteStateStore};
+use khabar_runtime::{
+    load_config, validate, ConfigIssue, Pipeline, Plan, RunSummary, Shutdown, SqliteStateStore,
+};
 
 use crate::inspect;
 
 const DEFAULT_CONFIG: &str = "config/khabar.toml";
 
 #[derive(Parser)]
-#[command(name = "khabar", version, about = "Turns news feeds into clean, enriched, deduplicated article records")]
+#[command(
+    name = "khabar",
+    version,
+    about = "Turns news feeds into clean, enriched, deduplicated article records"
+)]
 struct Cli {
     /// Log format: text or json (default: the config's `global.log_format`, else text).
     #[arg(long, global = true)]
@@ -95,7 +101,10 @@ enum InspectCommand {
 /// Runs the command line with `registry`'s stage types. Errors are printed, never panicked.
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -112,7 +121,12 @@ pub fn main_with(registry: Registry) -> ExitCode {
 }
 
 fn report_issues(path: &Path, issues: &[ConfigIssue]) {
-    eprintln!("{}: {} problem{}:", path.display(), issues.len(), if issues.len() == 1 { "" } else { "s" });
+    eprintln!(
+        "{}: {} problem{}:",
+        path.display(),
+        issues.len(),
+        if issues.len() == 1 { "" } else { "s" }
+    );
     for issue in issues {
         eprintln!("  - {issue}");
     }
@@ -145,7 +159,17 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                 Err(code) => return Ok(code),
             };
             init_logs(Some(plan.global.log_format.as_str()));
-            run(config, plan, if once { RunMode::Once } else { RunMode::Continuous }, json).await
+            run(
+                config,
+                plan,
+                if once {
+                    RunMode::Once
+                } else {
+                    RunMode::Continuous
+                },
+                json,
+            )
+            .await
         }
         Command::Validate { config } => {
             let plan = match plan(&config, &registry)? {
@@ -171,7 +195,17 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Search { query, config, db, since, until, source, language, limit, json } => {
+        Command::Search {
+            query,
+            config,
+            db,
+            since,
+            until,
+            source,
+            language,
+            limit,
+            json,
+        } => {
             init_logs(None);
             let db = match db {
                 Some(db) => db,
@@ -185,7 +219,8 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                 language,
                 limit,
             };
-            let hits = khabar_sink::sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
+            let hits =
+                khabar_sink::sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else if hits.is_empty() {
@@ -194,7 +229,11 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                 for hit in hits {
                     println!(
                         "{}  {}  [{}]\n  {}\n  {}\n",
-                        hit.published_at.as_deref().unwrap_or("          ").get(..10).unwrap_or(""),
+                        hit.published_at
+                            .as_deref()
+                            .unwrap_or("          ")
+                            .get(..10)
+                            .unwrap_or(""),
                         hit.title.as_deref().unwrap_or("(untitled)"),
                         hit.language.as_deref().unwrap_or("?"),
                         hit.url,
@@ -209,7 +248,9 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             let cwd = std::env::current_dir().context("current directory")?;
             let value = match what {
                 InspectCommand::Feed { location } => inspect::feed(&location, &cwd).await?,
-                InspectCommand::Article { url, location } => inspect::article(&location, url.as_deref(), &cwd).await?,
+                InspectCommand::Article { url, location } => {
+                    inspect::article(&location, url.as_deref(), &cwd).await?
+                }
             };
             println!("{}", serde_json::to_string_pretty(&value)?);
             Ok(ExitCode::SUCCESS)
@@ -235,10 +276,22 @@ fn sqlite_path_from_config(config: &Path, registry: &Registry) -> Result<PathBuf
     };
     let data_dir = plan.data_dir();
     let sinks = raw.root.get("sinks").and_then(|s| s.as_object());
-    for stage in plan.stages.iter().filter(|s| s.kind == StageKind::Sink && s.type_name == "sqlite") {
-        if let Some(path) = sinks.and_then(|s| s.get(&stage.id)).and_then(|t| t.get("path")).and_then(|p| p.as_str()) {
+    for stage in plan
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Sink && s.type_name == "sqlite")
+    {
+        if let Some(path) = sinks
+            .and_then(|s| s.get(&stage.id))
+            .and_then(|t| t.get("path"))
+            .and_then(|p| p.as_str())
+        {
             let path = PathBuf::from(path);
-            return Ok(if path.is_absolute() { path } else { data_dir.join(path) });
+            return Ok(if path.is_absolute() {
+                path
+            } else {
+                data_dir.join(path)
+            });
         }
     }
     bail!("{} has no sqlite sink; pass --db", config.display())
@@ -267,7 +320,8 @@ fn print_summary(summary: &RunSummary, json: bool) -> Result<()> {
 
 async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<ExitCode> {
     let data_dir = plan.data_dir();
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
     let state_path = data_dir.join("state.db");
     let state = SqliteStateStore::open(&state_path).map_err(|e| anyhow!("{e}"))?;
     let pipeline = match Pipeline::build(plan, Arc::new(state)).await {
@@ -285,10 +339,20 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
     if mode == RunMode::Once {
         print_summary(&summary, json)?;
     } else {
-        tracing::info!(new_items = summary.new_items, delivered = summary.delivered, "pipeline stopped");
+        tracing::info!(
+            new_items = summary.new_items,
+            delivered = summary.delivered,
+            "pipeline stopped"
+        );
     }
-    let failed = summary.feeds_failed + summary.retried + summary.rejected > 0 || !summary.stage_errors.is_empty() || summary.timed_out;
-    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    let failed = summary.feeds_failed + summary.retried + summary.rejected > 0
+        || !summary.stage_errors.is_empty()
+        || summary.timed_out;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// First SIGINT or SIGTERM: graceful shutdown. Second: exit at once.
@@ -300,7 +364,9 @@ async fn watch_signals(shutdown: Shutdown) {
         }
         count += 1;
         if count == 1 {
-            tracing::info!("signal received: shutting down gracefully (send again to exit at once)");
+            tracing::info!(
+                "signal received: shutting down gracefully (send again to exit at once)"
+            );
             shutdown.trigger();
         } else {
             eprintln!("second signal: exiting now; undelivered items will be fetched again on the next start");

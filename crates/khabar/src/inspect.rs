@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use khabar_core_model::{Article, BuildContext, FeedRef, MemoryStateStore, RecordId, TransformConfig};
+use khabar_core_model::{
+    Article, BuildContext, FeedRef, MemoryStateStore, RecordId, TransformConfig,
+};
 use serde_json::{json, Value};
 
 fn fetcher() -> Result<khabar_fetcher::Fetcher> {
@@ -17,7 +19,12 @@ pub async fn feed(location: &str, cwd: &Path) -> Result<Value> {
         .await
         .map_err(|e| anyhow!("{e}"))?
         .ok_or_else(|| anyhow!("{url}: the server answered 304 Not Modified to a plain GET"))?;
-    let parsed = khabar_fetcher::parse_feed(&fetched.body, fetched.content_type.as_deref(), &fetched.final_url).map_err(|e| anyhow!(e))?;
+    let parsed = khabar_fetcher::parse_feed(
+        &fetched.body,
+        fetched.content_type.as_deref(),
+        &fetched.final_url,
+    )
+    .map_err(|e| anyhow!(e))?;
     Ok(json!({
         "feed": {
             "title": parsed.title,
@@ -46,17 +53,27 @@ pub async fn article(location: &str, real_url: Option<&str>, cwd: &Path) -> Resu
 
     let mut article = Article::new(
         RecordId::from_url(target.as_str()),
-        FeedRef { source: "inspect".into(), url: String::new(), title: None },
+        FeedRef {
+            source: "inspect".into(),
+            url: String::new(),
+            title: None,
+        },
         target.as_str(),
         chrono::Utc::now(),
     );
-    fetch.process(&mut article).await.map_err(|e| anyhow!("{location}: {e}"))?;
+    fetch
+        .process(&mut article)
+        .await
+        .map_err(|e| anyhow!("{location}: {e}"))?;
     if let Some(real) = real_url {
         // The page came from a saved copy; the record should speak of its real address.
         article.url = real.to_string();
         article.attrs.remove("fetched_url");
         article.id = RecordId::from_url(real);
     }
-    normalize.process(&mut article).await.map_err(|e| anyhow!("{location}: {e}"))?;
+    normalize
+        .process(&mut article)
+        .await
+        .map_err(|e| anyhow!("{location}: {e}"))?;
     Ok(article.to_json_without_html())
 }

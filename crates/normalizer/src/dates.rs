@@ -15,12 +15,23 @@ pub fn parse_metadata_date(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc2822(text) {
         return Some(d.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S %z"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S %z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(text, format) {
             return Some(d.with_timezone(&Utc));
         }
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S"] {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(text, format) {
             return Some(Utc.from_utc_datetime(&d));
         }
@@ -52,7 +63,13 @@ mod tests {
             ("Fri, 01 Mar 2019 10:12:00 GMT", "2019-03-01T10:12:00+00:00"),
         ];
         for (input, expected) in table {
-            assert_eq!(parse_metadata_date(input).map(|d| d.to_rfc3339()).as_deref(), Some(expected), "{input}");
+            assert_eq!(
+                parse_metadata_date(input)
+                    .map(|d| d.to_rfc3339())
+                    .as_deref(),
+                Some(expected),
+                "{input}"
+            );
         }
         assert_eq!(parse_metadata_date("yesterday"), None);
     }

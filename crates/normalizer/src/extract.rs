@@ -12,16 +12,66 @@ use scraper::{Html, Node};
 
 /// Tags whose subtree is never article text.
 const SKIP_TAGS: &[&str] = &[
-    "script", "style", "noscript", "nav", "header", "footer", "aside", "form", "figure",
-    "figcaption", "button", "iframe", "svg", "select", "template", "object", "embed", "canvas",
-    "input", "textarea", "label", "menu", "dialog", "head", "title", "video", "audio", "picture",
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "figure",
+    "figcaption",
+    "button",
+    "iframe",
+    "svg",
+    "select",
+    "template",
+    "object",
+    "embed",
+    "canvas",
+    "input",
+    "textarea",
+    "label",
+    "menu",
+    "dialog",
+    "head",
+    "title",
+    "video",
+    "audio",
+    "picture",
 ];
 
 /// Tags that start a new paragraph.
 const BLOCK_TAGS: &[&str] = &[
-    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
-    "blockquote", "pre", "dd", "dt", "dl", "td", "th", "tr", "table", "tbody", "thead", "center",
-    "hr", "address",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "blockquote",
+    "pre",
+    "dd",
+    "dt",
+    "dl",
+    "td",
+    "th",
+    "tr",
+    "table",
+    "tbody",
+    "thead",
+    "center",
+    "hr",
+    "address",
 ];
 
 /// Blocks whose own text counts when scoring containers.
@@ -29,16 +79,56 @@ const PARAGRAPH_TAGS: &[&str] = &["p", "pre", "blockquote", "h2", "h3", "h4", "l
 
 /// Class or id fragments of chrome. Matched as substrings of the lower-cased class and id.
 const CHROME_WORDS: &[&str] = &[
-    "share", "social", "related", "most-read", "mostread", "most_read", "popular", "newsletter",
-    "subscribe", "breadcrumb", "comment", "advert", "promo", "sidebar", "widget", "cookie",
-    "recommend", "read-also", "readalso", "read-more", "readmore", "tags", "tag-list", "taglist",
-    "font", "toolbar", "caption", "breaking", "footer", "navbar", "nav-", "-nav", "menu",
-    "sponsor", "outbrain", "taboola", "print-", "author-bio", "signup", "banner", "modal",
-    "pagination", "skip-link", "copyright",
+    "share",
+    "social",
+    "related",
+    "most-read",
+    "mostread",
+    "most_read",
+    "popular",
+    "newsletter",
+    "subscribe",
+    "breadcrumb",
+    "comment",
+    "advert",
+    "promo",
+    "sidebar",
+    "widget",
+    "cookie",
+    "recommend",
+    "read-also",
+    "readalso",
+    "read-more",
+    "readmore",
+    "tags",
+    "tag-list",
+    "taglist",
+    "font",
+    "toolbar",
+    "caption",
+    "breaking",
+    "footer",
+    "navbar",
+    "nav-",
+    "-nav",
+    "menu",
+    "sponsor",
+    "outbrain",
+    "taboola",
+    "print-",
+    "author-bio",
+    "signup",
+    "banner",
+    "modal",
+    "pagination",
+    "skip-link",
+    "copyright",
 ];
 
 /// Class or id tokens (whole words between `-`, `_` or spaces) of chrome.
-const CHROME_TOKENS: &[&str] = &["ad", "ads", "tools", "tag", "meta", "nav", "share", "hidden", "byline", "dateline"];
+const CHROME_TOKENS: &[&str] = &[
+    "ad", "ads", "tools", "tag", "meta", "nav", "share", "hidden", "byline", "dateline",
+];
 
 fn tag_of(node: NodeRef<'_, Node>) -> Option<&str> {
     match node.value() {
@@ -64,7 +154,10 @@ fn is_chrome_element(node: NodeRef<'_, Node>) -> bool {
             return true;
         }
     }
-    if matches!(element.attr("role"), Some("navigation" | "complementary" | "contentinfo" | "banner")) {
+    if matches!(
+        element.attr("role"),
+        Some("navigation" | "complementary" | "contentinfo" | "banner")
+    ) {
         return true;
     }
     let mut names = String::new();
@@ -136,7 +229,12 @@ fn best_container(document: &Html) -> Option<NodeRef<'_, Node>> {
     }
     let (id, _) = scores
         .into_iter()
-        .filter(|(id, _)| document.tree.get(*id).is_some_and(|n| matches!(n.value(), Node::Element(_))))
+        .filter(|(id, _)| {
+            document
+                .tree
+                .get(*id)
+                .is_some_and(|n| matches!(n.value(), Node::Element(_)))
+        })
         .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
     document.tree.get(id)
 }

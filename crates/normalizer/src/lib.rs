@@ -11,7 +11,9 @@ pub mod text;
 pub mod urls;
 
 use async_trait::async_trait;
-use khabar_core_model::{Article, BuildContext, RecordId, Registry, StageError, Transform, TransformConfig, Verdict};
+use khabar_core_model::{
+    Article, BuildContext, RecordId, Registry, StageError, Transform, TransformConfig, Verdict,
+};
 use scraper::Html;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -36,7 +38,9 @@ pub struct NormalizeConfig {
 #[async_trait]
 impl TransformConfig for NormalizeConfig {
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
-        Ok(Box::new(Normalize { keep_html: self.keep_html }))
+        Ok(Box::new(Normalize {
+            keep_html: self.keep_html,
+        }))
     }
 }
 
@@ -65,7 +69,11 @@ pub fn html_fragment_text(fragment: &str) -> String {
 }
 
 fn hash_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Fills the record's text and metadata from its page (or, without a page, from the feed's
@@ -133,10 +141,14 @@ pub fn normalize_article(article: &mut Article) {
             }
         }
         if let Some(section) = meta.section {
-            article.attrs.insert("section".into(), Value::String(section.value));
+            article
+                .attrs
+                .insert("section".into(), Value::String(section.value));
         }
         if let Some(image) = meta.image {
-            article.attrs.insert("lead_image".into(), Value::String(image.value));
+            article
+                .attrs
+                .insert("lead_image".into(), Value::String(image.value));
         }
         if article.summary.is_none() {
             article.summary = meta.description;
@@ -163,10 +175,17 @@ pub fn normalize_article(article: &mut Article) {
         article.title = Some(metadata::clean_title(&title, article.site_name.as_deref()));
     }
     let basis = article.text.clone().unwrap_or_default();
-    let basis = if basis.is_empty() { article.title.clone().unwrap_or_default() } else { basis };
+    let basis = if basis.is_empty() {
+        article.title.clone().unwrap_or_default()
+    } else {
+        basis
+    };
     article.language = lang::identify(&basis, declared_language.as_deref());
     if let Some(title) = &article.title {
-        article.attrs.insert("title_normalized".into(), Value::String(text::normalize_for_search(title)));
+        article.attrs.insert(
+            "title_normalized".into(),
+            Value::String(text::normalize_for_search(title)),
+        );
     }
     if let Some(text) = &article.text {
         let normalized = text::normalize_for_search(text);
@@ -176,6 +195,10 @@ pub fn normalize_article(article: &mut Article) {
     if let Some(canonical) = &article.canonical_url {
         article.id = RecordId::from_url(canonical);
     }
-    article.attrs.insert("metadata_sources".into(), Value::Object(sources));
-    article.attrs.insert("normalized_by".into(), json!(env!("CARGO_PKG_VERSION")));
+    article
+        .attrs
+        .insert("metadata_sources".into(), Value::Object(sources));
+    article
+        .attrs
+        .insert("normalized_by".into(), json!(env!("CARGO_PKG_VERSION")));
 }

@@ -69,17 +69,28 @@ fn meta_content(document: &Html, keys: &[&str]) -> Option<String> {
 }
 
 fn meta_all(document: &Html, key: &str) -> Vec<String> {
-    let Some(sel) = selector("meta[content]") else { return Vec::new() };
+    let Some(sel) = selector("meta[content]") else {
+        return Vec::new();
+    };
     document
         .select(&sel)
-        .filter(|e| ["property", "name"].iter().filter_map(|a| e.value().attr(a)).any(|v| v.eq_ignore_ascii_case(key)))
+        .filter(|e| {
+            ["property", "name"]
+                .iter()
+                .filter_map(|a| e.value().attr(a))
+                .any(|v| v.eq_ignore_ascii_case(key))
+        })
         .filter_map(|e| e.value().attr("content").and_then(non_empty))
         .collect()
 }
 
 fn is_article_type(value: &Value) -> bool {
     let matches = |t: &str| {
-        t.ends_with("Article") || matches!(t, "BlogPosting" | "Report" | "LiveBlogPosting" | "WebPage" | "Posting")
+        t.ends_with("Article")
+            || matches!(
+                t,
+                "BlogPosting" | "Report" | "LiveBlogPosting" | "WebPage" | "Posting"
+            )
     };
     match value.get("@type") {
         Some(Value::String(t)) => matches(t),
@@ -98,7 +109,9 @@ fn article_rank(value: &Value) -> u8 {
 
 /// Every JSON-LD object of article type, best first.
 fn json_ld_articles(document: &Html) -> Vec<Value> {
-    let Some(sel) = selector(r#"script[type="application/ld+json"]"#) else { return Vec::new() };
+    let Some(sel) = selector(r#"script[type="application/ld+json"]"#) else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     fn collect(value: Value, out: &mut Vec<Value>) {
         match value {
@@ -118,7 +131,10 @@ fn json_ld_articles(document: &Html) -> Vec<Value> {
     for script in document.select(&sel) {
         let text: String = script.text().collect();
         // Sites leave trailing commas and control characters; a broken block is skipped.
-        let cleaned: String = text.chars().filter(|c| !c.is_control() || c.is_whitespace()).collect();
+        let cleaned: String = text
+            .chars()
+            .filter(|c| !c.is_control() || c.is_whitespace())
+            .collect();
         if let Ok(value) = serde_json::from_str::<Value>(cleaned.trim()) {
             collect(value, &mut found);
         }
@@ -131,7 +147,12 @@ fn ld_str(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
         Value::String(s) => non_empty(s),
         Value::Array(items) => items.iter().filter_map(Value::as_str).find_map(non_empty),
-        Value::Object(o) => o.get("name").or_else(|| o.get("@id")).or_else(|| o.get("url")).and_then(Value::as_str).and_then(non_empty),
+        Value::Object(o) => o
+            .get("name")
+            .or_else(|| o.get("@id"))
+            .or_else(|| o.get("url"))
+            .and_then(Value::as_str)
+            .and_then(non_empty),
         _ => None,
     }
 }
@@ -139,7 +160,12 @@ fn ld_str(value: &Value, key: &str) -> Option<String> {
 fn ld_names(value: &Value, key: &str) -> Option<Vec<String>> {
     let names: Vec<String> = match value.get(key)? {
         Value::String(s) => non_empty(s).into_iter().collect(),
-        Value::Object(o) => o.get("name").and_then(Value::as_str).and_then(non_empty).into_iter().collect(),
+        Value::Object(o) => o
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(non_empty)
+            .into_iter()
+            .collect(),
         Value::Array(items) => items
             .iter()
             .filter_map(|i| match i {
@@ -184,11 +210,27 @@ pub fn extract(document: &Html) -> PageMetadata {
     let mut m = PageMetadata::default();
     let articles = json_ld_articles(document);
     for ld in &articles {
-        first(&mut m.title, ld_str(ld, "headline").or_else(|| ld_str(ld, "name")), "json-ld");
-        first(&mut m.published_at, ld_str(ld, "datePublished").and_then(|d| parse_metadata_date(&d)), "json-ld");
-        first(&mut m.modified_at, ld_str(ld, "dateModified").and_then(|d| parse_metadata_date(&d)), "json-ld");
+        first(
+            &mut m.title,
+            ld_str(ld, "headline").or_else(|| ld_str(ld, "name")),
+            "json-ld",
+        );
+        first(
+            &mut m.published_at,
+            ld_str(ld, "datePublished").and_then(|d| parse_metadata_date(&d)),
+            "json-ld",
+        );
+        first(
+            &mut m.modified_at,
+            ld_str(ld, "dateModified").and_then(|d| parse_metadata_date(&d)),
+            "json-ld",
+        );
         first(&mut m.authors, ld_names(ld, "author"), "json-ld");
-        first(&mut m.site_name, ld.get("publisher").and_then(|p| ld_str(p, "name")), "json-ld");
+        first(
+            &mut m.site_name,
+            ld.get("publisher").and_then(|p| ld_str(p, "name")),
+            "json-ld",
+        );
         first(&mut m.language, ld_str(ld, "inLanguage"), "json-ld");
         first(&mut m.section, ld_str(ld, "articleSection"), "json-ld");
         first(&mut m.image, ld_str(ld, "image"), "json-ld");
@@ -198,15 +240,31 @@ pub fn extract(document: &Html) -> PageMetadata {
         if let Some(keywords) = ld.get("keywords") {
             let list: Vec<String> = match keywords {
                 Value::String(s) => s.split(',').filter_map(non_empty).collect(),
-                Value::Array(items) => items.iter().filter_map(Value::as_str).filter_map(non_empty).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter_map(non_empty)
+                    .collect(),
                 _ => Vec::new(),
             };
             m.tags.extend(list);
         }
     }
-    first(&mut m.site_name, meta_content(document, &["og:site_name"]), "og:site_name");
-    first(&mut m.title, meta_content(document, &["og:title"]), "og:title");
-    first(&mut m.title, meta_content(document, &["twitter:title"]), "twitter:title");
+    first(
+        &mut m.site_name,
+        meta_content(document, &["og:site_name"]),
+        "og:site_name",
+    );
+    first(
+        &mut m.title,
+        meta_content(document, &["og:title"]),
+        "og:title",
+    );
+    first(
+        &mut m.title,
+        meta_content(document, &["twitter:title"]),
+        "twitter:title",
+    );
     first(
         &mut m.published_at,
         meta_content(document, &["article:published_time"]).and_then(|d| parse_metadata_date(&d)),
@@ -214,22 +272,62 @@ pub fn extract(document: &Html) -> PageMetadata {
     );
     first(
         &mut m.published_at,
-        meta_content(document, &["datePublished", "pubdate", "publishdate", "publish-date", "date", "dc.date", "dc.date.issued", "dcterms.created", "sailthru.date", "parsely-pub-date", "og:published_time"])
-            .and_then(|d| parse_metadata_date(&d)),
+        meta_content(
+            document,
+            &[
+                "datePublished",
+                "pubdate",
+                "publishdate",
+                "publish-date",
+                "date",
+                "dc.date",
+                "dc.date.issued",
+                "dcterms.created",
+                "sailthru.date",
+                "parsely-pub-date",
+                "og:published_time",
+            ],
+        )
+        .and_then(|d| parse_metadata_date(&d)),
         "meta",
     );
     first(
         &mut m.modified_at,
-        meta_content(document, &["article:modified_time", "og:updated_time", "dateModified", "last-modified"]).and_then(|d| parse_metadata_date(&d)),
+        meta_content(
+            document,
+            &[
+                "article:modified_time",
+                "og:updated_time",
+                "dateModified",
+                "last-modified",
+            ],
+        )
+        .and_then(|d| parse_metadata_date(&d)),
         "article:modified_time",
     );
     let meta_authors: Vec<String> = meta_all(document, "author")
         .into_iter()
-        .chain(meta_all(document, "article:author").into_iter().filter(|a| !a.starts_with("http")))
+        .chain(
+            meta_all(document, "article:author")
+                .into_iter()
+                .filter(|a| !a.starts_with("http")),
+        )
         .collect();
-    first(&mut m.authors, (!meta_authors.is_empty()).then_some(meta_authors), "meta[name=author]");
-    first(&mut m.section, meta_content(document, &["article:section"]), "article:section");
-    first(&mut m.image, meta_content(document, &["og:image", "twitter:image"]), "og:image");
+    first(
+        &mut m.authors,
+        (!meta_authors.is_empty()).then_some(meta_authors),
+        "meta[name=author]",
+    );
+    first(
+        &mut m.section,
+        meta_content(document, &["article:section"]),
+        "article:section",
+    );
+    first(
+        &mut m.image,
+        meta_content(document, &["og:image", "twitter:image"]),
+        "og:image",
+    );
     m.tags.extend(meta_all(document, "article:tag"));
     if m.tags.is_empty() {
         if let Some(keywords) = meta_content(document, &["keywords", "news_keywords"]) {
@@ -238,29 +336,66 @@ pub fn extract(document: &Html) -> PageMetadata {
     }
     let mut unique = std::collections::HashSet::new();
     m.tags.retain(|t| unique.insert(t.to_lowercase()));
-    m.description = meta_content(document, &["og:description", "description", "twitter:description"]);
+    m.description = meta_content(
+        document,
+        &["og:description", "description", "twitter:description"],
+    );
 
     if let Some(sel) = selector("link[rel~=canonical][href]") {
-        first(&mut m.canonical_url, document.select(&sel).find_map(|e| e.value().attr("href").and_then(non_empty)), "link[rel=canonical]");
+        first(
+            &mut m.canonical_url,
+            document
+                .select(&sel)
+                .find_map(|e| e.value().attr("href").and_then(non_empty)),
+            "link[rel=canonical]",
+        );
     }
-    first(&mut m.canonical_url, meta_content(document, &["og:url"]), "og:url");
+    first(
+        &mut m.canonical_url,
+        meta_content(document, &["og:url"]),
+        "og:url",
+    );
 
     if let Some(sel) = selector("time[datetime]") {
         first(
             &mut m.published_at,
-            document.select(&sel).find_map(|e| e.value().attr("datetime").and_then(parse_metadata_date)),
+            document
+                .select(&sel)
+                .find_map(|e| e.value().attr("datetime").and_then(parse_metadata_date)),
             "time",
         );
     }
     if let Some(sel) = selector("html[lang]") {
-        first(&mut m.language, document.select(&sel).find_map(|e| e.value().attr("lang").and_then(non_empty)), "html[lang]");
+        first(
+            &mut m.language,
+            document
+                .select(&sel)
+                .find_map(|e| e.value().attr("lang").and_then(non_empty)),
+            "html[lang]",
+        );
     }
-    first(&mut m.language, meta_content(document, &["og:locale", "content-language", "language"]), "meta");
+    first(
+        &mut m.language,
+        meta_content(document, &["og:locale", "content-language", "language"]),
+        "meta",
+    );
     if let Some(sel) = selector("h1") {
-        first(&mut m.title, document.select(&sel).find_map(|e| non_empty(&e.text().collect::<String>())), "h1");
+        first(
+            &mut m.title,
+            document
+                .select(&sel)
+                .find_map(|e| non_empty(&e.text().collect::<String>())),
+            "h1",
+        );
     }
     if let Some(sel) = selector("title") {
-        first(&mut m.title, document.select(&sel).find_map(|e| non_empty(&e.text().collect::<String>())), "title");
+        first(
+            &mut m.title,
+            document
+                .select(&sel)
+                .find_map(|e| non_empty(&e.text().collect::<String>())),
+            "title",
+        );
     }
     let site = m.site_name.as_ref().map(|s| s.value.clone());
     if let Some(title) = m.title.as_mut() {
@@ -275,9 +410,18 @@ mod tests {
 
     #[test]
     fn title_suffixes() {
-        assert_eq!(clean_title("Strikes on Baghouz | العربي الجديد", Some("العربي الجديد")), "Strikes on Baghouz");
-        assert_eq!(clean_title("BBC News - Strikes on Baghouz resume", Some("BBC News")), "Strikes on Baghouz resume");
-        assert_eq!(clean_title("A long headline about something important | Site", None), "A long headline about something important");
+        assert_eq!(
+            clean_title("Strikes on Baghouz | العربي الجديد", Some("العربي الجديد")),
+            "Strikes on Baghouz"
+        );
+        assert_eq!(
+            clean_title("BBC News - Strikes on Baghouz resume", Some("BBC News")),
+            "Strikes on Baghouz resume"
+        );
+        assert_eq!(
+            clean_title("A long headline about something important | Site", None),
+            "A long headline about something important"
+        );
         assert_eq!(clean_title("Left - right", None), "Left - right");
     }
 
@@ -292,13 +436,22 @@ mod tests {
           <script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"NewsArticle","headline":"LD headline","datePublished":"2020-01-01T00:00:00Z","author":[{"@type":"Person","name":"John Doe"}]}]}</script>
           </head><body><h1>H1</h1><time datetime="2019-01-01">x</time></body></html>"#;
         let m = extract(&Html::parse_document(html));
-        assert_eq!(m.title.as_ref().map(|t| (t.value.as_str(), t.source)), Some(("LD headline", "json-ld")));
+        assert_eq!(
+            m.title.as_ref().map(|t| (t.value.as_str(), t.source)),
+            Some(("LD headline", "json-ld"))
+        );
         assert_eq!(m.published_at.as_ref().map(|t| t.source), Some("json-ld"));
-        assert_eq!(m.authors.as_ref().map(|a| a.value.clone()), Some(vec!["John Doe".to_string()]));
+        assert_eq!(
+            m.authors.as_ref().map(|a| a.value.clone()),
+            Some(vec!["John Doe".to_string()])
+        );
         assert_eq!(m.site_name.as_ref().map(|s| s.value.as_str()), Some("Site"));
         assert_eq!(m.language.as_ref().map(|s| s.value.as_str()), Some("en"));
         let bare = extract(&Html::parse_document("<html><head><title>Only a title here | Site</title></head><body><time datetime=\"2019-01-01\">x</time></body></html>"));
-        assert_eq!(bare.title.map(|t| t.value), Some("Only a title here".to_string()));
+        assert_eq!(
+            bare.title.map(|t| t.value),
+            Some("Only a title here".to_string())
+        );
         assert_eq!(bare.published_at.map(|t| t.source), Some("time"));
     }
 }

@@ -133,6 +133,9 @@ mod tests {
     #[test]
     fn clean_text_keeps_paragraphs_and_removes_noise() {
         let text = "  first\u{200F}  line\n continues \n\n\n\nsecond\u{00A0}para  ";
-        assert_eq!(clean_text(text), "first line continues\n\nsecond\u{00A0}para");
+        assert_eq!(
+            clean_text(text),
+            "first line continues\n\nsecond\u{00A0}para"
+        );
     }
 }

@@ -6,9 +6,27 @@ fn is_tracking_param(name: &str) -> bool {
     name.starts_with("utm_")
         || matches!(
             name.as_str(),
-            "fbclid" | "gclid" | "dclid" | "msclkid" | "yclid" | "mc_cid" | "mc_eid" | "igshid"
-                | "_ga" | "_gl" | "ocid" | "cmpid" | "ref_src" | "at_medium" | "at_campaign"
-                | "smid" | "smtyp" | "mbid" | "wt.mc_id" | "spm" | "share"
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "msclkid"
+                | "yclid"
+                | "mc_cid"
+                | "mc_eid"
+                | "igshid"
+                | "_ga"
+                | "_gl"
+                | "ocid"
+                | "cmpid"
+                | "ref_src"
+                | "at_medium"
+                | "at_campaign"
+                | "smid"
+                | "smtyp"
+                | "mbid"
+                | "wt.mc_id"
+                | "spm"
+                | "share"
         )
 }
 
@@ -45,13 +63,17 @@ pub fn site_of(raw: &str) -> Option<String> {
 /// (a hijacked or syndicated page must not claim another site's id).
 pub fn choose_canonical(page_url: &str, declared: Option<&str>) -> Option<String> {
     let page = canonicalize(page_url);
-    let Some(declared) = declared else { return page };
+    let Some(declared) = declared else {
+        return page;
+    };
     let absolute = url::Url::parse(page_url)
         .ok()
         .and_then(|base| base.join(declared.trim()).ok())
         .map(|u| u.to_string())?;
     let same_site = match (site_of(page_url), site_of(&absolute)) {
-        (Some(a), Some(b)) => a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}")),
+        (Some(a), Some(b)) => {
+            a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
+        }
         _ => false,
     };
     if same_site {
@@ -68,9 +90,15 @@ mod tests {
     #[test]
     fn canonical_table() {
         let table = [
-            ("HTTPS://WWW.Example.COM:443/a?utm_source=x&b=2&a=1#frag", "https://www.example.com/a?a=1&b=2"),
+            (
+                "HTTPS://WWW.Example.COM:443/a?utm_source=x&b=2&a=1#frag",
+                "https://www.example.com/a?a=1&b=2",
+            ),
             ("http://example.com:80/p?fbclid=1", "http://example.com/p"),
-            ("https://example.com/p?gclid=z&id=5", "https://example.com/p?id=5"),
+            (
+                "https://example.com/p?gclid=z&id=5",
+                "https://example.com/p?id=5",
+            ),
         ];
         for (input, expected) in table {
             assert_eq!(canonicalize(input).as_deref(), Some(expected), "{input}");

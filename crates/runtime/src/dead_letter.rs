@@ -44,8 +44,12 @@ impl DeadLetter {
                 f.sync_data()
             });
         match result {
-            Ok(()) => tracing::warn!(stage, reason, id = %article.id, url = %article.url, "record rejected; written to the dead-letter file"),
-            Err(e) => tracing::error!(stage, reason, record = %line, error = %e, path = %self.path.display(), "record rejected and the dead-letter file could not be written"),
+            Ok(()) => {
+                tracing::warn!(stage, reason, id = %article.id, url = %article.url, "record rejected; written to the dead-letter file")
+            }
+            Err(e) => {
+                tracing::error!(stage, reason, record = %line, error = %e, path = %self.path.display(), "record rejected and the dead-letter file could not be written")
+            }
         }
     }
 }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use khabar_core_model::{Ack, Article, Record, Sink, StageCounters, StageError, Transform, Verdict};
+use khabar_core_model::{
+    Ack, Article, Record, Sink, StageCounters, StageError, Transform, Verdict,
+};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -61,7 +63,8 @@ impl StageRuntime {
     fn reject(&self, error: &StageError, article: &Article, ack: Ack) {
         StageCounters::add(&self.counters.errored, 1);
         let reason = format!("{}: {error}", self.id);
-        self.dead_letter.write(&self.id, &error.to_string(), article);
+        self.dead_letter
+            .write(&self.id, &error.to_string(), article);
         ack.reject(reason);
     }
 }
@@ -86,7 +89,8 @@ pub(crate) async fn drive_transform(
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
-        let (stage, transform, output) = (Arc::clone(&stage), Arc::clone(&transform), output.clone());
+        let (stage, transform, output) =
+            (Arc::clone(&stage), Arc::clone(&transform), output.clone());
         tasks.spawn(async move {
             process_one(&stage, transform.as_ref(), record, &output).await;
             drop(permit);
@@ -96,7 +100,12 @@ pub(crate) async fn drive_transform(
     while tasks.join_next().await.is_some() {}
 }
 
-async fn process_one(stage: &StageRuntime, transform: &dyn Transform, record: Record, output: &Output) {
+async fn process_one(
+    stage: &StageRuntime,
+    transform: &dyn Transform,
+    record: Record,
+    output: &Output,
+) {
     let Record { mut article, ack } = record;
     let mut attempt: u32 = 0;
     loop {
@@ -113,8 +122,14 @@ async fn process_one(stage: &StageRuntime, transform: &dyn Transform, record: Re
                 return;
             }
             Err(error) if error.is_transient() => {
-                let backoff = stage.common.retry_backoff.saturating_mul(1 << attempt.min(16));
-                if attempt < stage.common.retries && !stage.shutting_down() && stage.pause(backoff).await {
+                let backoff = stage
+                    .common
+                    .retry_backoff
+                    .saturating_mul(1 << attempt.min(16));
+                if attempt < stage.common.retries
+                    && !stage.shutting_down()
+                    && stage.pause(backoff).await
+                {
                     attempt += 1;
                     continue;
                 }
@@ -131,10 +146,16 @@ async fn process_one(stage: &StageRuntime, transform: &dyn Transform, record: Re
     }
 }
 
-pub(crate) async fn drive_sink(stage: Arc<StageRuntime>, mut sink: Box<dyn Sink>, mut input: mpsc::Receiver<Record>) {
+pub(crate) async fn drive_sink(
+    stage: Arc<StageRuntime>,
+    mut sink: Box<dyn Sink>,
+    mut input: mpsc::Receiver<Record>,
+) {
     let mut open = true;
     while open {
-        let Some(first) = input.recv().await else { break };
+        let Some(first) = input.recv().await else {
+            break;
+        };
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + stage.common.batch_timeout;
         while batch.len() < stage.common.batch_size {
@@ -169,7 +190,10 @@ async fn deliver(stage: &StageRuntime, sink: &mut dyn Sink, batch: Vec<Record>) 
                 results.len(),
                 articles.len()
             );
-            results = articles.iter().map(|_| Err(StageError::transient(message.clone()))).collect();
+            results = articles
+                .iter()
+                .map(|_| Err(StageError::transient(message.clone())))
+                .collect();
         }
         let mut again_articles = Vec::new();
         let mut again_acks = Vec::new();

@@ -26,7 +26,8 @@ pub(crate) struct MetricsRegistry {
 impl MetricsRegistry {
     pub(crate) fn counters_for(&mut self, id: &str, kind: StageKind) -> Arc<StageCounters> {
         let counters = Arc::new(StageCounters::default());
-        self.stages.push((id.to_string(), kind, Arc::clone(&counters)));
+        self.stages
+            .push((id.to_string(), kind, Arc::clone(&counters)));
         counters
     }
 

@@ -85,7 +85,10 @@ pub struct Pipeline {
 impl Pipeline {
     /// Builds every stage of `plan` (which may connect to services), creating `data_dir`.
     /// Reports every stage that failed to build.
-    pub async fn build(plan: Plan, state: Arc<dyn StateStore>) -> Result<Pipeline, Vec<ConfigIssue>> {
+    pub async fn build(
+        plan: Plan,
+        state: Arc<dyn StateStore>,
+    ) -> Result<Pipeline, Vec<ConfigIssue>> {
         let data_dir = plan.data_dir();
         if let Err(e) = std::fs::create_dir_all(&data_dir) {
             return Err(vec![ConfigIssue {
@@ -104,7 +107,9 @@ impl Pipeline {
             };
             let built = match &stage.settings {
                 StageSettings::Source(c) => c.build(&ctx).await.map(Built::Source),
-                StageSettings::Transform(c) => c.build(&ctx).await.map(|t| Built::Transform(Arc::from(t))),
+                StageSettings::Transform(c) => {
+                    c.build(&ctx).await.map(|t| Built::Transform(Arc::from(t)))
+                }
                 StageSettings::Sink(c) => c.build(&ctx).await.map(Built::Sink),
             };
             match built {
@@ -213,14 +218,18 @@ impl Pipeline {
                     });
                 }
                 Built::Transform(transform) => {
-                    let Some(input) = receivers.remove(&stage.id) else { continue };
+                    let Some(input) = receivers.remove(&stage.id) else {
+                        continue;
+                    };
                     tasks.spawn(async move {
                         drive_transform(runtime, transform, input, Output::new(targets)).await;
                         None
                     });
                 }
                 Built::Sink(sink) => {
-                    let Some(input) = receivers.remove(&stage.id) else { continue };
+                    let Some(input) = receivers.remove(&stage.id) else {
+                        continue;
+                    };
                     tasks.spawn(async move {
                         drive_sink(runtime, sink, input).await;
                         None

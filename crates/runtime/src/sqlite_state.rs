@@ -17,7 +17,8 @@ fn err(e: impl std::fmt::Display) -> StateError {
 
 impl SqliteStateStore {
     pub fn open(path: &Path) -> Result<SqliteStateStore, StateError> {
-        let conn = Connection::open(path).map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        let conn =
+            Connection::open(path).map_err(|e| StateError(format!("{}: {e}", path.display())))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -42,7 +43,9 @@ impl SqliteStateStore {
     ) -> Result<T, StateError> {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().map_err(|_| StateError("state store poisoned".into()))?;
+            let guard = conn
+                .lock()
+                .map_err(|_| StateError("state store poisoned".into()))?;
             f(&guard).map_err(err)
         })
         .await
@@ -94,8 +97,7 @@ impl StateStore for SqliteStateStore {
     async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError> {
         let ns = namespace.to_string();
         self.with_conn(move |c| {
-            let mut stmt =
-                c.prepare("SELECT key FROM state WHERE namespace = ?1 ORDER BY key")?;
+            let mut stmt = c.prepare("SELECT key FROM state WHERE namespace = ?1 ORDER BY key")?;
             let rows = stmt.query_map(params![ns], |row| row.get::<_, String>(0))?;
             rows.collect()
         })

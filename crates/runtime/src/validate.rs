@@ -127,7 +127,10 @@ impl Collector {
     }
 
     fn count(&mut self, at: &str, field: &str, value: &Value, min: u64) -> Option<u64> {
-        match value.as_u64().or_else(|| value.as_str().and_then(|s| s.parse().ok())) {
+        match value
+            .as_u64()
+            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+        {
             Some(n) if n >= min => Some(n),
             _ => {
                 self.push(
@@ -142,7 +145,9 @@ impl Collector {
     fn duration(&mut self, at: &str, field: &str, value: &Value) -> Option<Duration> {
         let parsed = match value.as_str() {
             Some(text) => khabar_core_model::duration::parse(text),
-            None => Err(format!("expected a duration such as \"30s\", found {value}")),
+            None => Err(format!(
+                "expected a duration such as \"30s\", found {value}"
+            )),
         };
         match parsed {
             Ok(d) => Some(d),
@@ -164,7 +169,10 @@ fn take_common(
     let type_name = match table.remove("type") {
         Some(Value::String(t)) => Some(t),
         Some(other) => {
-            c.push(format!("{at}.type"), format!("expected a type name, found {other}"));
+            c.push(
+                format!("{at}.type"),
+                format!("expected a type name, found {other}"),
+            );
             None
         }
         None => {
@@ -205,7 +213,9 @@ fn take_common(
         }
     }
     for key in common_keys(kind) {
-        let Some(value) = table.remove(*key) else { continue };
+        let Some(value) = table.remove(*key) else {
+            continue;
+        };
         match *key {
             "buffer" => {
                 if let Some(n) = c.count(at, key, &value, 1) {
@@ -312,7 +322,10 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
     if !matches!(global.log_format.as_str(), "text" | "json") {
         c.push(
             "global.log_format",
-            format!("expected \"text\" or \"json\", found {:?}", global.log_format),
+            format!(
+                "expected \"text\" or \"json\", found {:?}",
+                global.log_format
+            ),
         );
     }
 
@@ -324,7 +337,10 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
             None => continue,
             Some(Value::Object(map)) => map.clone(),
             Some(other) => {
-                c.push(section, format!("expected a table of stages, found {other}"));
+                c.push(
+                    section,
+                    format!("expected a table of stages, found {other}"),
+                );
                 continue;
             }
         };
@@ -441,7 +457,10 @@ fn kahn(stages: &[StagePlan]) -> (Vec<String>, Vec<String>) {
     let mut indegree: BTreeMap<&str, usize> = stages
         .iter()
         .map(|s| {
-            let known = s.inputs.iter().filter(|i| ids.contains(i.as_str()) && *i != &s.id);
+            let known = s
+                .inputs
+                .iter()
+                .filter(|i| ids.contains(i.as_str()) && *i != &s.id);
             (s.id.as_str(), known.count())
         })
         .collect();

@@ -31,10 +31,16 @@ impl SinkConfig for JsonlConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
         let path = ctx.resolve_data(&self.path);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StageError::config(format!("field `path`: {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StageError::config(format!("field `path`: {}: {e}", dir.display())))?;
         }
-        let written = read_written_ids(&path).map_err(|e| StageError::config(format!("field `path`: {}: {e}", path.display())))?;
-        Ok(Box::new(JsonlSink { path, include_html: self.include_html, written }))
+        let written = read_written_ids(&path)
+            .map_err(|e| StageError::config(format!("field `path`: {}: {e}", path.display())))?;
+        Ok(Box::new(JsonlSink {
+            path,
+            include_html: self.include_html,
+            written,
+        }))
     }
 }
 
@@ -84,7 +90,9 @@ impl Sink for JsonlSink {
                     fresh.push(article.id.clone());
                     results.push(Ok(()));
                 }
-                Err(e) => results.push(Err(StageError::permanent(format!("cannot serialize record: {e}")))),
+                Err(e) => results.push(Err(StageError::permanent(format!(
+                    "cannot serialize record: {e}"
+                )))),
             }
         }
         if text.is_empty() {
@@ -92,7 +100,10 @@ impl Sink for JsonlSink {
         }
         let path = self.path.clone();
         let written = tokio::task::spawn_blocking(move || {
-            let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
             file.write_all(text.as_bytes())?;
             file.sync_data()
         })
@@ -101,12 +112,16 @@ impl Sink for JsonlSink {
         .and_then(|r| r.map_err(|e| e.to_string()));
         match written {
             Ok(()) => {
-                self.written.extend(fresh.into_iter().map(|id| id.to_string()));
+                self.written
+                    .extend(fresh.into_iter().map(|id| id.to_string()));
                 results
             }
             Err(e) => {
                 let message = format!("{}: {e}", self.path.display());
-                batch.iter().map(|_| Err(StageError::transient(message.clone()))).collect()
+                batch
+                    .iter()
+                    .map(|_| Err(StageError::transient(message.clone())))
+                    .collect()
             }
         }
     }
@@ -119,7 +134,12 @@ mod tests {
     use std::sync::Arc;
 
     fn article(url: &str) -> Article {
-        Article::new(RecordId::from_url(url), FeedRef::default(), url, chrono::Utc::now())
+        Article::new(
+            RecordId::from_url(url),
+            FeedRef::default(),
+            url,
+            chrono::Utc::now(),
+        )
     }
 
     #[tokio::test]
@@ -131,12 +151,23 @@ mod tests {
             config_dir: dir.path().to_path_buf(),
             state: Arc::new(MemoryStateStore::default()),
         };
-        let config = JsonlConfig { path: "out/records.jsonl".into(), include_html: false };
+        let config = JsonlConfig {
+            path: "out/records.jsonl".into(),
+            include_html: false,
+        };
         let mut sink = config.build(&ctx).await?;
-        let results = sink.write(&[article("https://a/1"), article("https://a/2"), article("https://a/1")]).await;
+        let results = sink
+            .write(&[
+                article("https://a/1"),
+                article("https://a/2"),
+                article("https://a/1"),
+            ])
+            .await;
         assert!(results.iter().all(Result::is_ok));
         let mut sink = config.build(&ctx).await?;
-        let results = sink.write(&[article("https://a/2"), article("https://a/3")]).await;
+        let results = sink
+            .write(&[article("https://a/2"), article("https://a/3")])
+            .await;
         assert!(results.iter().all(Result::is_ok));
         let text = std::fs::read_to_string(dir.path().join("out/records.jsonl"))?;
         assert_eq!(text.lines().count(), 3);

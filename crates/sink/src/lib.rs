@@ -14,7 +14,10 @@ pub use stdout::StdoutConfig;
 use khabar_core_model::Registry;
 
 pub fn register(registry: &mut Registry) {
-    registry.add_sink::<StdoutConfig>("stdout", "prints each record as one JSON line on standard output");
+    registry.add_sink::<StdoutConfig>(
+        "stdout",
+        "prints each record as one JSON line on standard output",
+    );
     registry.add_sink::<JsonlConfig>(
         "jsonl",
         "appends each record as one JSON line to a file; skips ids already in the file",

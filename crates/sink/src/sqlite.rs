@@ -33,7 +33,10 @@ impl SinkConfig for SqliteConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
         let path = ctx.resolve_data(&self.path);
         let conn = open(&path).map_err(|e| StageError::config(format!("field `path`: {e}")))?;
-        Ok(Box::new(SqliteSink { conn: Arc::new(Mutex::new(conn)), store_html: self.store_html }))
+        Ok(Box::new(SqliteSink {
+            conn: Arc::new(Mutex::new(conn)),
+            store_html: self.store_html,
+        }))
     }
 }
 
@@ -44,8 +47,10 @@ pub fn open(path: &Path) -> Result<Connection, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let conn = Connection::open(path).map_err(describe)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
-        .map_err(describe)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(describe)?;
     migrate(&conn).map_err(describe)?;
     Ok(conn)
 }
@@ -136,7 +141,11 @@ fn to_row(article: &Article, store_html: bool) -> Result<Row, StageError> {
         text: article.text.clone(),
         content_hash: article.content_hash.clone(),
         record,
-        html: if store_html { article.html.clone() } else { None },
+        html: if store_html {
+            article.html.clone()
+        } else {
+            None
+        },
         fts_title,
         fts_body: article
             .text_normalized
@@ -177,7 +186,13 @@ fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
 fn is_transient(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::CannotOpen)
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::SystemIoFailure
+                | rusqlite::ErrorCode::CannotOpen
+        )
     ) || e.sqlite_error_code().is_none()
 }
 
@@ -189,11 +204,16 @@ struct SqliteSink {
 #[async_trait]
 impl Sink for SqliteSink {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
-        let rows: Vec<Result<Row, StageError>> = batch.iter().map(|a| to_row(a, self.store_html)).collect();
+        let rows: Vec<Result<Row, StageError>> =
+            batch.iter().map(|a| to_row(a, self.store_html)).collect();
         let conn = Arc::clone(&self.conn);
         let outcome = tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StageError::transient("sqlite connection poisoned"))?;
-            let tx = guard.transaction().map_err(|e| StageError::transient(format!("sqlite: {e}")))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StageError::transient("sqlite connection poisoned"))?;
+            let tx = guard
+                .transaction()
+                .map_err(|e| StageError::transient(format!("sqlite: {e}")))?;
             let mut results = Vec::with_capacity(rows.len());
             for row in rows {
                 results.push(match row {
@@ -207,7 +227,8 @@ impl Sink for SqliteSink {
                     Err(e) => Err(e),
                 });
             }
-            tx.commit().map_err(|e| StageError::transient(format!("sqlite commit: {e}")))?;
+            tx.commit()
+                .map_err(|e| StageError::transient(format!("sqlite commit: {e}")))?;
             Ok::<_, StageError>(results)
         })
         .await
@@ -245,9 +266,16 @@ pub struct SearchFilter {
 
 /// Full-text search. `normalized_query` must be in the same search form as the indexed text
 /// (the binary applies the normalizer's folding); every word must match.
-pub fn search(db: &Path, normalized_query: &str, filter: &SearchFilter) -> Result<Vec<SearchHit>, String> {
+pub fn search(
+    db: &Path,
+    normalized_query: &str,
+    filter: &SearchFilter,
+) -> Result<Vec<SearchHit>, String> {
     if !db.is_file() {
-        return Err(format!("{}: no such database; run the pipeline first", db.display()));
+        return Err(format!(
+            "{}: no such database; run the pipeline first",
+            db.display()
+        ));
     }
     let conn = open(db)?;
     let terms: Vec<String> = normalized_query
@@ -276,7 +304,10 @@ pub fn search(db: &Path, normalized_query: &str, filter: &SearchFilter) -> Resul
     add("a.published_at <", &filter.until);
     add("a.source =", &filter.source);
     add("a.language =", &filter.language);
-    sql.push_str(&format!(" ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT {}", filter.limit.max(1)));
+    sql.push_str(&format!(
+        " ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT {}",
+        filter.limit.max(1)
+    ));
     let describe = |e: rusqlite::Error| format!("{}: {e}", db.display());
     let mut stmt = conn.prepare(&sql).map_err(describe)?;
     let rows = stmt
@@ -310,9 +341,17 @@ mod tests {
             config_dir: dir.path().to_path_buf(),
             state: Arc::new(MemoryStateStore::default()),
         };
-        let config = SqliteConfig { path: "k.db".into(), store_html: false };
+        let config = SqliteConfig {
+            path: "k.db".into(),
+            store_html: false,
+        };
         let mut sink = config.build(&ctx).await?;
-        let mut a = Article::new(RecordId::from_url("https://x/1"), FeedRef::default(), "https://x/1", chrono::Utc::now());
+        let mut a = Article::new(
+            RecordId::from_url("https://x/1"),
+            FeedRef::default(),
+            "https://x/1",
+            chrono::Utc::now(),
+        );
         a.title = Some("Coalition strikes".into());
         a.text_normalized = Some("the coalition struck baghouz".into());
         let results = sink.write(&[a.clone(), a.clone()]).await;
@@ -324,7 +363,10 @@ mod tests {
         let count: i64 = conn.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
         let fts: i64 = conn.query_row("SELECT count(*) FROM articles_fts", [], |r| r.get(0))?;
         assert_eq!((count, fts), (1, 1));
-        let filter = SearchFilter { limit: 10, ..Default::default() };
+        let filter = SearchFilter {
+            limit: 10,
+            ..Default::default()
+        };
         let hits = search(&db, "baghouz again", &filter)?;
         assert_eq!(hits.len(), 1);
         assert!(hits[0].snippet.contains("[baghouz]"));

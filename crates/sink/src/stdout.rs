@@ -19,7 +19,9 @@ pub struct StdoutConfig {
 #[async_trait]
 impl SinkConfig for StdoutConfig {
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
-        Ok(Box::new(StdoutSink { config: self.clone() }))
+        Ok(Box::new(StdoutSink {
+            config: self.clone(),
+        }))
     }
 }
 
@@ -51,7 +53,9 @@ impl Sink for StdoutSink {
                     serde_json::to_string(&value)
                 }
                 .map_err(|e| StageError::permanent(format!("cannot serialize record: {e}")))?;
-                writeln!(out, "{text}").and_then(|_| out.flush()).map_err(|e| StageError::transient(format!("stdout: {e}")))
+                writeln!(out, "{text}")
+                    .and_then(|_| out.flush())
+                    .map_err(|e| StageError::transient(format!("stdout: {e}")))
             })
             .collect()
     }

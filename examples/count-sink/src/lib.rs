@@ -11,11 +11,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use khabar_core_model::{async_trait, Article, BuildContext, Registry, Sink, SinkConfig, StageError};
+use khabar_core_model::{
+    async_trait, Article, BuildContext, Registry, Sink, SinkConfig, StageError,
+};
 use serde::{Deserialize, Serialize};
 
 pub fn register(registry: &mut Registry) {
-    registry.add_sink::<CountConfig>("count", "tallies records per feed and language in a JSON file");
+    registry.add_sink::<CountConfig>(
+        "count",
+        "tallies records per feed and language in a JSON file",
+    );
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,10 +44,16 @@ impl SinkConfig for CountConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
         let path = ctx.resolve_data(&self.path);
         let tally = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StageError::config(format!("field `path`: {}: {e}", path.display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                StageError::config(format!("field `path`: {}: {e}", path.display()))
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Tally::default(),
-            Err(e) => return Err(StageError::config(format!("field `path`: {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(StageError::config(format!(
+                    "field `path`: {}: {e}",
+                    path.display()
+                )))
+            }
         };
         Ok(Box::new(CountSink { path, tally }))
     }
@@ -58,7 +69,11 @@ impl Sink for CountSink {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
         for article in batch {
             if self.tally.ids.insert(article.id.to_string()) {
-                *self.tally.by_feed.entry(article.feed.url.clone()).or_default() += 1;
+                *self
+                    .tally
+                    .by_feed
+                    .entry(article.feed.url.clone())
+                    .or_default() += 1;
                 let language = article.language.clone().unwrap_or_else(|| "unknown".into());
                 *self.tally.by_language.entry(language).or_default() += 1;
             }
@@ -73,7 +88,10 @@ impl Sink for CountSink {
             });
         match saved {
             Ok(()) => batch.iter().map(|_| Ok(())).collect(),
-            Err(e) => batch.iter().map(|_| Err(StageError::transient(e.clone()))).collect(),
+            Err(e) => batch
+                .iter()
+                .map(|_| Err(StageError::transient(e.clone())))
+                .collect(),
         }
     }
 }
@@ -93,16 +111,30 @@ mod tests {
             state: std::sync::Arc::new(MemoryStateStore::default()),
         };
         let article = |url: &str, lang: &str| {
-            let feed = FeedRef { source: "s".into(), url: "https://x/rss".into(), title: None };
+            let feed = FeedRef {
+                source: "s".into(),
+                url: "https://x/rss".into(),
+                title: None,
+            };
             let mut a = Article::new(RecordId::from_url(url), feed, url, chrono::Utc::now());
             a.language = Some(lang.into());
             a
         };
-        let config = CountConfig { path: "tally.json".into() };
+        let config = CountConfig {
+            path: "tally.json".into(),
+        };
         let mut sink = config.build(&ctx).await?;
-        assert!(sink.write(&[article("https://x/1", "ar"), article("https://x/2", "en")]).await.iter().all(Result::is_ok));
+        assert!(sink
+            .write(&[article("https://x/1", "ar"), article("https://x/2", "en")])
+            .await
+            .iter()
+            .all(Result::is_ok));
         let mut sink = config.build(&ctx).await?;
-        assert!(sink.write(&[article("https://x/2", "en"), article("https://x/3", "ar")]).await.iter().all(Result::is_ok));
+        assert!(sink
+            .write(&[article("https://x/2", "en"), article("https://x/3", "ar")])
+            .await
+            .iter()
+            .all(Result::is_ok));
         let tally: Tally = serde_json::from_slice(&std::fs::read(dir.path().join("tally.json"))?)?;
         assert_eq!(tally.by_feed.get("https://x/rss"), Some(&3));
         assert_eq!(tally.by_language.get("ar"), Some(&2));
