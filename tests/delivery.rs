@@ -270,3 +270,65 @@ fn sigterm_drains_and_commits_then_exits() {
         stdout(&again)
     );
 }
+
+/// Counts how many `process` calls run at once (one gauge per test binary).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GaugeConfig {}
+
+struct Gauge;
+
+static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[async_trait]
+impl khabar_core_model::TransformConfig for GaugeConfig {
+    async fn build(
+        &self,
+        _ctx: &BuildContext,
+    ) -> Result<Box<dyn khabar_core_model::Transform>, StageError> {
+        Ok(Box::new(Gauge))
+    }
+}
+
+#[async_trait]
+impl khabar_core_model::Transform for Gauge {
+    async fn process(
+        &self,
+        _article: &mut Article,
+    ) -> Result<khabar_core_model::Verdict, StageError> {
+        use std::sync::atomic::Ordering;
+        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        Ok(khabar_core_model::Verdict::Keep)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_bounds_concurrency() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let titles: Vec<String> = (0..12).map(|i| format!("story {i}")).collect();
+    write_feed(
+        dir.path(),
+        &titles.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let cfg = write_config(
+        dir.path(),
+        "[global]\ndata_dir = \"data\"\n[sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+         [transforms.gauge]\ntype = \"gauge\"\ninputs = [\"f\"]\nmax_in_flight = 3\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"gauge\"]\npath = \"out.jsonl\"\n",
+    );
+    let raw = load_config(&cfg).expect("config");
+    let mut registry = registry();
+    registry.add_transform::<GaugeConfig>("gauge", "test transform measuring concurrency");
+    let plan = validate(&raw, &registry).unwrap_or_else(|i| panic!("{i:?}"));
+    let state = SqliteStateStore::open(&dir.path().join("state.db")).expect("state");
+    let pipeline = Pipeline::build(plan, Arc::new(state))
+        .await
+        .unwrap_or_else(|i| panic!("{i:?}"));
+    let summary = pipeline.run(RunMode::Once, Shutdown::new()).await;
+    assert_eq!(summary.delivered, 12, "{summary:?}");
+    assert_eq!(PEAK.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
