@@ -211,7 +211,7 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                 Some(db) => db,
                 None => sqlite_path_from_config(&config, &registry)?,
             };
-            let normalized = khabar_normalizer::text::normalize_for_search(&query.join(" "));
+            let normalized = khabar_text::normalize_for_search(&query.join(" "));
             let filter = khabar_sink::sqlite::SearchFilter {
                 since: since.map(|s| normalize_bound(&s)).transpose()?,
                 until: until.map(|s| normalize_bound(&s)).transpose()?,
@@ -260,7 +260,7 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
 
 /// A date bound as stored (RFC 3339); a bare date means its midnight UTC.
 fn normalize_bound(text: &str) -> Result<String> {
-    khabar_normalizer::dates::parse_metadata_date(text)
+    khabar_text::parse_metadata_date(text)
         .map(|d| d.to_rfc3339())
         .ok_or_else(|| anyhow!("{text:?} is not a date; write it as YYYY-MM-DD"))
 }

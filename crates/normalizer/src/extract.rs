@@ -249,7 +249,7 @@ struct Blocks {
 
 impl Blocks {
     fn flush(&mut self) {
-        let text = crate::text::collapse_whitespace(&self.current);
+        let text = khabar_text::collapse_whitespace(&self.current);
         let link_heavy = self.current_chars > 0 && self.current_link_chars * 2 > self.current_chars;
         if !text.is_empty() && !link_heavy {
             self.paragraphs.push(text);

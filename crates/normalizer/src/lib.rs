@@ -3,11 +3,9 @@
 //! Stage registered here: transform `normalize`. The pieces (main text, metadata, dates,
 //! text folding, URL canonicalization, language) are public for other tools to reuse.
 
-pub mod dates;
 pub mod extract;
 pub mod lang;
 pub mod metadata;
-pub mod text;
 pub mod urls;
 
 use async_trait::async_trait;
@@ -62,10 +60,10 @@ impl Transform for Normalize {
 /// Text of an HTML fragment (feed summaries often carry markup).
 pub fn html_fragment_text(fragment: &str) -> String {
     if !fragment.contains('<') && !fragment.contains('&') {
-        return text::collapse_whitespace(fragment);
+        return khabar_text::collapse_whitespace(fragment);
     }
     let parsed = Html::parse_fragment(fragment);
-    text::collapse_whitespace(&parsed.root_element().text().collect::<Vec<_>>().join(" "))
+    khabar_text::collapse_whitespace(&parsed.root_element().text().collect::<Vec<_>>().join(" "))
 }
 
 fn hash_hex(text: &str) -> String {
@@ -93,9 +91,9 @@ pub fn normalize_article(article: &mut Article) {
         let document = Html::parse_document(html);
         let meta = metadata::extract(&document);
         let paragraphs = extract::main_text(&document);
-        let mut body = text::clean_text(&paragraphs.join("\n\n"));
+        let mut body = khabar_text::clean_text(&paragraphs.join("\n\n"));
         if body.chars().count() < 200 {
-            if let Some(ld_body) = meta.article_body.as_deref().map(text::clean_text) {
+            if let Some(ld_body) = meta.article_body.as_deref().map(khabar_text::clean_text) {
                 if ld_body.chars().count() > body.chars().count() {
                     body = ld_body;
                     note("text", "json-ld");
@@ -184,11 +182,11 @@ pub fn normalize_article(article: &mut Article) {
     if let Some(title) = &article.title {
         article.attrs.insert(
             "title_normalized".into(),
-            Value::String(text::normalize_for_search(title)),
+            Value::String(khabar_text::normalize_for_search(title)),
         );
     }
     if let Some(text) = &article.text {
-        let normalized = text::normalize_for_search(text);
+        let normalized = khabar_text::normalize_for_search(text);
         article.content_hash = Some(hash_hex(&normalized));
         article.text_normalized = Some(normalized);
     }

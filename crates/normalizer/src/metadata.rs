@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use scraper::{Html, Selector};
 use serde_json::Value;
 
-use crate::dates::parse_metadata_date;
+use khabar_text::parse_metadata_date;
 
 /// A value and where it was found (`json-ld`, `og:title`, `meta[name=author]`, `time`…).
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +44,7 @@ fn first<T>(slot: &mut Option<Sourced<T>>, value: Option<T>, source: &'static st
 }
 
 fn non_empty(s: &str) -> Option<String> {
-    let s = crate::text::collapse_whitespace(s);
+    let s = khabar_text::collapse_whitespace(s);
     (!s.is_empty()).then_some(s)
 }
 
@@ -181,7 +181,7 @@ fn ld_names(value: &Value, key: &str) -> Option<Vec<String>> {
 
 /// Removes a site-name suffix or prefix: "Title | Site", "Site - Title".
 pub fn clean_title(title: &str, site_name: Option<&str>) -> String {
-    let title = crate::text::collapse_whitespace(title);
+    let title = khabar_text::collapse_whitespace(title);
     for separator in [" | ", " - ", " – ", " — ", " :: ", " « ", " » ", " · "] {
         let parts: Vec<&str> = title.split(separator).collect();
         if parts.len() < 2 {

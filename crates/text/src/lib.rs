@@ -1,0 +1,12 @@
+//! Text utilities that several plugin crates need (plugins never depend on each other, so the
+//! shared pieces live here):
+//!
+//! - [`fold`]: the text as written (`clean_text`) and its search and matching form
+//!   (`normalize_for_search`), each Arabic mapping a small, table-tested function;
+//! - [`dates`]: dates as feeds, pages and article text write them, in English and Arabic.
+
+pub mod dates;
+pub mod fold;
+
+pub use dates::{parse_date, parse_metadata_date};
+pub use fold::{clean_text, collapse_whitespace, normalize_for_search};
