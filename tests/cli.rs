@@ -58,7 +58,7 @@ fn inspect_feed_on_a_page_fails_clearly() {
         Reply::ok("text/html", "<html><body><p>not a feed</p></body></html>")
     });
     let out = khabar()
-        .args(["inspect", "feed", &server.url("/page")])
+        .args(["inspect", "feed", "--allow-private", &server.url("/page")])
         .output()
         .expect("run");
     assert!(!out.status.success());
@@ -85,7 +85,12 @@ fn inspect_article_runs_the_per_article_chain() {
     let server =
         TestServer::start(|_| Reply::ok("text/html; charset=utf-8", fixture("article.html")));
     let out = khabar()
-        .args(["inspect", "article", &server.url("/politics/story")])
+        .args([
+            "inspect",
+            "article",
+            "--allow-private",
+            &server.url("/politics/story"),
+        ])
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -197,7 +202,7 @@ fn a_second_signal_exits_at_once() {
     let cfg = write_config(
         dir.path(),
         "[global]\ndata_dir = \"data\"\nshutdown_timeout = \"60s\"\n[sources.s]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
-         [transforms.page]\ntype = \"fetch_article\"\ninputs = [\"s\"]\n[sinks.out]\ntype = \"stdout\"\ninputs = [\"page\"]\n",
+         [transforms.page]\ntype = \"fetch_article\"\ninputs = [\"s\"]\nhttp = { refuse_private_addresses = false }\n[sinks.out]\ntype = \"stdout\"\ninputs = [\"page\"]\n",
     );
     let child = khabar()
         .args(["run", "--config"])

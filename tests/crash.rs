@@ -70,10 +70,12 @@ fn kill_9_then_restart_stores_every_item_exactly_once() {
 data_dir = "{}"
 [sources.wire]
 type = "feed"
+http = {{ refuse_private_addresses = false }}
 urls = ["{}"]
 interval = "1h"
 [transforms.page]
 type = "fetch_article"
+http = {{ refuse_private_addresses = false }}
 inputs = ["wire"]
 max_in_flight = 2
 [transforms.clean]

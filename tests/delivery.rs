@@ -131,6 +131,7 @@ data_dir = "data"
 shutdown_timeout = "5s"
 [sources.f]
 type = "feed"
+http = {{ refuse_private_addresses = false }}
 urls = ["feed.xml"]
 [sinks.flaky]
 type = "flaky"
@@ -235,7 +236,7 @@ fn sigterm_drains_and_commits_then_exits() {
     let cfg = write_config(
         dir.path(),
         &format!(
-            "[global]\ndata_dir = \"data\"\n[sources.s]\ntype = \"feed\"\nurls = [\"{}\"]\ninterval = \"1h\"\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"out.jsonl\"\n",
+            "[global]\ndata_dir = \"data\"\n[sources.s]\ntype = \"feed\"\nhttp = {{ refuse_private_addresses = false }}\nurls = [\"{}\"]\ninterval = \"1h\"\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"out.jsonl\"\n",
             server.url("/rss.xml")
         ),
     );

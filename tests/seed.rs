@@ -13,10 +13,12 @@ data_dir = "{data}"
 
 [sources.seed]
 type = "feed"
+http = {{ refuse_private_addresses = false }}
 urls = ["{feed_url}"]
 
 [transforms.page]
 type = "fetch_article"
+http = {{ refuse_private_addresses = false }}
 inputs = ["seed"]
 
 [transforms.clean]
@@ -121,6 +123,7 @@ fn windows_1256_feed_gives_the_same_arabic_item() {
 data_dir = "{}"
 [sources.seed]
 type = "feed"
+http = {{ refuse_private_addresses = false }}
 urls = ["{}"]
 [sinks.out]
 type = "jsonl"
@@ -164,7 +167,7 @@ fn conditional_get_sends_validators_on_the_next_poll() {
     let cfg = write_config(
         dir.path(),
         &format!(
-            "[global]\ndata_dir = \"{}\"\n[sources.s]\ntype = \"feed\"\nurls = [\"{}\"]\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"x.jsonl\"\n",
+            "[global]\ndata_dir = \"{}\"\n[sources.s]\ntype = \"feed\"\nhttp = {{ refuse_private_addresses = false }}\nurls = [\"{}\"]\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"x.jsonl\"\n",
             dir.path().join("data").display(),
             server.url("/rss.xml")
         ),

@@ -23,7 +23,8 @@ pub use article::{
 pub use error::StageError;
 pub use id::RecordId;
 pub use registry::{
-    BuildContext, Registry, SinkConfig, SourceConfig, StageKind, TransformConfig, TypeInfo,
+    BuildContext, Registry, Resources, SinkConfig, SourceConfig, StageKind, TransformConfig,
+    TypeInfo,
 };
 pub use stage::{RunMode, Sink, Source, SourceContext, Transform, Verdict};
 pub use state::{MemoryStateStore, StateError, StateStore};

@@ -3,9 +3,10 @@
 //! Each plugin crate exports `pub fn register(r: &mut Registry)` and adds its types there.
 //! Decoding is pure (it validates), building may connect to things.
 
-use std::collections::BTreeMap;
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
@@ -40,7 +41,35 @@ impl StageKind {
     }
 }
 
-/// What `build` may use: where the config and data live, and the state store.
+/// Objects the stages of one pipeline share, one per type: a plugin crate keeps here what its
+/// stages must have in common (the fetcher's per-host politeness limits, a connection pool).
+#[derive(Default)]
+pub struct Resources {
+    map: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Resources {
+    /// The pipeline's `T`, created by `init` on first use.
+    pub fn get_or_init<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        let mut map = match self.map.lock() {
+            Ok(map) => map,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(existing) = map.get(&TypeId::of::<T>()) {
+            if let Ok(shared) = Arc::clone(existing).downcast::<T>() {
+                return shared;
+            }
+        }
+        let fresh = Arc::new(init());
+        map.insert(
+            TypeId::of::<T>(),
+            Arc::clone(&fresh) as Arc<dyn Any + Send + Sync>,
+        );
+        fresh
+    }
+}
+
+/// What `build` may use: where the config and data live, the state store, shared resources.
 #[derive(Clone)]
 pub struct BuildContext {
     pub stage_id: String,
@@ -49,9 +78,22 @@ pub struct BuildContext {
     /// The folder of the config file.
     pub config_dir: PathBuf,
     pub state: Arc<dyn StateStore>,
+    pub resources: Arc<Resources>,
 }
 
 impl BuildContext {
+    /// A context for building stages outside a pipeline (tools, tests): the given folders,
+    /// an in-memory state store, fresh resources.
+    pub fn standalone(stage_id: &str, data_dir: PathBuf, config_dir: PathBuf) -> BuildContext {
+        BuildContext {
+            stage_id: stage_id.to_string(),
+            data_dir,
+            config_dir,
+            state: Arc::new(crate::state::MemoryStateStore::default()),
+            resources: Arc::new(Resources::default()),
+        }
+    }
+
     /// An input the user points at (a feed file, an OPML list): relative to the config file.
     pub fn resolve_input(&self, path: &std::path::Path) -> PathBuf {
         if path.is_absolute() {

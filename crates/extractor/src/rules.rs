@@ -127,8 +127,7 @@ impl Transform for Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use khabar_core_model::{FeedRef, MemoryStateStore, RecordId};
-    use std::sync::Arc;
+    use khabar_core_model::{FeedRef, RecordId};
 
     #[tokio::test]
     async fn tags_arabic_and_english_matches() -> Result<(), StageError> {
@@ -141,12 +140,7 @@ mod tests {
         }))
         .map_err(|e| StageError::config(e.to_string()))?;
         assert!(config.validate().is_empty());
-        let ctx = BuildContext {
-            stage_id: "r".into(),
-            data_dir: ".".into(),
-            config_dir: ".".into(),
-            state: Arc::new(MemoryStateStore::default()),
-        };
+        let ctx = BuildContext::standalone("r", ".".into(), ".".into());
         let stage = config.build(&ctx).await?;
         let mut a = Article::new(
             RecordId::from_url("u"),

@@ -7,6 +7,8 @@ use khabar_core_model::RecordId;
 use serde::Serialize;
 
 use crate::decode::decode_xml;
+use crate::discover::{feed_links, looks_like_html};
+use crate::repair::{close_truncated, repair_markup};
 
 /// A feed as Khabar sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -17,7 +19,49 @@ pub struct ParsedFeed {
     pub language: Option<String>,
     /// The encoding the bytes were read in.
     pub encoding: String,
+    /// `<ttl>` in minutes: the feed asks not to be polled more often.
+    pub ttl_minutes: Option<u32>,
+    /// The repairs it needed before it parsed (empty for a well-formed feed).
+    pub repairs: Vec<&'static str>,
     pub items: Vec<FeedItem>,
+}
+
+/// Why a document could not be read as a feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedError {
+    /// An HTML page; `alternates` are the feeds it links to.
+    Html {
+        url: String,
+        alternates: Vec<String>,
+    },
+    /// Not a feed, even after every repair.
+    Invalid(String),
+}
+
+impl std::fmt::Display for FeedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeedError::Html { url, alternates } if alternates.is_empty() => {
+                write!(
+                    f,
+                    "{url}: not a readable feed: an HTML page that links to no feed"
+                )
+            }
+            FeedError::Html { url, alternates } => write!(
+                f,
+                "{url}: not a readable feed: an HTML page; it links to these feeds: {}",
+                alternates.join(", ")
+            ),
+            FeedError::Invalid(message) => f.write_str(message),
+        }
+    }
+}
+
+/// Runs a parser, turning a panic inside it into an error: one broken document must never
+/// bring the process down.
+pub fn contain_panic<T>(what: &str, parse: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
+        .map_err(|_| format!("{what}: the parser crashed on this document; it was skipped"))
 }
 
 /// One feed entry.
@@ -33,6 +77,8 @@ pub struct FeedItem {
     pub summary: Option<String>,
     pub authors: Vec<String>,
     pub categories: Vec<String>,
+    /// The item's own language (news sitemaps, `xml:lang`), when it has one.
+    pub language: Option<String>,
 }
 
 fn text(t: &Option<feed_rs::model::Text>) -> Option<String> {
@@ -41,23 +87,46 @@ fn text(t: &Option<feed_rs::model::Text>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Parses a feed document fetched from `feed_url` (relative links resolve against it).
-/// A feed-rs panic becomes an error naming the feed, never a crash.
-pub fn parse_feed(
-    bytes: &[u8],
-    content_type: Option<&str>,
-    feed_url: &str,
-) -> Result<ParsedFeed, String> {
-    let decoded = decode_xml(bytes, content_type);
+fn feed_rs_parse(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, String> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url))
         // Empty means "the feed gave none": we build our own stable ids.
         .id_generator(|_, _, _| String::new())
+        .timestamp_parser(khabar_text::parse_date)
         .build();
-    let body = decoded.text.as_bytes();
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(body)))
-        .map_err(|_| format!("{feed_url}: the feed parser crashed on this document"))?
-        .map_err(|e| format!("{feed_url}: not a readable feed: {e}"))?;
+    contain_panic(feed_url, || parser.parse(text.as_bytes()))?.map_err(|e| e.to_string())
+}
+
+/// Parses a feed document fetched from `feed_url` (relative links resolve against it). Broken
+/// markup is repaired first (see [`crate::repair`]); a truncated document is closed and
+/// parsed again. A parser panic becomes an error naming the feed.
+pub fn parse_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    feed_url: &str,
+) -> Result<ParsedFeed, FeedError> {
+    let decoded = decode_xml(bytes, content_type);
+    if looks_like_html(&decoded.text) {
+        return Err(FeedError::Html {
+            url: feed_url.to_string(),
+            alternates: feed_links(&decoded.text, feed_url),
+        });
+    }
+    // feed-rs tolerates some broken markup by dropping content (a title with a bare `&`
+    // comes out empty), so the repairs run first; on a well-formed feed they change nothing.
+    let repaired = repair_markup(&decoded.text);
+    let mut repairs = repaired.applied;
+    let parsed = match feed_rs_parse(&repaired.text, feed_url) {
+        Ok(feed) => feed,
+        Err(first_error) => {
+            let not_a_feed =
+                || FeedError::Invalid(format!("{feed_url}: not a readable feed: {first_error}"));
+            let closed = close_truncated(&repaired.text).ok_or_else(not_a_feed)?;
+            let feed = feed_rs_parse(&closed, feed_url).map_err(|_| not_a_feed())?;
+            repairs.push("truncated document closed");
+            feed
+        }
+    };
 
     let mut seen = HashSet::new();
     let mut items = Vec::new();
@@ -121,6 +190,7 @@ pub fn parse_feed(
                 })
                 .filter(|c| !c.is_empty())
                 .collect(),
+            language: entry.language.clone().filter(|l| !l.trim().is_empty()),
         });
     }
     Ok(ParsedFeed {
@@ -136,6 +206,8 @@ pub fn parse_feed(
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty()),
         encoding: decoded.encoding.to_string(),
+        ttl_minutes: parsed.ttl,
+        repairs,
         items,
     })
 }
@@ -153,7 +225,8 @@ mod tests {
 
     #[test]
     fn items_get_stable_ids_and_absolute_links() -> Result<(), String> {
-        let feed = parse_feed(RSS.as_bytes(), None, "https://ex.org/rss.xml")?;
+        let feed = parse_feed(RSS.as_bytes(), None, "https://ex.org/rss.xml")
+            .map_err(|e| e.to_string())?;
         assert_eq!(feed.language.as_deref(), Some("ar"));
         assert_eq!(feed.items.len(), 2, "the repeated link is one item");
         assert_eq!(feed.items[0].url.as_deref(), Some("https://ex.org/a"));
@@ -167,17 +240,125 @@ mod tests {
             feed.items[1].id,
             RecordId::from_guid("https://ex.org/rss.xml", "g-c")
         );
-        let again = parse_feed(RSS.as_bytes(), None, "https://ex.org/rss.xml")?;
+        let again = parse_feed(RSS.as_bytes(), None, "https://ex.org/rss.xml")
+            .map_err(|e| e.to_string())?;
         assert_eq!(again.items[1].id, feed.items[1].id);
         Ok(())
     }
 
     #[test]
     fn not_a_feed_is_an_error_naming_the_url() {
-        let err = parse_feed(b"<html><body>hello</body></html>", None, "https://ex.org/x");
+        let err = parse_feed(b"<html><body>hello</body></html>", None, "https://ex.org/x")
+            .map(|_| ())
+            .map_err(|e| e.to_string());
         assert!(
             matches!(err, Err(ref m) if m.contains("https://ex.org/x") && m.contains("not a readable feed")),
             "{err:?}"
         );
+        let err = parse_feed(
+            b"<?xml version=\"1.0\"?><nothing/>",
+            None,
+            "https://ex.org/y",
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+        assert!(
+            matches!(err, Err(ref m) if m.contains("https://ex.org/y")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_panicking_parser_is_contained() {
+        let result: Result<(), String> =
+            contain_panic("https://ex.org/boom", || panic!("parser bug"));
+        assert_eq!(
+            result,
+            Err(
+                "https://ex.org/boom: the parser crashed on this document; it was skipped"
+                    .to_string()
+            )
+        );
+    }
+
+    fn titles(xml: &str) -> Result<(Vec<String>, Vec<&'static str>), String> {
+        let feed =
+            parse_feed(xml.as_bytes(), None, "https://ex.org/rss").map_err(|e| e.to_string())?;
+        Ok((
+            feed.items
+                .iter()
+                .map(|i| i.title.clone().unwrap_or_default())
+                .collect(),
+            feed.repairs,
+        ))
+    }
+
+    #[test]
+    fn broken_feeds_are_repaired() -> Result<(), String> {
+        let item = |t: &str| {
+            format!(
+                "<item><title>{t}</title><link>https://ex.org/{}</link></item>",
+                t.len()
+            )
+        };
+        let wrap = |version: &str, body: String| {
+            format!("<rss{version}><channel><title>x</title>{body}</channel></rss>")
+        };
+        let cases = [
+            (wrap(" version=\"2.0\"", item("Tom & Jerry")), "Tom & Jerry", "entities and stray ampersands escaped"),
+            (wrap(" version=\"2.0\"", item("caf&eacute; &mdash; news")), "café — news", "entities and stray ampersands escaped"),
+            (wrap(" version=\"2.0\"", item("bell\u{7}ringer")), "bellringer", "control characters removed"),
+            (wrap("", item("no version")), "no version", "RSS version set to 2.0"),
+            (wrap(" version=\"0.94\"", item("odd version")), "odd version", "RSS version set to 2.0"),
+            (wrap(" version=\"2.01\"", item("two oh one")), "two oh one", "RSS version set to 2.0"),
+            (
+                wrap(" version=\"2.0\"", "<item><title>line<br>break</title><link>https://ex.org/b</link><description>a<br>b</description></item>".to_string()),
+                "break",
+                "unclosed void tags closed",
+            ),
+            (format!("<rss version=\"2.0\"><channel><title>x</title>{}<item><title>cut of", item("kept")), "kept", "truncated document closed"),
+        ];
+        for (xml, title, repair) in cases {
+            let (got, repairs) = titles(&xml)?;
+            assert!(
+                got.first().is_some_and(|t| t.contains(title)),
+                "{xml}: {got:?}"
+            );
+            assert!(repairs.contains(&repair), "{xml}: {repairs:?}");
+        }
+        let atom03 = r#"<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old</title>
+            <entry><title>Atom zero three</title><link rel="alternate" type="text/html" href="https://ex.org/a03"/><id>tag:a03</id><issued>2004-05-01T10:00:00Z</issued><modified>2004-05-01T11:00:00Z</modified></entry></feed>"#;
+        let feed = parse_feed(atom03.as_bytes(), None, "https://ex.org/atom")
+            .map_err(|e| e.to_string())?;
+        assert_eq!(feed.items[0].title.as_deref(), Some("Atom zero three"));
+        assert_eq!(
+            feed.items[0].published_at.map(|d| d.to_rfc3339()),
+            Some("2004-05-01T10:00:00+00:00".to_string())
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn feed_dates_go_through_our_parser() -> Result<(), String> {
+        let xml = "<rss version=\"2.0\"><channel><title>x</title>\
+            <item><title>a</title><link>https://ex.org/1</link><pubDate>الجمعة ٠١ مارس ٢٠١٩ ١٠:١٢</pubDate></item>\
+            <item><title>b</title><link>https://ex.org/2</link><pubDate>Fri, 01 Mar 2019 13:12:00 GMT+3</pubDate></item>\
+            <item><title>c</title><link>https://ex.org/3</link><pubDate>someday</pubDate></item></channel></rss>";
+        let feed =
+            parse_feed(xml.as_bytes(), None, "https://ex.org/rss").map_err(|e| e.to_string())?;
+        let dates: Vec<Option<String>> = feed
+            .items
+            .iter()
+            .map(|i| i.published_at.map(|d| d.to_rfc3339()))
+            .collect();
+        assert_eq!(
+            dates,
+            vec![
+                Some("2019-03-01T10:12:00+00:00".to_string()),
+                Some("2019-03-01T10:12:00+00:00".to_string()),
+                None
+            ]
+        );
+        Ok(())
     }
 }

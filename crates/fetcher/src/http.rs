@@ -3,8 +3,13 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::address::{is_private, PublicOnlyResolver};
+use crate::politeness::Politeness;
 
 /// `http = { ... }` in a `feed` or `fetch_article` stage.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +36,35 @@ pub struct HttpOptions {
     /// `http://host:port` proxy for all requests.
     #[serde(default)]
     pub proxy: Option<String>,
+    /// Refuse hosts that are (or resolve to) private, loopback or link-local addresses, also
+    /// after a redirect. On by default: a feed must not be able to reach the local network.
+    #[serde(default = "default_true")]
+    pub refuse_private_addresses: bool,
+    /// Requests to one host at the same time (shared by every fetching stage).
+    #[serde(default = "default_per_host_concurrency")]
+    pub per_host_concurrency: usize,
+    /// Least time between two requests to one host.
+    #[serde(
+        default = "default_per_host_interval",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub per_host_interval: Duration,
+    /// Requests in flight at once, all hosts together.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_per_host_concurrency() -> usize {
+    2
+}
+fn default_per_host_interval() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_max_connections() -> usize {
+    64
 }
 
 fn default_user_agent() -> String {
@@ -61,6 +95,10 @@ impl Default for HttpOptions {
             max_body_size: default_max_body_size(),
             max_redirects: default_max_redirects(),
             proxy: None,
+            refuse_private_addresses: true,
+            per_host_concurrency: default_per_host_concurrency(),
+            per_host_interval: default_per_host_interval(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -77,6 +115,12 @@ impl HttpOptions {
         }
         if self.timeout.is_zero() {
             out.push("field `http.timeout`: must be more than zero".to_string());
+        }
+        if self.per_host_concurrency == 0 {
+            out.push("field `http.per_host_concurrency`: must be at least 1".to_string());
+        }
+        if self.max_connections == 0 {
+            out.push("field `http.max_connections`: must be at least 1".to_string());
         }
         if let Some(proxy) = &self.proxy {
             if url::Url::parse(proxy).is_err() {
@@ -105,47 +149,142 @@ pub struct Fetched {
     pub content_type: Option<String>,
     pub body: Vec<u8>,
     pub validators: Validators,
+    /// Set when every redirect on the way was permanent (301, 308): the new address.
+    pub moved_permanently_to: Option<String>,
+    /// How long the server says the document stays fresh (`Cache-Control: max-age`,
+    /// `Expires`): polling sooner is pointless.
+    pub fresh_for: Option<Duration>,
+}
+
+/// Why a fetch failed, which decides what happens next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Try again later: network trouble, 5xx, 429, timeouts.
+    Transient,
+    /// Trying again will not help: 404, a body over the cap, a refused address.
+    Permanent,
+    /// 410: the resource is gone for good.
+    Gone,
 }
 
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
-pub enum FetchError {
-    /// Try again later: network trouble, 5xx, 429, timeouts.
-    #[error("{0}")]
-    Transient(String),
-    /// Trying again will not help: 404, 410, a body over the cap, a missing file.
-    #[error("{0}")]
-    Permanent(String),
+#[error("{message}")]
+pub struct FetchError {
+    pub kind: FailureKind,
+    pub message: String,
+    /// The server's `Retry-After`, when it gave one.
+    pub retry_after: Option<Duration>,
 }
 
-impl From<FetchError> for khabar_core_model::StageError {
-    fn from(e: FetchError) -> Self {
-        match e {
-            FetchError::Transient(m) => khabar_core_model::StageError::Transient(m),
-            FetchError::Permanent(m) => khabar_core_model::StageError::Permanent(m),
+impl FetchError {
+    pub fn transient(message: impl Into<String>) -> FetchError {
+        FetchError {
+            kind: FailureKind::Transient,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> FetchError {
+        FetchError {
+            kind: FailureKind::Permanent,
+            message: message.into(),
+            retry_after: None,
         }
     }
 }
 
-/// Fetches `http(s)://` and `file://` URLs.
+impl From<FetchError> for khabar_core_model::StageError {
+    fn from(e: FetchError) -> Self {
+        match e.kind {
+            FailureKind::Transient => khabar_core_model::StageError::Transient(e.message),
+            FailureKind::Permanent | FailureKind::Gone => {
+                khabar_core_model::StageError::Permanent(e.message)
+            }
+        }
+    }
+}
+
+/// `Retry-After`: seconds or an HTTP date.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = khabar_text::parse_date(value)?;
+    Some((at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Freshness from `Cache-Control: max-age` (or `s-maxage`), else `Expires`.
+fn freshness(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = |name: reqwest::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(cc) = text(reqwest::header::CACHE_CONTROL) {
+        let lower = cc.to_ascii_lowercase();
+        if lower.contains("no-cache") || lower.contains("no-store") {
+            return None;
+        }
+        for directive in lower.split(',') {
+            let directive = directive.trim();
+            let value = directive
+                .strip_prefix("s-maxage=")
+                .or_else(|| directive.strip_prefix("max-age="));
+            if let Some(seconds) = value.and_then(|v| v.trim_matches('"').parse::<u64>().ok()) {
+                return Some(Duration::from_secs(seconds));
+            }
+        }
+    }
+    let expires = khabar_text::parse_date(text(reqwest::header::EXPIRES)?)?;
+    let now = text(reqwest::header::DATE)
+        .and_then(khabar_text::parse_date)
+        .unwrap_or_else(chrono::Utc::now);
+    (expires - now).to_std().ok()
+}
+
+/// Fetches `http(s)://` and `file://` URLs, politely.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     options: HttpOptions,
+    politeness: Arc<Politeness>,
 }
 
 impl Fetcher {
-    pub fn new(options: HttpOptions) -> Result<Fetcher, String> {
+    /// A fetcher sharing `politeness` with the pipeline's other fetching stages.
+    pub fn new(options: HttpOptions, politeness: Arc<Politeness>) -> Result<Fetcher, String> {
         let mut builder = reqwest::Client::builder()
             .user_agent(options.user_agent.clone())
             .connect_timeout(options.connect_timeout)
             .timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::limited(options.max_redirects));
+            .pool_max_idle_per_host(options.per_host_concurrency.max(1))
+            // Redirects are followed by hand: each hop is checked against the address policy,
+            // and permanent moves are reported to the feed's state.
+            .redirect(reqwest::redirect::Policy::none());
+        if options.refuse_private_addresses {
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
         if let Some(proxy) = &options.proxy {
             let proxy = reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?;
             builder = builder.proxy(proxy);
         }
         let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
-        Ok(Fetcher { client, options })
+        politeness.declare(
+            options.max_connections,
+            options.per_host_concurrency,
+            options.per_host_interval,
+        );
+        Ok(Fetcher {
+            client,
+            options,
+            politeness,
+        })
+    }
+
+    pub fn politeness(&self) -> &Arc<Politeness> {
+        &self.politeness
+    }
+
+    pub fn user_agent(&self) -> &str {
+        &self.options.user_agent
     }
 
     /// GETs `url`. With `validators`, asks only for a changed document: `Ok(None)` means
@@ -158,7 +297,7 @@ impl Fetcher {
         match url.scheme() {
             "file" => self.read_file(url).await.map(Some),
             "http" | "https" => self.get_http(url, validators).await,
-            other => Err(FetchError::Permanent(format!(
+            other => Err(FetchError::permanent(format!(
                 "{url}: unsupported scheme {other:?}"
             ))),
         }
@@ -167,12 +306,12 @@ impl Fetcher {
     async fn read_file(&self, url: &url::Url) -> Result<Fetched, FetchError> {
         let path = url
             .to_file_path()
-            .map_err(|_| FetchError::Permanent(format!("{url}: not a usable file path")))?;
+            .map_err(|_| FetchError::permanent(format!("{url}: not a usable file path")))?;
         let meta = tokio::fs::metadata(&path)
             .await
-            .map_err(|e| FetchError::Permanent(format!("{}: {e}", path.display())))?;
+            .map_err(|e| FetchError::permanent(format!("{}: {e}", path.display())))?;
         if meta.len() as usize > self.options.max_body_size {
-            return Err(FetchError::Permanent(format!(
+            return Err(FetchError::permanent(format!(
                 "{}: {} bytes is over the {}-byte limit",
                 path.display(),
                 meta.len(),
@@ -181,14 +320,33 @@ impl Fetcher {
         }
         let body = tokio::fs::read(&path)
             .await
-            .map_err(|e| FetchError::Permanent(format!("{}: {e}", path.display())))?;
+            .map_err(|e| FetchError::permanent(format!("{}: {e}", path.display())))?;
         Ok(Fetched {
             final_url: url.to_string(),
             status: 200,
             content_type: None,
             body,
             validators: Validators::default(),
+            moved_permanently_to: None,
+            fresh_for: None,
         })
+    }
+
+    fn check_address(&self, url: &url::Url) -> Result<(), FetchError> {
+        if !self.options.refuse_private_addresses {
+            return Ok(());
+        }
+        let ip = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        match ip {
+            Some(ip) if is_private(ip) => Err(FetchError::permanent(format!(
+                "{url}: {ip} is a private, loopback or link-local address, which this fetcher refuses (http.refuse_private_addresses)"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     async fn get_http(
@@ -196,35 +354,91 @@ impl Fetcher {
         url: &url::Url,
         validators: Option<&Validators>,
     ) -> Result<Option<Fetched>, FetchError> {
-        let mut request = self.client.get(url.clone());
-        if let Some(v) = validators {
-            if let Some(etag) = &v.etag {
-                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        let mut current = url.clone();
+        let mut all_permanent = true;
+        let mut hops = 0;
+        let mut response = loop {
+            self.check_address(&current)?;
+            let host_key = format!(
+                "{}:{}",
+                current.host_str().unwrap_or(""),
+                current.port_or_known_default().unwrap_or(0)
+            );
+            let _permit = self
+                .politeness
+                .acquire(&host_key)
+                .await
+                .ok_or_else(|| FetchError::transient("fetcher shutting down"))?;
+            let mut request = self.client.get(current.clone());
+            if let Some(v) = validators {
+                if let Some(etag) = &v.etag {
+                    request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+                }
+                if let Some(lm) = &v.last_modified {
+                    request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+                }
             }
-            if let Some(lm) = &v.last_modified {
-                request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            let response = request
+                .send()
+                .await
+                .map_err(|e| FetchError::transient(format!("{current}: {}", describe(&e))))?;
+            let status = response.status();
+            if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
+                break response;
             }
-        }
-        let mut response = request
-            .send()
-            .await
-            .map_err(|e| FetchError::Transient(format!("{url}: {}", describe(&e))))?;
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    FetchError::permanent(format!("{current}: HTTP {status} without a Location"))
+                })?;
+            let next = current.join(location).map_err(|e| {
+                FetchError::permanent(format!(
+                    "{current}: bad redirect Location {location:?}: {e}"
+                ))
+            })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::permanent(format!(
+                    "{current}: redirect to unsupported scheme {next}"
+                )));
+            }
+            hops += 1;
+            if hops > self.options.max_redirects {
+                return Err(FetchError::permanent(format!(
+                    "{url}: more than {} redirects",
+                    self.options.max_redirects
+                )));
+            }
+            all_permanent &= matches!(status.as_u16(), 301 | 308);
+            current = next;
+        };
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(None);
         }
         if !status.is_success() {
-            let message = format!("{url}: HTTP {status}");
-            return Err(
-                if status.is_server_error()
-                    || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                    || status == reqwest::StatusCode::REQUEST_TIMEOUT
-                {
-                    FetchError::Transient(message)
-                } else {
-                    FetchError::Permanent(message)
-                },
-            );
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let message = format!("{current}: HTTP {status}");
+            let kind = if status == reqwest::StatusCode::GONE {
+                FailureKind::Gone
+            } else if status.is_server_error()
+                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                || status == reqwest::StatusCode::REQUEST_TIMEOUT
+            {
+                FailureKind::Transient
+            } else {
+                FailureKind::Permanent
+            };
+            return Err(FetchError {
+                kind,
+                message,
+                retry_after,
+            });
         }
         let header = |name: reqwest::header::HeaderName| {
             response
@@ -238,34 +452,34 @@ impl Fetcher {
             etag: header(reqwest::header::ETAG),
             last_modified: header(reqwest::header::LAST_MODIFIED),
         };
-        let final_url = response.url().to_string();
+        let fresh_for = freshness(response.headers());
         let limit = self.options.max_body_size;
         if let Some(len) = response.content_length() {
             if len as usize > limit {
-                return Err(FetchError::Permanent(format!(
-                    "{url}: body of {len} bytes is over the {limit}-byte limit"
+                return Err(FetchError::permanent(format!(
+                    "{current}: body of {len} bytes is over the {limit}-byte limit"
                 )));
             }
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Transient(format!("{url}: reading body: {}", describe(&e))))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| {
+            FetchError::transient(format!("{current}: reading body: {}", describe(&e)))
+        })? {
             if body.len() + chunk.len() > limit {
-                return Err(FetchError::Permanent(format!(
-                    "{url}: body is over the {limit}-byte limit (after decompression)"
+                return Err(FetchError::permanent(format!(
+                    "{current}: body is over the {limit}-byte limit (after decompression)"
                 )));
             }
             body.extend_from_slice(&chunk);
         }
         Ok(Some(Fetched {
-            final_url,
+            final_url: current.to_string(),
             status: status.as_u16(),
             content_type,
             body,
             validators,
+            moved_permanently_to: (hops > 0 && all_permanent).then(|| current.to_string()),
+            fresh_for,
         }))
     }
 }

@@ -1,21 +1,41 @@
-//! Khabar's fetcher: polls feeds politely, decodes any charset, parses with feed-rs, emits
-//! one record per new item, and fetches article pages.
+//! Khabar's fetcher: polls feeds and news sitemaps politely, decodes any charset, repairs
+//! broken feeds, parses them with feed-rs, emits one record per new item, and fetches article
+//! pages (minding robots.txt).
 //!
-//! Stages registered here: source `feed`, transform `fetch_article`.
+//! Stages registered here: sources `feed` and `sitemap`, transform `fetch_article`.
 
+mod address;
 mod article;
 mod decode;
+mod discover;
 mod feed;
 mod http;
 mod opml;
+mod politeness;
+mod repair;
+mod robots;
+mod schedule;
+mod sitemap;
 mod source;
 
+pub use address::is_private;
 pub use article::FetchArticleConfig;
 pub use decode::{decode_html, decode_xml, Decoded};
-pub use feed::{parse_feed, FeedItem, ParsedFeed};
-pub use http::{FetchError, Fetched, Fetcher, HttpOptions, Validators};
-pub use opml::{parse_opml, OpmlFeed};
-pub use source::{FeedCheckpoint, FeedSourceConfig};
+pub use discover::{feed_links, looks_like_html};
+pub use feed::{contain_panic, parse_feed, FeedError, FeedItem, ParsedFeed};
+pub use http::{
+    parse_retry_after, FailureKind, FetchError, Fetched, Fetcher, HttpOptions, Validators,
+};
+pub use opml::{parse_opml, write_opml, OpmlFeed};
+pub use politeness::Politeness;
+pub use repair::{close_truncated, repair_markup, Repaired};
+pub use robots::{RobotsCache, ROBOTS_AGENT};
+pub use schedule::{Policy, ScheduleState};
+pub use sitemap::{parse_sitemap, Sitemap};
+pub use source::{
+    feed_status, import_feeds, FeedSourceConfig, FeedState, FeedStatus, SitemapSourceConfig,
+    Subscription,
+};
 
 use khabar_core_model::Registry;
 
@@ -23,11 +43,15 @@ use khabar_core_model::Registry;
 pub fn register(registry: &mut Registry) {
     registry.add_source::<FeedSourceConfig>(
         "feed",
-        "polls RSS, Atom and JSON Feed URLs (http, https, file) with conditional GET; one record per new item",
+        "polls RSS, Atom and JSON Feed URLs (http, https, file) with conditional GET and adaptive scheduling; one record per new item",
+    );
+    registry.add_source::<SitemapSourceConfig>(
+        "sitemap",
+        "polls news sitemaps (and sitemap indexes); one record per new article URL with its news title, date and language",
     );
     registry.add_transform::<FetchArticleConfig>(
         "fetch_article",
-        "fetches each item's page (http, https, file) and keeps its HTML for the normalizer",
+        "fetches each item's page (http, https, file), minding robots.txt, and keeps its HTML for the normalizer",
     );
 }
 

@@ -10,6 +10,10 @@ pub struct OpmlFeed {
     pub title: Option<String>,
     /// The enclosing outline's title, if any (a folder such as "Arabic").
     pub category: Option<String>,
+    /// Per-feed polling interval (`interval="15m"`), overriding the source's.
+    pub interval: Option<String>,
+    /// `enabled="false"` keeps a feed listed but unpolled.
+    pub enabled: bool,
 }
 
 /// Reads every feed of an OPML document, in document order, nested folders included.
@@ -34,6 +38,8 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
                 }
                 let mut url = None;
                 let mut title = None;
+                let mut interval = None;
+                let mut enabled = true;
                 for attr in e.attributes().flatten() {
                     let value = attr
                         .decoded_and_normalized_value(
@@ -46,6 +52,8 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
                         b"xmlUrl" | b"xmlurl" => url = Some(value),
                         b"title" => title = Some(value),
                         b"text" if title.is_none() => title = Some(value),
+                        b"interval" => interval = Some(value).filter(|v| !v.is_empty()),
+                        b"enabled" => enabled = !value.eq_ignore_ascii_case("false"),
                         _ => {}
                     }
                 }
@@ -56,6 +64,8 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
                         url,
                         title: title.clone(),
                         category: folders.iter().rev().flatten().next().cloned(),
+                        interval: interval.clone(),
+                        enabled,
                     });
                 }
                 // Every open outline pushes a level, so its end pops the right one.
@@ -76,6 +86,49 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
     Ok(feeds)
 }
 
+/// Writes an OPML 2.0 document, feeds grouped in folders by category.
+pub fn write_opml(title: &str, feeds: &[OpmlFeed]) -> String {
+    use quick_xml::escape::escape;
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n");
+    out.push_str(&format!(
+        "  <head>\n    <title>{}</title>\n  </head>\n  <body>\n",
+        escape(title)
+    ));
+    let mut categories: Vec<Option<&str>> = Vec::new();
+    for feed in feeds {
+        if !categories.contains(&feed.category.as_deref()) {
+            categories.push(feed.category.as_deref());
+        }
+    }
+    for category in categories {
+        let indent = if category.is_some() { "      " } else { "    " };
+        if let Some(name) = category {
+            out.push_str(&format!("    <outline text=\"{}\">\n", escape(name)));
+        }
+        for feed in feeds.iter().filter(|f| f.category.as_deref() == category) {
+            let title = feed.title.as_deref().unwrap_or(&feed.url);
+            out.push_str(&format!(
+                "{indent}<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\"",
+                escape(title),
+                escape(&feed.url)
+            ));
+            if let Some(interval) = &feed.interval {
+                out.push_str(&format!(" interval=\"{}\"", escape(interval)));
+            }
+            if !feed.enabled {
+                out.push_str(" enabled=\"false\"");
+            }
+            out.push_str("/>\n");
+        }
+        if category.is_some() {
+            out.push_str("    </outline>\n");
+        }
+    }
+    out.push_str("  </body>\n</opml>\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +147,34 @@ mod tests {
         assert_eq!(feeds[0].category.as_deref(), Some("Arabic"));
         assert_eq!(feeds[1].title.as_deref(), Some("BBC"));
         assert_eq!(feeds[1].category, None);
+        Ok(())
+    }
+
+    #[test]
+    fn export_then_import_round_trips() -> Result<(), String> {
+        let feeds = vec![
+            OpmlFeed {
+                url: "https://a.org/rss?x=1&y=2".into(),
+                title: Some("A \"quoted\" <feed>".into()),
+                category: Some("Arabic".into()),
+                interval: Some("15m".into()),
+                enabled: true,
+            },
+            OpmlFeed {
+                url: "https://b.org/atom".into(),
+                title: None,
+                category: None,
+                interval: None,
+                enabled: false,
+            },
+        ];
+        let text = write_opml("Khabar feeds", &feeds);
+        let back = parse_opml(&text)?;
+        assert_eq!(back[0].url, feeds[0].url);
+        assert_eq!(back[0].title, feeds[0].title);
+        assert_eq!(back[0].category, feeds[0].category);
+        assert_eq!(back[0].interval, feeds[0].interval);
+        assert!(!back[1].enabled);
         Ok(())
     }
 }

@@ -80,8 +80,38 @@ enum Command {
     },
     /// Look at one feed or one article without running a pipeline.
     Inspect {
+        /// Allow private, loopback and link-local addresses (a server on this machine).
+        #[arg(long, global = true)]
+        allow_private: bool,
         #[command(subcommand)]
         what: InspectCommand,
+    },
+    /// The feeds of the config's feed and sitemap sources: state, import, export.
+    Feeds {
+        #[arg(long, short, default_value = DEFAULT_CONFIG, global = true)]
+        config: PathBuf,
+        /// The source stage (needed when the config has several feed sources).
+        #[arg(long, global = true)]
+        source: Option<String>,
+        #[command(subcommand)]
+        action: Option<FeedsCommand>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedsCommand {
+    /// Each feed: URL, last success, next poll, errors, items seen (the default action).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add the feeds of an OPML file (with `interval` and `enabled` attributes per feed).
+    Import { file: PathBuf },
+    /// Write every feed (configured and imported) as OPML.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -243,17 +273,46 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Inspect { what } => {
+        Command::Feeds {
+            config,
+            source,
+            action,
+        } => {
+            init_logs(None);
+            crate::feeds::run(
+                &config,
+                source.as_deref(),
+                action.map(Into::into),
+                &registry,
+            )
+            .await
+        }
+        Command::Inspect {
+            allow_private,
+            what,
+        } => {
             init_logs(None);
             let cwd = std::env::current_dir().context("current directory")?;
             let value = match what {
-                InspectCommand::Feed { location } => inspect::feed(&location, &cwd).await?,
+                InspectCommand::Feed { location } => {
+                    inspect::feed(&location, &cwd, allow_private).await?
+                }
                 InspectCommand::Article { url, location } => {
-                    inspect::article(&location, url.as_deref(), &cwd).await?
+                    inspect::article(&location, url.as_deref(), &cwd, allow_private).await?
                 }
             };
             println!("{}", serde_json::to_string_pretty(&value)?);
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl From<FeedsCommand> for crate::feeds::Action {
+    fn from(c: FeedsCommand) -> Self {
+        match c {
+            FeedsCommand::List { json } => crate::feeds::Action::List { json },
+            FeedsCommand::Import { file } => crate::feeds::Action::Import { file },
+            FeedsCommand::Export { output } => crate::feeds::Action::Export { output },
         }
     }
 }

@@ -3,18 +3,20 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use khabar_core_model::{
-    Article, BuildContext, FeedRef, MemoryStateStore, RecordId, TransformConfig,
-};
+use khabar_core_model::{Article, BuildContext, FeedRef, RecordId, TransformConfig};
 use serde_json::{json, Value};
 
-fn fetcher() -> Result<khabar_fetcher::Fetcher> {
-    khabar_fetcher::Fetcher::new(khabar_fetcher::HttpOptions::default()).map_err(|e| anyhow!(e))
+fn fetcher(allow_private: bool) -> Result<khabar_fetcher::Fetcher> {
+    let options = khabar_fetcher::HttpOptions {
+        refuse_private_addresses: !allow_private,
+        ..Default::default()
+    };
+    khabar_fetcher::Fetcher::new(options, Default::default()).map_err(|e| anyhow!(e))
 }
 
-pub async fn feed(location: &str, cwd: &Path) -> Result<Value> {
+pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Value> {
     let url = khabar_fetcher::location_to_url(location, cwd).map_err(|e| anyhow!(e))?;
-    let fetched = fetcher()?
+    let fetched = fetcher(allow_private)?
         .get(&url, None)
         .await
         .map_err(|e| anyhow!("{e}"))?
@@ -32,6 +34,8 @@ pub async fn feed(location: &str, cwd: &Path) -> Result<Value> {
             "description": parsed.description,
             "language": parsed.language,
             "encoding": parsed.encoding,
+            "ttl_minutes": parsed.ttl_minutes,
+            "repairs": parsed.repairs,
             "url": fetched.final_url,
         },
         "items": parsed.items,
@@ -39,15 +43,16 @@ pub async fn feed(location: &str, cwd: &Path) -> Result<Value> {
 }
 
 /// The per-article chain of the default pipeline: fetch_article → normalize.
-pub async fn article(location: &str, real_url: Option<&str>, cwd: &Path) -> Result<Value> {
+pub async fn article(
+    location: &str,
+    real_url: Option<&str>,
+    cwd: &Path,
+    allow_private: bool,
+) -> Result<Value> {
     let target = khabar_fetcher::location_to_url(location, cwd).map_err(|e| anyhow!(e))?;
-    let ctx = BuildContext {
-        stage_id: "inspect".into(),
-        data_dir: std::env::temp_dir(),
-        config_dir: cwd.to_path_buf(),
-        state: std::sync::Arc::new(MemoryStateStore::default()),
-    };
-    let fetch: khabar_fetcher::FetchArticleConfig = serde_json::from_value(json!({}))?;
+    let ctx = BuildContext::standalone("inspect", std::env::temp_dir(), cwd.to_path_buf());
+    let fetch: khabar_fetcher::FetchArticleConfig =
+        serde_json::from_value(json!({"http": {"refuse_private_addresses": !allow_private}}))?;
     let normalize: khabar_normalizer::NormalizeConfig = serde_json::from_value(json!({}))?;
     let (fetch, normalize) = (fetch.build(&ctx).await?, normalize.build(&ctx).await?);
 

@@ -9,6 +9,7 @@
 //! ```
 
 mod cli;
+mod feeds;
 mod inspect;
 mod logging;
 

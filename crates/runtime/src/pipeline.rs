@@ -98,12 +98,14 @@ impl Pipeline {
         }
         let mut issues = Vec::new();
         let mut stages = Vec::new();
+        let resources = Arc::new(khabar_core_model::Resources::default());
         for stage in plan.stages {
             let ctx = BuildContext {
                 stage_id: stage.id.clone(),
                 data_dir: data_dir.clone(),
                 config_dir: plan.config_dir.clone(),
                 state: Arc::clone(&state),
+                resources: Arc::clone(&resources),
             };
             let built = match &stage.settings {
                 StageSettings::Source(c) => c.build(&ctx).await.map(Built::Source),

@@ -130,8 +130,7 @@ impl Sink for JsonlSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use khabar_core_model::{FeedRef, MemoryStateStore, RecordId};
-    use std::sync::Arc;
+    use khabar_core_model::{FeedRef, RecordId};
 
     fn article(url: &str) -> Article {
         Article::new(
@@ -145,12 +144,8 @@ mod tests {
     #[tokio::test]
     async fn appends_each_id_once_even_after_reopening() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let ctx = BuildContext {
-            stage_id: "out".into(),
-            data_dir: dir.path().to_path_buf(),
-            config_dir: dir.path().to_path_buf(),
-            state: Arc::new(MemoryStateStore::default()),
-        };
+        let ctx =
+            BuildContext::standalone("out", dir.path().to_path_buf(), dir.path().to_path_buf());
         let config = JsonlConfig {
             path: "out/records.jsonl".into(),
             include_html: false,

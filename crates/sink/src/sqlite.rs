@@ -330,17 +330,13 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use khabar_core_model::{FeedRef, MemoryStateStore, RecordId};
+    use khabar_core_model::{FeedRef, RecordId};
 
     #[tokio::test]
     async fn upserts_by_id_and_searches() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let ctx = BuildContext {
-            stage_id: "db".into(),
-            data_dir: dir.path().to_path_buf(),
-            config_dir: dir.path().to_path_buf(),
-            state: Arc::new(MemoryStateStore::default()),
-        };
+        let ctx =
+            BuildContext::standalone("db", dir.path().to_path_buf(), dir.path().to_path_buf());
         let config = SqliteConfig {
             path: "k.db".into(),
             store_html: false,

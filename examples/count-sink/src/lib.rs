@@ -99,17 +99,12 @@ impl Sink for CountSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use khabar_core_model::{FeedRef, MemoryStateStore, RecordId};
+    use khabar_core_model::{FeedRef, RecordId};
 
     #[tokio::test]
     async fn counts_each_id_once_across_restarts() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let ctx = BuildContext {
-            stage_id: "tally".into(),
-            data_dir: dir.path().into(),
-            config_dir: dir.path().into(),
-            state: std::sync::Arc::new(MemoryStateStore::default()),
-        };
+        let ctx = BuildContext::standalone("tally", dir.path().into(), dir.path().into());
         let article = |url: &str, lang: &str| {
             let feed = FeedRef {
                 source: "s".into(),

@@ -1,0 +1,181 @@
+//! `khabar feeds`: what the feed and sitemap sources know of their feeds; OPML in and out.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use khabar_core_model::{Registry, StageKind, StateStore};
+use khabar_fetcher::{FeedSourceConfig, OpmlFeed, Subscription};
+use khabar_runtime::{load_config, validate, SqliteStateStore};
+
+pub enum Action {
+    List { json: bool },
+    Import { file: PathBuf },
+    Export { output: Option<PathBuf> },
+}
+
+struct FeedSource {
+    id: String,
+    configured: Vec<Subscription>,
+}
+
+/// The config's `feed` and `sitemap` sources with their configured feeds, and the state store.
+fn sources(config: &Path, registry: &Registry) -> Result<(Vec<FeedSource>, Arc<dyn StateStore>)> {
+    let raw = load_config(config)?;
+    let plan = validate(&raw, registry).map_err(|issues| {
+        let list: Vec<String> = issues.iter().map(|i| format!("  - {i}")).collect();
+        anyhow!(
+            "{}: {} problems:\n{}",
+            config.display(),
+            issues.len(),
+            list.join("\n")
+        )
+    })?;
+    let mut found = Vec::new();
+    for stage in plan.stages.iter().filter(|s| s.kind == StageKind::Source) {
+        if !matches!(stage.type_name.as_str(), "feed" | "sitemap") {
+            continue;
+        }
+        let mut table = raw.root["sources"][&stage.id].clone();
+        if let Some(map) = table.as_object_mut() {
+            map.remove("type");
+            map.remove("buffer");
+        }
+        let settings: FeedSourceConfig =
+            serde_json::from_value(table).with_context(|| format!("sources.{}", stage.id))?;
+        let configured = settings
+            .subscriptions(&plan.config_dir)
+            .map_err(|e| anyhow!("sources.{}: {e}", stage.id))?;
+        found.push(FeedSource {
+            id: stage.id.clone(),
+            configured,
+        });
+    }
+    let data_dir = plan.data_dir();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("global.data_dir: {}", data_dir.display()))?;
+    let state = SqliteStateStore::open(&data_dir.join("state.db")).map_err(|e| anyhow!("{e}"))?;
+    Ok((found, Arc::new(state)))
+}
+
+fn pick<'a>(sources: &'a [FeedSource], wanted: Option<&str>) -> Result<Vec<&'a FeedSource>> {
+    match wanted {
+        Some(id) => match sources.iter().find(|s| s.id == id) {
+            Some(s) => Ok(vec![s]),
+            None => bail!(
+                "no feed or sitemap source {id:?}; the config has: {}",
+                sources
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+        None if sources.is_empty() => bail!("the config has no feed or sitemap source"),
+        None => Ok(sources.iter().collect()),
+    }
+}
+
+fn short_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "—".to_string())
+}
+
+pub async fn run(
+    config: &Path,
+    source: Option<&str>,
+    action: Option<Action>,
+    registry: &Registry,
+) -> Result<ExitCode> {
+    let (sources, state) = sources(config, registry)?;
+    match action.unwrap_or(Action::List { json: false }) {
+        Action::List { json } => {
+            let mut all = Vec::new();
+            for s in pick(&sources, source)? {
+                all.extend(khabar_fetcher::feed_status(state.as_ref(), &s.id, &s.configured).await);
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{:<16} {:<16} {:>6} {:>7}  {:<10} URL",
+                "LAST SUCCESS", "NEXT POLL", "ERRORS", "ITEMS", "STATUS"
+            );
+            for f in &all {
+                let status = match (&f.disabled, &f.last_error) {
+                    (Some(_), _) => "disabled",
+                    (None, Some(_)) => "failing",
+                    (None, None) if f.last_success.is_none() => "new",
+                    _ => "ok",
+                };
+                println!(
+                    "{:<16} {:<16} {:>6} {:>7}  {:<10} {}",
+                    short_time(f.last_success),
+                    short_time(f.next_poll),
+                    f.errors,
+                    f.items_seen,
+                    status,
+                    f.url
+                );
+                if let Some(polling) = &f.polling_url {
+                    println!("{:>60} now polled at {polling}", "↳");
+                }
+                if let Some(reason) = f.disabled.as_ref().or(f.last_error.as_ref()) {
+                    println!("{:>60} {reason}", "↳");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Import { file } => {
+            let targets = pick(&sources, source)?;
+            let [target] = targets.as_slice() else {
+                bail!("several feed sources; name one with --source");
+            };
+            let bytes = std::fs::read(&file).with_context(|| file.display().to_string())?;
+            let text = khabar_fetcher::decode_xml(&bytes, None).text;
+            let feeds = khabar_fetcher::parse_opml(&text)
+                .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            for feed in &feeds {
+                url::Url::parse(&feed.url)
+                    .map_err(|e| anyhow!("{}: feed {:?}: {e}", file.display(), feed.url))?;
+                if let Some(interval) = &feed.interval {
+                    khabar_core_model::duration::parse(interval).map_err(|e| {
+                        anyhow!("{}: feed {}: interval: {e}", file.display(), feed.url)
+                    })?;
+                }
+            }
+            let count = khabar_fetcher::import_feeds(state.as_ref(), &target.id, &feeds)
+                .await
+                .map_err(|e| anyhow!(e))?;
+            println!("imported {count} feeds into source {:?}", target.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Export { output } => {
+            let mut feeds: Vec<OpmlFeed> = Vec::new();
+            for s in pick(&sources, source)? {
+                for status in
+                    khabar_fetcher::feed_status(state.as_ref(), &s.id, &s.configured).await
+                {
+                    let sub = s.configured.iter().find(|c| c.url == status.url);
+                    feeds.push(OpmlFeed {
+                        url: status.url.clone(),
+                        title: status.title.clone(),
+                        category: sub.and_then(|c| c.category.clone()),
+                        interval: status.interval.clone(),
+                        enabled: status.disabled.is_none(),
+                    });
+                }
+            }
+            let text = khabar_fetcher::write_opml("Khabar feeds", &feeds);
+            match output {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| path.display().to_string())?
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
