@@ -233,3 +233,96 @@ fn a_second_signal_exits_at_once() {
     );
     assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
 }
+
+#[test]
+fn feeds_import_list_and_export() {
+    let server = TestServer::start(|req| match req.path.as_str() {
+        "/a.xml" => Reply::ok("application/rss+xml", seed_feed("https://example.org/a")),
+        "/gone.xml" => Reply::status(410),
+        _ => Reply::status(404),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "[global]\ndata_dir = \"data\"\n[sources.news]\ntype = \"feed\"\nurls = [\"{}\"]\nhttp = {{ refuse_private_addresses = false }}\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"news\"]\npath = \"out.jsonl\"\n",
+            server.url("/a.xml")
+        ),
+    );
+    let opml = dir.path().join("more.opml");
+    std::fs::write(
+        &opml,
+        format!(
+            "<opml version=\"2.0\"><body><outline text=\"Wire\"><outline type=\"rss\" text=\"Gone &amp; away\" xmlUrl=\"{}\" interval=\"30m\"/></outline></body></opml>",
+            server.url("/gone.xml")
+        ),
+    )
+    .expect("opml");
+    let import = khabar()
+        .args(["feeds", "--config"])
+        .arg(&cfg)
+        .arg("import")
+        .arg(&opml)
+        .output()
+        .expect("run");
+    assert!(import.status.success(), "{}", stderr(&import));
+    assert!(stdout(&import).contains("imported 1 feeds into source \"news\""));
+
+    let once = run(&["once"], &cfg);
+    assert!(
+        stdout(&once).contains("feeds: 2, new items: 1"),
+        "{}",
+        stdout(&once)
+    );
+
+    let list = khabar()
+        .args(["feeds", "--config"])
+        .arg(&cfg)
+        .args(["list", "--json"])
+        .output()
+        .expect("run");
+    assert!(list.status.success(), "{}", stderr(&list));
+    let feeds: serde_json::Value = serde_json::from_slice(&list.stdout).expect("JSON");
+    assert_eq!(feeds.as_array().map(Vec::len), Some(2));
+    assert_eq!(feeds[0]["items_seen"], 1);
+    assert!(feeds[0]["next_poll"].is_string() && feeds[0]["last_success"].is_string());
+    assert!(
+        feeds[1]["disabled"]
+            .as_str()
+            .is_some_and(|d| d.contains("410")),
+        "{}",
+        feeds[1]
+    );
+    assert_eq!(feeds[1]["interval"], "30m");
+
+    let table = khabar()
+        .args(["feeds", "--config"])
+        .arg(&cfg)
+        .output()
+        .expect("run");
+    let text = stdout(&table);
+    assert!(
+        text.contains("LAST SUCCESS")
+            && text.contains("disabled")
+            && text.contains(&server.url("/a.xml")),
+        "{text}"
+    );
+
+    let export = khabar()
+        .args(["feeds", "--config"])
+        .arg(&cfg)
+        .arg("export")
+        .output()
+        .expect("run");
+    let exported = stdout(&export);
+    assert!(
+        exported.contains(&server.url("/gone.xml"))
+            && exported.contains("interval=\"30m\"")
+            && exported.contains("enabled=\"false\""),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("Gone &amp; away") && exported.contains("<outline text=\"Wire\">"),
+        "{exported}"
+    );
+}

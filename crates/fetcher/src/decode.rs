@@ -5,7 +5,7 @@
 //! chardetng's guess). A declaration the bytes contradict (UTF-8 declared, windows-1256
 //! served) loses to detection: Arabic sites still do that.
 
-use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 /// Decoded text and how its encoding was chosen.
 #[derive(Debug, Clone)]
@@ -21,6 +21,21 @@ const SNIFF_BYTES: usize = 4096;
 
 fn from_bom(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
     Encoding::for_bom(bytes)
+}
+
+/// UTF-16 without a BOM still starts `<?xml` or `<` with a zero byte beside each ASCII one.
+fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+    match bytes {
+        [b'<', 0, b'?', 0, ..] | [b'<', 0, b'r', 0, ..] | [b'<', 0, b'f', 0, ..] => Some(UTF_16LE),
+        [0, b'<', 0, b'?', ..] | [0, b'<', 0, b'r', ..] | [0, b'<', 0, b'f', ..] => Some(UTF_16BE),
+        _ => None,
+    }
+}
+
+fn detect(bytes: &[u8]) -> &'static Encoding {
+    let mut detector = chardetng::EncodingDetector::new();
+    detector.feed(bytes, true);
+    detector.guess(None, true)
 }
 
 fn charset_param(content_type: &str) -> Option<&str> {
@@ -85,6 +100,14 @@ fn decode(
             chosen_by: "bom",
         };
     }
+    if let Some(encoding) = sniff_utf16(bytes) {
+        let (text, _) = encoding.decode_without_bom_handling(bytes);
+        return Decoded {
+            text: text.into_owned(),
+            encoding: encoding.name(),
+            chosen_by: "utf16-sniffed",
+        };
+    }
     let head = String::from_utf8_lossy(&bytes[..bytes.len().min(SNIFF_BYTES)]);
     let candidates = [
         (
@@ -97,9 +120,23 @@ fn decode(
         let Some(encoding) = label.and_then(|l| Encoding::for_label(l.as_bytes())) else {
             continue;
         };
-        // A UTF-16 label on bytes without a BOM is almost always a lie in the prolog.
+        // A UTF-16 label on bytes that are not UTF-16 is a lie in the prolog.
         if encoding == UTF_16LE || encoding == UTF_16BE {
             continue;
+        }
+        // us-ascii, iso-8859-1 and windows-1252 labels (all windows-1252 to a browser) are
+        // what servers and CMSs say by default; on bytes a detector reads as another script
+        // (windows-1256 Arabic, most often) the label loses.
+        if encoding == WINDOWS_1252 && !bytes.is_ascii() {
+            let guess = detect(bytes);
+            if guess != WINDOWS_1252 && guess != UTF_8 {
+                let (text, _) = guess.decode_without_bom_handling(bytes);
+                return Decoded {
+                    text: text.into_owned(),
+                    encoding: guess.name(),
+                    chosen_by: "detected",
+                };
+            }
         }
         let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
         if !had_errors {
@@ -117,9 +154,7 @@ fn decode(
             chosen_by: "utf8",
         };
     }
-    let mut detector = chardetng::EncodingDetector::new();
-    detector.feed(bytes, true);
-    let encoding = detector.guess(None, true);
+    let encoding = detect(bytes);
     let (text, _) = encoding.decode_without_bom_handling(bytes);
     Decoded {
         text: text.into_owned(),
@@ -209,6 +244,58 @@ mod tests {
             bytes.extend(unit.to_le_bytes());
         }
         assert_eq!(decode_xml(&bytes, None).text, ARABIC);
+    }
+
+    fn arabic_feed(declaration: &str) -> String {
+        format!("<?xml version=\"1.0\" encoding=\"{declaration}\"?><rss version=\"2.0\"><channel><title>{ARABIC}</title><description>{ARABIC} {ARABIC}</description></channel></rss>")
+    }
+
+    #[test]
+    fn iso_8859_6() {
+        let text = arabic_feed("ISO-8859-6");
+        let bytes = encoding_rs::ISO_8859_6.encode(&text).0.into_owned();
+        let d = decode_xml(&bytes, None);
+        assert!(d.text.contains(ARABIC));
+        assert_eq!(d.encoding, "ISO-8859-6");
+    }
+
+    #[test]
+    fn utf16_both_orders_with_and_without_bom() {
+        let text = arabic_feed("UTF-16");
+        for (bom, le) in [(true, true), (true, false), (false, true), (false, false)] {
+            let mut bytes = Vec::new();
+            if bom {
+                bytes.extend(if le { [0xFF, 0xFE] } else { [0xFE, 0xFF] });
+            }
+            for unit in text.encode_utf16() {
+                bytes.extend(if le {
+                    unit.to_le_bytes()
+                } else {
+                    unit.to_be_bytes()
+                });
+            }
+            let d = decode_xml(&bytes, None);
+            assert!(d.text.contains(ARABIC), "bom {bom} le {le}");
+            assert!(d.text.contains("encoding=\"utf-8\""));
+        }
+    }
+
+    #[test]
+    fn windows_1256_misdeclared_as_ascii_or_latin1() {
+        for declaration in ["us-ascii", "ISO-8859-1", "windows-1252"] {
+            let bytes = windows_1256(&arabic_feed(declaration));
+            let d = decode_xml(&bytes, None);
+            assert!(d.text.contains(ARABIC), "{declaration}: {}", d.text);
+            assert_eq!(d.encoding, "windows-1256");
+        }
+        // The same wrong label from the server.
+        let bytes = windows_1256(&arabic_feed("windows-1256"));
+        assert!(decode_xml(&bytes, Some("text/xml; charset=ISO-8859-1"))
+            .text
+            .contains(ARABIC));
+        // A real Latin-1 document keeps its label.
+        let latin = encoding_rs::WINDOWS_1252.encode("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>café déjà vu, où êtes-vous? Très bien.</t>").0.into_owned();
+        assert!(decode_xml(&latin, None).text.contains("café déjà vu"));
     }
 
     #[test]

@@ -212,19 +212,23 @@ pub fn close_truncated(text: &str) -> Option<String> {
     let mut good_end = 0usize;
     let mut stack_at_good: Vec<String> = Vec::new();
     loop {
-        match reader.read_event() {
+        // Only the end of an element is a safe place to cut: an item whose end was lost is
+        // dropped whole rather than kept half-read.
+        let closed_one = match reader.read_event() {
             Ok(Event::Start(e)) => {
                 stack.push(String::from_utf8_lossy(e.name().as_ref()).into_owned());
+                false
             }
             Ok(Event::End(_)) => {
                 stack.pop();
+                true
             }
-            Ok(Event::Eof) => break,
-            Ok(_) => {}
-            Err(_) => break,
-        }
+            Ok(Event::Empty(_)) => true,
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(_) => false,
+        };
         let position = reader.buffer_position() as usize;
-        if position <= text.len() && text.is_char_boundary(position) {
+        if closed_one && position <= text.len() && text.is_char_boundary(position) {
             good_end = position;
             stack_at_good = stack.clone();
         }
@@ -233,11 +237,6 @@ pub fn close_truncated(text: &str) -> Option<String> {
         return None;
     }
     let mut out = text[..good_end].to_string();
-    // Text after the last complete event may end inside a CDATA section or a tag; cut back to
-    // the last '>' so only whole constructs remain.
-    if let Some(last_gt) = out.rfind('>') {
-        out.truncate(last_gt + 1);
-    }
     for name in stack_at_good.iter().rev() {
         out.push_str(&format!("</{name}>"));
     }

@@ -14,10 +14,13 @@ const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
 /// The product token matched against `User-agent` lines.
 pub const ROBOTS_AGENT: &str = "Khabar";
 
+/// A host's rules (`None`: it has no robots.txt) and when they were read.
+type Cached = (Instant, Option<Arc<Robot>>);
+
 /// Per-pipeline cache of parsed robots.txt files; get it with `BuildContext::resources`.
 #[derive(Default)]
 pub struct RobotsCache {
-    hosts: Mutex<HashMap<String, (Instant, Option<Arc<Robot>>)>>,
+    hosts: Mutex<HashMap<String, Cached>>,
 }
 
 impl RobotsCache {

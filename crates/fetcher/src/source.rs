@@ -376,6 +376,7 @@ pub struct FeedStatus {
     pub items_seen: u64,
     pub disabled: Option<String>,
     pub interval: Option<String>,
+    pub category: Option<String>,
 }
 
 /// The state of every feed of `source`: those given, then those imported.
@@ -407,6 +408,7 @@ pub async fn feed_status(
                 .clone()
                 .or_else(|| (!sub.enabled).then(|| "disabled in the feed list".to_string())),
             interval: sub.interval.clone(),
+            category: sub.category.clone(),
             url: sub.url,
         });
     }
@@ -537,9 +539,10 @@ fn body_hash(body: &[u8]) -> String {
         .collect()
 }
 
-/// A document that changed since the last poll.
+/// A document as fetched; `feed` is `None` when its body has not changed since the last
+/// fully delivered poll.
 struct Document {
-    feed: ParsedFeed,
+    feed: Option<ParsedFeed>,
     validators: Validators,
     hash: Option<String>,
     fresh_for: Option<Duration>,
@@ -561,7 +564,15 @@ async fn fetch_document(
     };
     let hash = body_hash(&fetched.body);
     if state.body_hash.as_deref() == Some(hash.as_str()) {
-        return Ok(None);
+        // Unchanged: nothing to parse, but a permanent redirect on the way still counts.
+        return Ok(Some(Document {
+            feed: None,
+            validators: fetched.validators,
+            hash: Some(hash),
+            fresh_for: fetched.fresh_for,
+            moved_permanently_to: fetched.moved_permanently_to,
+            discovered: None,
+        }));
     }
     let content_type = fetched.content_type.as_deref();
     let (feed, discovered, hash) = match shared.kind {
@@ -621,7 +632,7 @@ async fn fetch_document(
         },
     };
     Ok(Some(Document {
-        feed,
+        feed: Some(feed),
         validators: if hash.is_some() {
             fetched.validators
         } else {
@@ -698,19 +709,21 @@ async fn poll(shared: &Shared, sub: &Subscription, policy: &Policy, mut state: F
         return;
     };
     let fetched = fetch_document(shared, &url, &state).await;
-    let floor = |state: &FeedState| state.server_floor_secs.map(Duration::from_secs);
 
+    let not_modified = |state: &mut FeedState| {
+        let server_floor = state.server_floor_secs.map(Duration::from_secs);
+        let wait = policy.after_success(&mut state.schedule, 0, elapsed, server_floor);
+        state.next_poll = Some(now + wait);
+        state.last_success = Some(now);
+        state.last_error = None;
+        state.retry_not_before = None;
+    };
     let doc = match fetched {
         Ok(Some(doc)) => doc,
         Ok(None) => {
             drop(permit);
             tracing::debug!(source = %ctx.id, feed = key, "not modified");
-            let server_floor = floor(&state);
-            let wait = policy.after_success(&mut state.schedule, 0, elapsed, server_floor);
-            state.next_poll = Some(now + wait);
-            state.last_success = Some(now);
-            state.last_error = None;
-            state.retry_not_before = None;
+            not_modified(&mut state);
             save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
             return;
         }
@@ -757,14 +770,20 @@ async fn poll(shared: &Shared, sub: &Subscription, policy: &Policy, mut state: F
         tracing::info!(source = %ctx.id, page = key, feed = %found, "an HTML page: polling the feed it links to");
         state.current_url = Some(found.clone());
     }
-    if !doc.feed.repairs.is_empty() {
-        tracing::info!(source = %ctx.id, feed = key, repairs = ?doc.feed.repairs, "feed repaired before parsing");
+    let Some(feed) = doc.feed else {
+        drop(permit);
+        tracing::debug!(source = %ctx.id, feed = key, "unchanged body");
+        not_modified(&mut state);
+        save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
+        return;
+    };
+    if !feed.repairs.is_empty() {
+        tracing::info!(source = %ctx.id, feed = key, repairs = ?feed.repairs, "feed repaired before parsing");
     }
-    state.title = doc.feed.title.clone().or(state.title.take());
+    state.title = feed.title.clone().or(state.title.take());
     let server_floor = [
         doc.fresh_for,
-        doc.feed
-            .ttl_minutes
+        feed.ttl_minutes
             .map(|m| Duration::from_secs(u64::from(m) * 60)),
     ]
     .into_iter()
@@ -773,8 +792,7 @@ async fn poll(shared: &Shared, sub: &Subscription, policy: &Policy, mut state: F
     state.server_floor_secs = server_floor.map(|d| d.as_secs());
 
     let seen: HashSet<&str> = state.seen.iter().map(String::as_str).collect();
-    let new_items: Vec<&FeedItem> = doc
-        .feed
+    let new_items: Vec<&FeedItem> = feed
         .items
         .iter()
         .filter(|i| !seen.contains(i.id.as_str()))
@@ -787,7 +805,7 @@ async fn poll(shared: &Shared, sub: &Subscription, policy: &Policy, mut state: F
             break;
         }
         match ctx
-            .emit(item_to_article(&ctx.id, &polling, &doc.feed, item, now))
+            .emit(item_to_article(&ctx.id, &polling, &feed, item, now))
             .await
         {
             Ok(receiver) => waiting.push((item.id.to_string(), receiver)),
@@ -799,7 +817,7 @@ async fn poll(shared: &Shared, sub: &Subscription, policy: &Policy, mut state: F
     }
     drop(permit);
     RunStats::add(&ctx.stats.items_new, waiting.len() as u64);
-    tracing::info!(source = %ctx.id, feed = key, items = doc.feed.items.len(), new = waiting.len(), "feed polled");
+    tracing::info!(source = %ctx.id, feed = key, items = feed.items.len(), new = waiting.len(), "feed polled");
 
     let mut settled = Vec::new();
     let mut delivered = 0usize;

@@ -158,11 +158,10 @@ pub async fn run(
                 for status in
                     khabar_fetcher::feed_status(state.as_ref(), &s.id, &s.configured).await
                 {
-                    let sub = s.configured.iter().find(|c| c.url == status.url);
                     feeds.push(OpmlFeed {
                         url: status.url.clone(),
                         title: status.title.clone(),
-                        category: sub.and_then(|c| c.category.clone()),
+                        category: status.category.clone(),
                         interval: status.interval.clone(),
                         enabled: status.disabled.is_none(),
                     });

@@ -1,0 +1,127 @@
+//! Test helpers shared by Khabar's crates: an HTTP server on 127.0.0.1 whose answers a test
+//! scripts. Only for tests (every HTTP test starts its own loopback server).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a handler answers.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn after(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+}
+
+/// The parts of a request a handler looks at.
+pub struct Seen {
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
+
+/// An HTTP server on 127.0.0.1 with a random port; each request is answered on its own
+/// thread, so slow answers do not block others. Stops when dropped.
+pub struct TestServer {
+    server: Arc<tiny_http::Server>,
+    pub base: String,
+    pub hits: Arc<AtomicUsize>,
+}
+
+impl TestServer {
+    pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> TestServer {
+        let server =
+            Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .expect("an IP listener");
+        let handler: Arc<Handler> = Arc::new(handler);
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (srv, count) = (Arc::clone(&server), Arc::clone(&hits));
+        std::thread::spawn(move || {
+            for request in srv.incoming_requests() {
+                count.fetch_add(1, Ordering::SeqCst);
+                let handler = Arc::clone(&handler);
+                std::thread::spawn(move || {
+                    let seen = Seen {
+                        path: request.url().to_string(),
+                        headers: request
+                            .headers()
+                            .iter()
+                            .map(|h| (h.field.to_string(), h.value.to_string()))
+                            .collect(),
+                    };
+                    let reply = handler(&seen);
+                    std::thread::sleep(reply.delay);
+                    let mut response =
+                        tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
+                    for (name, value) in reply.headers {
+                        if let Ok(h) =
+                            tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes())
+                        {
+                            response.add_header(h);
+                        }
+                    }
+                    let _ = request.respond(response);
+                });
+            }
+        });
+        TestServer {
+            server,
+            base: format!("http://127.0.0.1:{port}"),
+            hits,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
