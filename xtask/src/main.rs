@@ -4,6 +4,7 @@
 //! - `new-plugin <source|transform|sink> <name> [--dir DIR]`: scaffolds a plugin crate that
 //!   builds, registers its stage and has a test.
 
+mod bench;
 mod scaffold;
 
 use std::path::{Path, PathBuf};
@@ -93,7 +94,8 @@ fn usage() -> String {
      commands:\n\
      \x20 ci                                             fmt check, clippy -D warnings, all tests\n\
      \x20 new-plugin <source|transform|sink> <name> [--dir DIR]\n\
-     \x20                                                scaffold a plugin crate (default DIR: plugins/)"
+     \x20                                                scaffold a plugin crate (default DIR: plugins/)\n\
+     \x20 bench poll [--feeds N] [--items N]             feed polling: full and all-304 cycles (BENCHMARKS.md)"
         .to_string()
 }
 
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("new-plugin") => scaffold::run(&args[1..], &workspace_root()),
+        Some("bench") => bench::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

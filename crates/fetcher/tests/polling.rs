@@ -538,3 +538,78 @@ async fn fetch_article_classifies_failures() {
         "{busy:?}"
     );
 }
+
+#[tokio::test]
+async fn server_freshness_and_ttl_are_floors_of_the_schedule() {
+    let max_age = TestServer::start(|_| {
+        Reply::ok("application/rss+xml", rss(&[("a", "https://ex.org/a")]))
+            .with_header("Cache-Control", "public, max-age=7200")
+    });
+    let ttl = TestServer::start(|_| {
+        Reply::ok("application/rss+xml", "<rss version=\"2.0\"><channel><title>t</title><ttl>180</ttl><item><title>a</title><link>https://ex.org/t</link></item></channel></rss>")
+    });
+    let urls = vec![max_age.url("/rss"), ttl.url("/rss")];
+    let state = Arc::new(MemoryStateStore::default());
+    poll_once(
+        "feed",
+        settings(&urls, json!({"interval": "5m"})),
+        state.clone(),
+    )
+    .await;
+    for (url, floor) in [(&urls[0], 7200), (&urls[1], 3 * 3600)] {
+        let s = feed_state(&state, url).await;
+        let wait = (s.next_poll.expect("next") - s.last_poll.expect("last")).num_seconds();
+        assert!(
+            wait >= floor * 9 / 10 && wait <= floor * 11 / 10,
+            "{url}: {wait}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redirect_loops_stop_at_the_limit_and_article_redirects_are_followed() {
+    let base = Arc::new(Mutex::new(String::new()));
+    let b = Arc::clone(&base);
+    let server = TestServer::start(move |req| {
+        let base = b.lock().map(|s| s.clone()).unwrap_or_default();
+        match req.path.as_str() {
+            "/loop" => Reply::status(302).with_header("Location", &format!("{base}/loop")),
+            "/short" => Reply::status(302).with_header("Location", "/story?id=1"),
+            "/robots.txt" => Reply::status(404),
+            _ => Reply::ok("text/html", "<html><body><p>Story</p></body></html>"),
+        }
+    });
+    *base.lock().expect("lock") = server.base.clone();
+    let state = Arc::new(MemoryStateStore::default());
+    poll_once(
+        "feed",
+        settings(
+            &[server.url("/loop")],
+            json!({"http": {"max_redirects": 3}}),
+        ),
+        state.clone(),
+    )
+    .await;
+    let error = feed_state(&state, &server.url("/loop"))
+        .await
+        .last_error
+        .unwrap_or_default();
+    assert!(error.contains("more than 3 redirects"), "{error}");
+
+    let config: FetchArticleConfig = serde_json::from_value(
+        json!({"http": {"refuse_private_addresses": false, "per_host_interval": "0s"}}),
+    )
+    .expect("config");
+    let stage = config
+        .build(&BuildContext::standalone(
+            "page",
+            std::env::temp_dir(),
+            std::env::temp_dir(),
+        ))
+        .await
+        .expect("build");
+    let mut a = article(&server.url("/short"));
+    stage.process(&mut a).await.expect("process");
+    assert_eq!(a.attrs["fetched_url"], server.url("/story?id=1"));
+    assert!(a.html.as_deref().is_some_and(|h| h.contains("Story")));
+}

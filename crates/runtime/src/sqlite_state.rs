@@ -1,14 +1,18 @@
 //! The embedded default `StateStore`: one SQLite file in `data_dir`.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use khabar_core_model::{StateError, StateStore};
 use rusqlite::{params, Connection, OptionalExtension};
 
+type Job = Box<dyn FnOnce(&Connection) + Send>;
+
+/// One thread owns the connection and runs the store's statements in order; async callers
+/// wait on a reply channel. Thousands of feed loops asking at once queue here instead of each
+/// taking a blocking-pool thread to wait on a lock.
 pub struct SqliteStateStore {
-    conn: Arc<Mutex<Connection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
 }
 
 fn err(e: impl std::fmt::Display) -> StateError {
@@ -32,24 +36,33 @@ impl SqliteStateStore {
              );",
         )
         .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
-        Ok(SqliteStateStore {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("khabar-state".into())
+            .spawn(move || {
+                // Ends when the last handle to the store is dropped.
+                while let Ok(job) = queue.recv() {
+                    job(&conn);
+                }
+            })
+            .map_err(|e| StateError(format!("cannot start the state thread: {e}")))?;
+        Ok(SqliteStateStore { jobs })
     }
 
     async fn with_conn<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     ) -> Result<T, StateError> {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let guard = conn
-                .lock()
-                .map_err(|_| StateError("state store poisoned".into()))?;
-            f(&guard).map_err(err)
-        })
-        .await
-        .map_err(err)?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = reply.send(f(conn).map_err(err));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| StateError("the state thread has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StateError("the state thread has stopped".into()))?
     }
 }
 

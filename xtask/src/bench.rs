@@ -1,0 +1,223 @@
+//! `cargo xtask bench <what>`: measured figures for BENCHMARKS.md.
+//!
+//! - `poll [--feeds N] [--items N]`: a loopback server of N realistic feeds (8 addresses,
+//!   127.0.0.1–8); `khabar once` polls them all into a JSONL sink (the full cycle), then again
+//!   (every feed answers 304); wall time, requests/s and peak RSS of the khabar process, beside
+//!   `wrk`'s request rate against the same server (the loopback limit), when wrk is installed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{cargo, workspace_root};
+
+fn flag(args: &[String], name: &str, default: usize) -> usize {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("poll") => poll(&args[1..]),
+        other => Err(format!(
+            "unknown benchmark {:?}; available: poll",
+            other.unwrap_or("")
+        )),
+    }
+}
+
+/// Peak resident set of a running process, from /proc (kB).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+struct Cycle {
+    seconds: f64,
+    peak_rss_mb: f64,
+    summary: String,
+}
+
+fn run_cycle(khabar: &Path, config: &Path) -> Result<Cycle, String> {
+    let started = Instant::now();
+    let mut child = Command::new(khabar)
+        .args(["once", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run khabar: {e}"))?;
+    let pid = child.id();
+    let mut peak = 0;
+    loop {
+        if let Some(kb) = peak_rss_kb(pid) {
+            peak = peak.max(kb);
+        }
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for khabar: {e}")),
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let summary = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Ok(Cycle {
+        seconds,
+        peak_rss_mb: peak as f64 / 1024.0,
+        summary,
+    })
+}
+
+/// Requests/s of `wrk` against every address at once (8 connections each, like khabar's
+/// per-host limit in this benchmark), summed: what this machine's loopback and this server can
+/// do at most. `None` when wrk is not installed.
+fn wrk(port: u16, addresses: usize, header: Option<&str>) -> Option<f64> {
+    let children: Vec<_> = (1..=addresses)
+        .filter_map(|n| {
+            let mut cmd = Command::new("wrk");
+            cmd.args(["-t1", "-c8", "-d5s"]);
+            if let Some(h) = header {
+                cmd.args(["-H", h]);
+            }
+            cmd.arg(format!("http://127.0.0.{n}:{port}/feed/1.xml"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()
+        })
+        .collect();
+    if children.is_empty() {
+        return None;
+    }
+    let mut total = 0.0;
+    for child in children {
+        let out = child.wait_with_output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        total += text
+            .lines()
+            .find(|l| l.starts_with("Requests/sec:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())?;
+    }
+    Some(total)
+}
+
+fn poll(args: &[String]) -> Result<(), String> {
+    let feeds = flag(args, "--feeds", 10_000);
+    let items = flag(args, "--items", 20);
+    let addresses = 8;
+    cargo(&["build", "--release", "-p", "khabar", "--bin", "khabar"])?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "khabar-fetcher",
+        "--example",
+        "feed_server",
+    ])?;
+    let root = workspace_root();
+    let khabar = root.join("target/release/khabar");
+    let server_bin = root.join("target/release/examples/feed_server");
+
+    let mut server = Command::new(&server_bin)
+        .args([
+            "--feeds",
+            &feeds.to_string(),
+            "--items",
+            &items.to_string(),
+            "--addresses",
+            &addresses.to_string(),
+            "--threads",
+            "4",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the feed server: {e}"))?;
+    let mut ready = String::new();
+    if let Some(out) = server.stdout.take() {
+        BufReader::new(out)
+            .read_line(&mut ready)
+            .map_err(|e| e.to_string())?;
+    }
+    let port: u16 = ready
+        .trim()
+        .strip_prefix("ready ")
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| format!("the feed server did not start: {ready:?}"))?;
+
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("khabar-bench-poll-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut opml = String::from("<?xml version=\"1.0\"?><opml version=\"2.0\"><body>\n");
+    for i in 0..feeds {
+        opml.push_str(&format!(
+            "<outline type=\"rss\" text=\"feed {i}\" xmlUrl=\"http://127.0.0.{}:{port}/feed/{i}.xml\"/>\n",
+            1 + i % addresses
+        ));
+    }
+    opml.push_str("</body></opml>\n");
+    std::fs::write(dir.join("feeds.opml"), opml).map_err(|e| e.to_string())?;
+    let config = dir.join("khabar.toml");
+    std::fs::write(
+        &config,
+        "[global]\ndata_dir = \"data\"\nmetrics_interval = \"1h\"\n\
+         [sources.bench]\ntype = \"feed\"\nopml = \"feeds.opml\"\nconcurrency = 64\n\
+         http = { refuse_private_addresses = false, per_host_concurrency = 8, per_host_interval = \"0s\", max_connections = 64 }\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"bench\"]\npath = \"items.jsonl\"\nbatch_size = 1000\nbatch_timeout = \"50ms\"\nbuffer = 1024\n",
+    )
+    .map_err(|e| e.to_string())?;
+
+    let full = run_cycle(&khabar, &config)?;
+    let not_modified = run_cycle(&khabar, &config)?;
+    let wrk_full = wrk(port, addresses, None);
+    let wrk_304 = wrk(port, addresses, Some("If-None-Match: \"feed-1-v1\""));
+    if let Some(mut stdin) = server.stdin.take() {
+        let _ = stdin.flush();
+    }
+    let _ = server.wait();
+    let records = std::fs::read_to_string(dir.join("data/items.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let rate = |c: &Cycle| feeds as f64 / c.seconds;
+    let wrk_text = |r: Option<f64>| {
+        r.map(|v| format!("{v:.0} req/s"))
+            .unwrap_or_else(|| "wrk not installed".to_string())
+    };
+    println!("\n## bench poll: {feeds} feeds × {items} items on {addresses} loopback addresses\n");
+    println!("| cycle | wall time | feeds/s (= requests/s) | peak RSS | khabar's summary |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| full (all new, {records} records to JSONL) | {:.2} s | {:.0} | {:.0} MB | {} |",
+        full.seconds,
+        rate(&full),
+        full.peak_rss_mb,
+        full.summary
+    );
+    println!(
+        "| all 304 | {:.2} s | {:.0} | {:.0} MB | {} |",
+        not_modified.seconds,
+        rate(&not_modified),
+        not_modified.peak_rss_mb,
+        not_modified.summary
+    );
+    println!(
+        "\nLoopback limit of the same server: wrk on all {addresses} addresses at once (-t1 -c8 -d5s each): {} with a body, {} answered 304.",
+        wrk_text(wrk_full),
+        wrk_text(wrk_304)
+    );
+    Ok(())
+}
