@@ -19,7 +19,6 @@ const SKIP_TAGS: &[&str] = &[
     "header",
     "footer",
     "aside",
-    "form",
     "figure",
     "figcaption",
     "button",
@@ -72,6 +71,12 @@ const BLOCK_TAGS: &[&str] = &[
     "center",
     "hr",
     "address",
+];
+
+/// Tags that flow inside a line of text.
+const INLINE_TAGS: &[&str] = &[
+    "a", "span", "strong", "b", "em", "i", "u", "small", "font", "abbr", "cite", "q", "sub", "sup",
+    "mark", "time", "code", "bdi", "bdo", "del", "ins", "s", "var", "kbd",
 ];
 
 /// Blocks whose own text counts when scoring containers.
@@ -137,12 +142,13 @@ fn tag_of(node: NodeRef<'_, Node>) -> Option<&str> {
     }
 }
 
-fn is_chrome_element(node: NodeRef<'_, Node>) -> bool {
+/// Chrome by what the element is: a tag that never holds article text, hidden, or a
+/// navigation role.
+fn is_chrome_tag(node: NodeRef<'_, Node>) -> bool {
     let Node::Element(element) = node.value() else {
         return false;
     };
-    let name = element.name();
-    if SKIP_TAGS.contains(&name) {
+    if SKIP_TAGS.contains(&element.name()) {
         return true;
     }
     if element.attr("hidden").is_some() || element.attr("aria-hidden") == Some("true") {
@@ -154,10 +160,19 @@ fn is_chrome_element(node: NodeRef<'_, Node>) -> bool {
             return true;
         }
     }
-    if matches!(
+    matches!(
         element.attr("role"),
         Some("navigation" | "complementary" | "contentinfo" | "banner")
-    ) {
+    )
+}
+
+/// Chrome by what the page calls it: class and id words (and forms, which are search boxes
+/// and newsletter sign-ups unless a whole ASP.NET page sits in one).
+fn is_chrome_name(node: NodeRef<'_, Node>) -> bool {
+    let Node::Element(element) = node.value() else {
+        return false;
+    };
+    if element.name() == "form" {
         return true;
     }
     let mut names = String::new();
@@ -178,9 +193,70 @@ fn is_chrome_element(node: NodeRef<'_, Node>) -> bool {
         .any(|token| CHROME_TOKENS.contains(&token))
 }
 
+/// Elements a class name never removes: the article's own wrappers (WordPress puts `tag-…`
+/// and `category-…` classes on them).
+fn is_protected(node: NodeRef<'_, Node>) -> bool {
+    let Node::Element(element) = node.value() else {
+        return false;
+    };
+    matches!(element.name(), "html" | "body" | "article" | "main")
+        || element.attr("role") == Some("main")
+        || element
+            .attr("itemprop")
+            .is_some_and(|p| p.eq_ignore_ascii_case("articleBody"))
+}
+
+/// Decides what is chrome on one page: by tag always, by name unless the element holds most
+/// of the page's text (a wrapper whose class happens to say "sidebar-layout").
+struct Chrome {
+    text_below: std::collections::HashMap<ego_tree::NodeId, usize>,
+    total: usize,
+}
+
+impl Chrome {
+    fn new(document: &Html) -> Chrome {
+        fn walk(
+            node: NodeRef<'_, Node>,
+            out: &mut std::collections::HashMap<ego_tree::NodeId, usize>,
+        ) -> usize {
+            let mut sum = 0;
+            for child in node.children() {
+                match child.value() {
+                    Node::Text(t) => sum += t.chars().filter(|c| !c.is_whitespace()).count(),
+                    Node::Element(_) if is_chrome_tag(child) => {}
+                    Node::Element(_) => sum += walk(child, out),
+                    _ => {}
+                }
+            }
+            out.insert(node.id(), sum);
+            sum
+        }
+        let mut text_below = std::collections::HashMap::new();
+        let total = walk(document.tree.root(), &mut text_below);
+        Chrome { text_below, total }
+    }
+
+    fn is_chrome(&self, node: NodeRef<'_, Node>) -> bool {
+        if is_chrome_tag(node) {
+            return true;
+        }
+        if !is_chrome_name(node) || is_protected(node) {
+            return false;
+        }
+        let below = self.text_below.get(&node.id()).copied().unwrap_or(0);
+        below * 2 < self.total
+    }
+}
+
 /// Text of a subtree (chrome left out) and how much of it sits inside links.
-fn text_and_link_chars(node: NodeRef<'_, Node>) -> (usize, usize) {
-    fn walk(node: NodeRef<'_, Node>, in_link: bool, text: &mut usize, link: &mut usize) {
+fn text_and_link_chars(chrome: &Chrome, node: NodeRef<'_, Node>) -> (usize, usize) {
+    fn walk(
+        chrome: &Chrome,
+        node: NodeRef<'_, Node>,
+        in_link: bool,
+        text: &mut usize,
+        link: &mut usize,
+    ) {
         for child in node.children() {
             match child.value() {
                 Node::Text(t) => {
@@ -190,29 +266,46 @@ fn text_and_link_chars(node: NodeRef<'_, Node>) -> (usize, usize) {
                         *link += n;
                     }
                 }
-                Node::Element(_) if is_chrome_element(child) => {}
-                Node::Element(e) => walk(child, in_link || e.name() == "a", text, link),
+                Node::Element(_) if chrome.is_chrome(child) => {}
+                Node::Element(e) => walk(chrome, child, in_link || e.name() == "a", text, link),
                 _ => {}
             }
         }
     }
     let (mut text, mut link) = (0, 0);
-    walk(node, false, &mut text, &mut link);
+    walk(chrome, node, false, &mut text, &mut link);
+    (text, link)
+}
+
+/// Text directly in an element: its text nodes and inline children, not its blocks.
+fn direct_text(chrome: &Chrome, node: NodeRef<'_, Node>) -> (usize, usize) {
+    let (mut text, mut link) = (0, 0);
+    for child in node.children() {
+        match child.value() {
+            Node::Text(t) => text += t.chars().filter(|c| !c.is_whitespace()).count(),
+            Node::Element(e) if INLINE_TAGS.contains(&e.name()) && !chrome.is_chrome(child) => {
+                let (t, l) = text_and_link_chars(chrome, child);
+                text += t;
+                link += if e.name() == "a" { t } else { l };
+            }
+            _ => {}
+        }
+    }
     (text, link)
 }
 
 /// Scores every element and returns the best container, if any scored.
-fn best_container(document: &Html) -> Option<NodeRef<'_, Node>> {
+fn best_container<'a>(document: &'a Html, chrome: &Chrome) -> Vec<NodeRef<'a, Node>> {
     use std::collections::HashMap;
     let mut scores: HashMap<ego_tree::NodeId, f64> = HashMap::new();
     let mut stack = vec![document.tree.root()];
     while let Some(node) = stack.pop() {
-        if is_chrome_element(node) {
+        if chrome.is_chrome(node) {
             continue;
         }
         if let Some(tag) = tag_of(node) {
             if PARAGRAPH_TAGS.contains(&tag) {
-                let (text, link) = text_and_link_chars(node);
+                let (text, link) = text_and_link_chars(chrome, node);
                 if text >= 20 && (link as f64) < 0.5 * text as f64 {
                     let score = (text - link) as f64;
                     if let Some(parent) = node.parent() {
@@ -224,19 +317,101 @@ fn best_container(document: &Html) -> Option<NodeRef<'_, Node>> {
                 }
                 continue;
             }
+            // Pages without <p>: text written straight into a block (with <br>s) scores for
+            // the block itself.
+            let (own, own_link) = direct_text(chrome, node);
+            if own >= 40 && (own_link as f64) < 0.5 * own as f64 {
+                let score = (own - own_link) as f64;
+                *scores.entry(node.id()).or_default() += score;
+                if let Some(parent) = node.parent() {
+                    *scores.entry(parent.id()).or_default() += score / 2.0;
+                }
+            }
         }
         stack.extend(node.children());
     }
-    let (id, _) = scores
-        .into_iter()
+    let Some((&best_id, &best_score)) = scores
+        .iter()
         .filter(|(id, _)| {
             document
                 .tree
-                .get(*id)
+                .get(**id)
                 .is_some_and(|n| matches!(n.value(), Node::Element(_)))
         })
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))?;
-    document.tree.get(id)
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+    else {
+        return Vec::new();
+    };
+    let Some(best) = document.tree.get(best_id) else {
+        return Vec::new();
+    };
+    // Many sites cut a story into sibling sections (between ads, pull quotes, newsletters),
+    // sometimes a level or two above the paragraphs' parent: at the highest of those levels
+    // where siblings share the section's class, the story is all of them; otherwise siblings
+    // that score well join the best one.
+    let class_of = |n: NodeRef<'_, Node>| match n.value() {
+        Node::Element(e) => e.attr("class").map(str::to_string),
+        _ => None,
+    };
+    let score_of = |n: NodeRef<'_, Node>| scores.get(&n.id()).copied().unwrap_or(0.0);
+    let subtree_scores = |n: NodeRef<'_, Node>| n.descendants().map(score_of).sum::<f64>();
+    let mut level = best;
+    let mut chosen: Option<Vec<NodeRef<'_, Node>>> = None;
+    for _ in 0..3 {
+        let Some(parent) = level.parent() else { break };
+        if let Some(class) = class_of(level) {
+            let same: Vec<NodeRef<'_, Node>> = parent
+                .children()
+                .filter(|s| {
+                    s.id() == level.id()
+                        || (class_of(*s).as_deref() == Some(class.as_str())
+                            && !chrome.is_chrome(*s)
+                            && subtree_scores(*s) > 0.0)
+                })
+                .collect();
+            if same.len() > 1 {
+                chosen = Some(same);
+            }
+        }
+        level = parent;
+    }
+    if let Some(sections) = chosen {
+        return sections;
+    }
+    let Some(parent) = best.parent() else {
+        return vec![best];
+    };
+    parent
+        .children()
+        .filter(|sibling| {
+            sibling.id() == best_id
+                || (!chrome.is_chrome(*sibling)
+                    && matches!(sibling.value(), Node::Element(_))
+                    && score_of(*sibling) >= best_score * 0.2)
+        })
+        .collect()
+}
+
+/// The element a page itself marks as the article body (`itemprop="articleBody"`), when there
+/// is exactly one and it holds real text.
+fn declared_body<'a>(document: &'a Html, chrome: &Chrome) -> Option<NodeRef<'a, Node>> {
+    let mut found = document
+        .tree
+        .root()
+        .descendants()
+        .filter(|n| match n.value() {
+            Node::Element(e) => e.attr("itemprop").is_some_and(|p| {
+                p.split_whitespace()
+                    .any(|v| v.eq_ignore_ascii_case("articleBody"))
+            }),
+            _ => false,
+        });
+    let body = found.next()?;
+    if found.next().is_some() || chrome.is_chrome(body) {
+        return None;
+    }
+    let (text, link) = text_and_link_chars(chrome, body);
+    (text >= 200 && link * 2 < text).then_some(body)
 }
 
 #[derive(Default)]
@@ -259,7 +434,7 @@ impl Blocks {
         self.current_link_chars = 0;
     }
 
-    fn walk(&mut self, node: NodeRef<'_, Node>, in_link: bool) {
+    fn walk(&mut self, chrome: &Chrome, node: NodeRef<'_, Node>, in_link: bool) {
         for child in node.children() {
             match child.value() {
                 Node::Text(t) => {
@@ -270,7 +445,7 @@ impl Blocks {
                         self.current_link_chars += n;
                     }
                 }
-                Node::Element(_) if is_chrome_element(child) => {}
+                Node::Element(_) if chrome.is_chrome(child) => {}
                 Node::Element(e) => {
                     let name = e.name();
                     if name == "br" {
@@ -283,10 +458,10 @@ impl Blocks {
                         }
                     } else if BLOCK_TAGS.contains(&name) {
                         self.flush();
-                        self.walk(child, in_link);
+                        self.walk(chrome, child, in_link);
                         self.flush();
                     } else {
-                        self.walk(child, in_link || name == "a");
+                        self.walk(chrome, child, in_link || name == "a");
                     }
                 }
                 _ => {}
@@ -297,12 +472,16 @@ impl Blocks {
 
 /// The article's paragraphs, in order; empty when nothing looks like an article.
 pub fn main_text(document: &Html) -> Vec<String> {
-    let Some(container) = best_container(document) else {
-        return Vec::new();
-    };
+    let chrome = Chrome::new(document);
     let mut blocks = Blocks::default();
-    blocks.walk(container, false);
-    blocks.flush();
+    let containers = match declared_body(document, &chrome) {
+        Some(body) => vec![body],
+        None => best_container(document, &chrome),
+    };
+    for container in containers {
+        blocks.walk(&chrome, container, false);
+        blocks.flush();
+    }
     blocks
         .paragraphs
         .into_iter()

@@ -1,0 +1,165 @@
+//! `khabar-eval extraction --dir DIR [--engine khabar|rs-trafilatura|dom_smoothie|all]
+//! [--show-worst N]`: scores main-text extraction on a development split (gzipped pages and
+//! `ground-truth.json`) with the benchmark's metric; prints F1, precision, recall, accuracy
+//! and pages/s per engine.
+
+mod metric;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use khabar_core_model::{Article, FeedRef, RecordId};
+use regex::Regex;
+
+struct Page {
+    id: String,
+    url: String,
+    html: String,
+    expected: String,
+}
+
+fn load(dir: &Path) -> Result<Vec<Page>, String> {
+    let truth_path = dir.join("ground-truth.json");
+    let truth: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&truth_path).map_err(|e| format!("{}: {e}", truth_path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", truth_path.display()))?;
+    let entries = truth
+        .as_object()
+        .ok_or("ground-truth.json: expected an object")?;
+    let mut pages = Vec::new();
+    for (id, entry) in entries {
+        let path = dir.join("html").join(format!("{id}.html.gz"));
+        let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        pages.push(Page {
+            id: id.clone(),
+            url: entry["url"].as_str().unwrap_or("").to_string(),
+            // Pages are decoded as the fetcher would: UTF-8, else Latin-1-ish lossy.
+            html: String::from_utf8_lossy(&bytes).into_owned(),
+            expected: entry["articleBody"].as_str().unwrap_or("").to_string(),
+        });
+    }
+    pages.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(pages)
+}
+
+fn khabar(page: &Page) -> String {
+    let mut article = Article::new(
+        RecordId::from_url(&page.url),
+        FeedRef::default(),
+        page.url.clone(),
+        chrono::Utc::now(),
+    );
+    article.html = Some(page.html.clone());
+    khabar_normalizer::normalize_article(&mut article);
+    article.text.unwrap_or_default()
+}
+
+#[cfg(feature = "peers")]
+fn rs_trafilatura(page: &Page) -> String {
+    rs_trafilatura::extract(&page.html)
+        .map(|r| r.content_text)
+        .unwrap_or_default()
+}
+
+#[cfg(feature = "peers")]
+fn dom_smoothie(page: &Page) -> String {
+    let Ok(mut readability) =
+        dom_smoothie::Readability::new(page.html.as_str(), Some(page.url.as_str()), None)
+    else {
+        return String::new();
+    };
+    readability
+        .parse()
+        .map(|a| a.text_content.to_string())
+        .unwrap_or_default()
+}
+
+type Engine = (&'static str, fn(&Page) -> String);
+
+fn engines(wanted: &str) -> Result<Vec<Engine>, String> {
+    #[allow(unused_mut)]
+    let mut all: Vec<Engine> = vec![("khabar", khabar)];
+    #[cfg(feature = "peers")]
+    {
+        all.push(("rs-trafilatura", rs_trafilatura));
+        all.push(("dom_smoothie", dom_smoothie));
+    }
+    if wanted == "all" {
+        return Ok(all);
+    }
+    all.into_iter()
+        .find(|(name, _)| *name == wanted)
+        .map(|e| vec![e])
+        .ok_or_else(|| format!("unknown engine {wanted:?} (peers need `--features peers`)"))
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("extraction") {
+        eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--show-worst N]");
+        return ExitCode::from(2);
+    }
+    let dir = PathBuf::from(
+        arg(&args, "--dir").unwrap_or_else(|| "../shared/eval/article-extraction-dev".into()),
+    );
+    let wanted = arg(&args, "--engine").unwrap_or_else(|| "khabar".into());
+    let worst: usize = arg(&args, "--show-worst")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let run = || -> Result<(), String> {
+        let pages = load(&dir)?;
+        let re = Regex::new(r"\w+").map_err(|e| e.to_string())?;
+        println!("{} pages from {}\n", pages.len(), dir.display());
+        println!("| engine | F1 | precision | recall | accuracy | pages/s (one core) |");
+        println!("|---|---|---|---|---|---|");
+        for (name, extract) in engines(&wanted)? {
+            let mut scores = Vec::new();
+            let mut spent = Duration::ZERO;
+            for page in &pages {
+                let started = Instant::now();
+                let text = extract(page);
+                spent += started.elapsed();
+                scores.push((page, metric::score(&re, &page.expected, &text)));
+            }
+            let just: Vec<metric::PageScore> = scores.iter().map(|(_, s)| *s).collect();
+            let (p, r, f1, acc) = metric::summarize(&just);
+            println!(
+                "| {name} | {f1:.3} | {p:.3} | {r:.3} | {acc:.3} | {:.1} |",
+                pages.len() as f64 / spent.as_secs_f64()
+            );
+            if worst > 0 {
+                scores.sort_by(|a, b| {
+                    (a.1.precision + a.1.recall).total_cmp(&(b.1.precision + b.1.recall))
+                });
+                for (page, s) in scores.iter().take(worst) {
+                    eprintln!(
+                        "  {name} {} p={:.2} r={:.2} {}",
+                        page.id, s.precision, s.recall, page.url
+                    );
+                }
+            }
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
