@@ -75,8 +75,8 @@ const BLOCK_TAGS: &[&str] = &[
 
 /// Tags that flow inside a line of text.
 const INLINE_TAGS: &[&str] = &[
-    "a", "span", "strong", "b", "em", "i", "u", "small", "font", "abbr", "cite", "q", "sub", "sup",
-    "mark", "time", "code", "bdi", "bdo", "del", "ins", "s", "var", "kbd",
+    "a", "span", "strong", "b", "em", "i", "u", "small", "abbr", "cite", "q", "sub", "sup", "mark",
+    "time", "code", "bdi", "bdo", "del", "ins", "s", "var", "kbd",
 ];
 
 /// Blocks whose own text counts when scoring containers.
@@ -98,7 +98,6 @@ const CHROME_WORDS: &[&str] = &[
     "advert",
     "promo",
     "sidebar",
-    "widget",
     "cookie",
     "recommend",
     "read-also",
@@ -108,7 +107,6 @@ const CHROME_WORDS: &[&str] = &[
     "tags",
     "tag-list",
     "taglist",
-    "font",
     "toolbar",
     "caption",
     "breaking",
@@ -132,7 +130,7 @@ const CHROME_WORDS: &[&str] = &[
 
 /// Class or id tokens (whole words between `-`, `_` or spaces) of chrome.
 const CHROME_TOKENS: &[&str] = &[
-    "ad", "ads", "tools", "tag", "meta", "nav", "share", "hidden", "byline", "dateline",
+    "ad", "ads", "tools", "tag", "meta", "nav", "share", "hidden", "byline", "dateline", "font",
 ];
 
 fn tag_of(node: NodeRef<'_, Node>) -> Option<&str> {
