@@ -23,8 +23,9 @@ fn flag(args: &[String], name: &str, default: usize) -> usize {
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("poll") => poll(&args[1..]),
+        Some("extraction") => extraction(args.iter().any(|a| a == "--peers")),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll",
+            "unknown benchmark {:?}; available: poll, extraction",
             other.unwrap_or("")
         )),
     }
@@ -220,4 +221,52 @@ fn poll(args: &[String]) -> Result<(), String> {
         wrk_text(wrk_304)
     );
     Ok(())
+}
+
+/// The development split beside the checkout.
+pub fn eval_dir() -> PathBuf {
+    workspace_root().join("../shared/eval/article-extraction-dev")
+}
+
+/// `bench extraction [--peers]`: pages/s of our extractor on one core, and with `--peers`
+/// of rs-trafilatura and dom_smoothie (same process) and trafilatura (Python, from PyPI, in a
+/// venv under target/), all on the same pages in the same run.
+fn extraction(peers: bool) -> Result<(), String> {
+    let dir = eval_dir();
+    let mut build = vec!["build", "--release", "-p", "khabar-eval"];
+    if peers {
+        build.extend(["--features", "peers"]);
+    }
+    cargo(&build)?;
+    let root = workspace_root();
+    let mut eval = Command::new(root.join("target/release/khabar-eval"));
+    eval.args(["extraction", "--dir"]).arg(&dir).args(["--engine", "all"]);
+    if peers {
+        let venv = root.join("target/bench-venv");
+        let python = venv.join("bin/python");
+        if !python.exists() {
+            let status = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().map_err(|e| format!("python3 -m venv: {e}"))?;
+            if !status.success() {
+                return Err("cannot create the Python venv for trafilatura".into());
+            }
+        }
+        let pip = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "trafilatura", "lxml_html_clean"]).status().map_err(|e| format!("pip: {e}"))?;
+        if !pip.success() {
+            return Err("pip install trafilatura failed".into());
+        }
+        let script = root.join("crates/eval/peers/trafilatura_extract.py");
+        let out = Command::new(&python).arg(&script).arg(&dir).output().map_err(|e| format!("{}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!("trafilatura run failed: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+        let predictions = root.join("target/trafilatura-predictions.json");
+        std::fs::write(&predictions, &out.stdout).map_err(|e| e.to_string())?;
+        eval.arg("--predictions").arg(&predictions);
+    }
+    let status = eval.status().map_err(|e| format!("khabar-eval: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("khabar-eval failed".into())
+    }
 }

@@ -88,6 +88,30 @@ fn test_with_totals(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// `eval extraction [--dir DIR] [--show-worst N]`: quality of our extractor on the
+/// development split (F1, precision, recall, accuracy, pages/s).
+fn eval(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) != Some("extraction") {
+        return Err("usage: cargo xtask eval extraction [--dir DIR] [--show-worst N]".into());
+    }
+    cargo(&["build", "--release", "-p", "khabar-eval"])?;
+    let dir = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
+        Some(d) => PathBuf::from(d),
+        None => bench::eval_dir(),
+    };
+    let mut cmd = Command::new(workspace_root().join("target/release/khabar-eval"));
+    cmd.args(["extraction", "--dir"]).arg(&dir);
+    if let Some(n) = args.iter().position(|a| a == "--show-worst").and_then(|i| args.get(i + 1)) {
+        cmd.args(["--show-worst", n]);
+    }
+    let status = cmd.status().map_err(|e| format!("khabar-eval: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("khabar-eval failed".into())
+    }
+}
+
 fn usage() -> String {
     "usage: cargo xtask <command>\n\
      \n\
@@ -95,7 +119,9 @@ fn usage() -> String {
      \x20 ci                                             fmt check, clippy -D warnings, all tests\n\
      \x20 new-plugin <source|transform|sink> <name> [--dir DIR]\n\
      \x20                                                scaffold a plugin crate (default DIR: plugins/)\n\
-     \x20 bench poll [--feeds N] [--items N]             feed polling: full and all-304 cycles (BENCHMARKS.md)"
+     \x20 bench poll [--feeds N] [--items N]             feed polling: full and all-304 cycles (BENCHMARKS.md)\n\
+     \x20 bench extraction [--peers]                     extraction pages/s; --peers adds rs-trafilatura, dom_smoothie, trafilatura\n\
+     \x20 eval extraction [--dir DIR] [--show-worst N]   extraction F1, precision, recall on the development split"
         .to_string()
 }
 
@@ -105,6 +131,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("new-plugin") => scaffold::run(&args[1..], &workspace_root()),
         Some("bench") => bench::run(&args[1..]),
+        Some("eval") => eval(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

@@ -1,7 +1,8 @@
 //! `khabar-eval extraction --dir DIR [--engine khabar|rs-trafilatura|dom_smoothie|all]
-//! [--show-worst N]`: scores main-text extraction on a development split (gzipped pages and
-//! `ground-truth.json`) with the benchmark's metric; prints F1, precision, recall, accuracy
-//! and pages/s per engine.
+//! [--predictions FILE.json…] [--show-worst N]`: scores main-text extraction on a development
+//! split (gzipped pages and `ground-truth.json`) with the benchmark's metric; prints F1,
+//! precision, recall, accuracy and pages/s per engine. `--predictions` scores another
+//! program's output on the same pages (trafilatura, run by `cargo xtask bench extraction`).
 
 mod metric;
 
@@ -110,7 +111,7 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) != Some("extraction") {
-        eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--show-worst N]");
+        eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--predictions FILE.json…] [--show-worst N]");
         return ExitCode::from(2);
     }
     let dir = PathBuf::from(
@@ -126,14 +127,31 @@ fn main() -> ExitCode {
         println!("{} pages from {}\n", pages.len(), dir.display());
         println!("| engine | F1 | precision | recall | accuracy | pages/s (one core) |");
         println!("|---|---|---|---|---|---|");
+        let mut runs: Vec<(String, Vec<String>, Duration)> = Vec::new();
         for (name, extract) in engines(&wanted)? {
-            let mut scores = Vec::new();
+            let mut texts = Vec::new();
             let mut spent = Duration::ZERO;
             for page in &pages {
                 let started = Instant::now();
                 let text = extract(page);
                 spent += started.elapsed();
-                scores.push((page, metric::score(&re, &page.expected, &text)));
+                texts.push(text);
+            }
+            runs.push((name.to_string(), texts, spent));
+        }
+        // Another program's output on the same pages: {"engine", "seconds", "texts": {id: text}}.
+        for file in args.iter().skip_while(|a| *a != "--predictions").skip(1).take_while(|a| !a.starts_with("--")) {
+            let value: serde_json::Value = serde_json::from_slice(&std::fs::read(file).map_err(|e| format!("{file}: {e}"))?)
+                .map_err(|e| format!("{file}: {e}"))?;
+            let name = format!("{} {}", value["engine"].as_str().unwrap_or(file), value["version"].as_str().unwrap_or(""));
+            let texts = pages.iter().map(|p| value["texts"][&p.id].as_str().unwrap_or("").to_string()).collect();
+            let seconds = value["seconds"].as_f64().unwrap_or(f64::NAN);
+            runs.push((name.trim().to_string(), texts, Duration::from_secs_f64(seconds.max(1e-9))));
+        }
+        for (name, texts, spent) in runs {
+            let mut scores = Vec::new();
+            for (page, text) in pages.iter().zip(&texts) {
+                scores.push((page, metric::score(&re, &page.expected, text)));
             }
             let just: Vec<metric::PageScore> = scores.iter().map(|(_, s)| *s).collect();
             let (p, r, f1, acc) = metric::summarize(&just);
