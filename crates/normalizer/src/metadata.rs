@@ -31,9 +31,30 @@ pub struct PageMetadata {
     pub article_body: Option<String>,
 }
 
-fn selector(css: &str) -> Option<Selector> {
-    Selector::parse(css).ok()
+/// The selectors metadata extraction uses, compiled once (compiling costs more than matching
+/// on a typical page).
+struct Selectors {
+    meta: Option<Selector>,
+    ld_json: Option<Selector>,
+    canonical: Option<Selector>,
+    time: Option<Selector>,
+    html_lang: Option<Selector>,
+    h1: Option<Selector>,
+    title: Option<Selector>,
 }
+
+static SELECTORS: std::sync::LazyLock<Selectors> = std::sync::LazyLock::new(|| {
+    let parse = |css: &str| Selector::parse(css).ok();
+    Selectors {
+        meta: parse("meta[content]"),
+        ld_json: parse(r#"script[type="application/ld+json"]"#),
+        canonical: parse("link[rel~=canonical][href]"),
+        time: parse("time[datetime]"),
+        html_lang: parse("html[lang]"),
+        h1: parse("h1"),
+        title: parse("title"),
+    }
+});
 
 fn first<T>(slot: &mut Option<Sourced<T>>, value: Option<T>, source: &'static str) {
     if slot.is_none() {
@@ -50,9 +71,9 @@ fn non_empty(s: &str) -> Option<String> {
 
 /// `<meta property|name|itemprop=KEY content=…>`, case-insensitive on the key.
 fn meta_content(document: &Html, keys: &[&str]) -> Option<String> {
-    let sel = selector("meta[content]")?;
+    let sel = SELECTORS.meta.as_ref()?;
     for key in keys {
-        for element in document.select(&sel) {
+        for element in document.select(sel) {
             let e = element.value();
             let named = ["property", "name", "itemprop"]
                 .iter()
@@ -69,7 +90,7 @@ fn meta_content(document: &Html, keys: &[&str]) -> Option<String> {
 }
 
 fn meta_all(document: &Html, key: &str) -> Vec<String> {
-    let Some(sel) = selector("meta[content]") else {
+    let Some(sel) = SELECTORS.meta.as_ref() else {
         return Vec::new();
     };
     document
@@ -109,7 +130,7 @@ fn article_rank(value: &Value) -> u8 {
 
 /// Every JSON-LD object of article type, best first.
 fn json_ld_articles(document: &Html) -> Vec<Value> {
-    let Some(sel) = selector(r#"script[type="application/ld+json"]"#) else {
+    let Some(sel) = SELECTORS.ld_json.as_ref() else {
         return Vec::new();
     };
     let mut found = Vec::new();
@@ -128,7 +149,7 @@ fn json_ld_articles(document: &Html) -> Vec<Value> {
             _ => {}
         }
     }
-    for script in document.select(&sel) {
+    for script in document.select(sel) {
         let text: String = script.text().collect();
         // Sites leave trailing commas and control characters; a broken block is skipped.
         let cleaned: String = text
@@ -341,7 +362,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         &["og:description", "description", "twitter:description"],
     );
 
-    if let Some(sel) = selector("link[rel~=canonical][href]") {
+    if let Some(sel) = SELECTORS.canonical.as_ref() {
         first(
             &mut m.canonical_url,
             document
@@ -356,7 +377,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         "og:url",
     );
 
-    if let Some(sel) = selector("time[datetime]") {
+    if let Some(sel) = SELECTORS.time.as_ref() {
         first(
             &mut m.published_at,
             document
@@ -365,7 +386,7 @@ pub fn extract(document: &Html) -> PageMetadata {
             "time",
         );
     }
-    if let Some(sel) = selector("html[lang]") {
+    if let Some(sel) = SELECTORS.html_lang.as_ref() {
         first(
             &mut m.language,
             document
@@ -379,7 +400,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         meta_content(document, &["og:locale", "content-language", "language"]),
         "meta",
     );
-    if let Some(sel) = selector("h1") {
+    if let Some(sel) = SELECTORS.h1.as_ref() {
         first(
             &mut m.title,
             document
@@ -388,7 +409,7 @@ pub fn extract(document: &Html) -> PageMetadata {
             "h1",
         );
     }
-    if let Some(sel) = selector("title") {
+    if let Some(sel) = SELECTORS.title.as_ref() {
         first(
             &mut m.title,
             document
