@@ -240,24 +240,40 @@ fn extraction(peers: bool) -> Result<(), String> {
     cargo(&build)?;
     let root = workspace_root();
     let mut eval = Command::new(root.join("target/release/khabar-eval"));
-    eval.args(["extraction", "--dir"]).arg(&dir).args(["--engine", "all"]);
+    eval.args(["extraction", "--dir"])
+        .arg(&dir)
+        .args(["--engine", "all"]);
     if peers {
         let venv = root.join("target/bench-venv");
         let python = venv.join("bin/python");
         if !python.exists() {
-            let status = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().map_err(|e| format!("python3 -m venv: {e}"))?;
+            let status = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .map_err(|e| format!("python3 -m venv: {e}"))?;
             if !status.success() {
                 return Err("cannot create the Python venv for trafilatura".into());
             }
         }
-        let pip = Command::new(venv.join("bin/pip")).args(["install", "--quiet", "trafilatura", "lxml_html_clean"]).status().map_err(|e| format!("pip: {e}"))?;
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "trafilatura", "lxml_html_clean"])
+            .status()
+            .map_err(|e| format!("pip: {e}"))?;
         if !pip.success() {
             return Err("pip install trafilatura failed".into());
         }
         let script = root.join("crates/eval/peers/trafilatura_extract.py");
-        let out = Command::new(&python).arg(&script).arg(&dir).output().map_err(|e| format!("{}: {e}", script.display()))?;
+        let out = Command::new(&python)
+            .arg(&script)
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("{}: {e}", script.display()))?;
         if !out.status.success() {
-            return Err(format!("trafilatura run failed: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "trafilatura run failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
         let predictions = root.join("target/trafilatura-predictions.json");
         std::fs::write(&predictions, &out.stdout).map_err(|e| e.to_string())?;

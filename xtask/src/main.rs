@@ -95,13 +95,21 @@ fn eval(args: &[String]) -> Result<(), String> {
         return Err("usage: cargo xtask eval extraction [--dir DIR] [--show-worst N]".into());
     }
     cargo(&["build", "--release", "-p", "khabar-eval"])?;
-    let dir = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
+    let dir = match args
+        .iter()
+        .position(|a| a == "--dir")
+        .and_then(|i| args.get(i + 1))
+    {
         Some(d) => PathBuf::from(d),
         None => bench::eval_dir(),
     };
     let mut cmd = Command::new(workspace_root().join("target/release/khabar-eval"));
     cmd.args(["extraction", "--dir"]).arg(&dir);
-    if let Some(n) = args.iter().position(|a| a == "--show-worst").and_then(|i| args.get(i + 1)) {
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--show-worst")
+        .and_then(|i| args.get(i + 1))
+    {
         cmd.args(["--show-worst", n]);
     }
     let status = cmd.status().map_err(|e| format!("khabar-eval: {e}"))?;

@@ -141,6 +141,14 @@ pub struct Article {
     pub events: Vec<Event>,
     #[serde(default)]
     pub keyphrases: Vec<Keyphrase>,
+    /// Set by `dedupe` when this record repeats an earlier one (same canonical URL, same
+    /// content, or a near-duplicate): the earlier record's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<RecordId>,
+    /// Set by `dedupe`: the id of the first record of this story's cluster (its own id when it
+    /// is the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<RecordId>,
     /// Open map for plugins, and for provenance notes such as which metadata came from where.
     #[serde(default)]
     pub attrs: serde_json::Map<String, serde_json::Value>,
@@ -179,6 +187,8 @@ impl Article {
             places: Vec::new(),
             events: Vec::new(),
             keyphrases: Vec::new(),
+            duplicate_of: None,
+            cluster_id: None,
             attrs: serde_json::Map::new(),
         }
     }

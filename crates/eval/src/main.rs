@@ -140,13 +140,30 @@ fn main() -> ExitCode {
             runs.push((name.to_string(), texts, spent));
         }
         // Another program's output on the same pages: {"engine", "seconds", "texts": {id: text}}.
-        for file in args.iter().skip_while(|a| *a != "--predictions").skip(1).take_while(|a| !a.starts_with("--")) {
-            let value: serde_json::Value = serde_json::from_slice(&std::fs::read(file).map_err(|e| format!("{file}: {e}"))?)
-                .map_err(|e| format!("{file}: {e}"))?;
-            let name = format!("{} {}", value["engine"].as_str().unwrap_or(file), value["version"].as_str().unwrap_or(""));
-            let texts = pages.iter().map(|p| value["texts"][&p.id].as_str().unwrap_or("").to_string()).collect();
+        for file in args
+            .iter()
+            .skip_while(|a| *a != "--predictions")
+            .skip(1)
+            .take_while(|a| !a.starts_with("--"))
+        {
+            let value: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(file).map_err(|e| format!("{file}: {e}"))?)
+                    .map_err(|e| format!("{file}: {e}"))?;
+            let name = format!(
+                "{} {}",
+                value["engine"].as_str().unwrap_or(file),
+                value["version"].as_str().unwrap_or("")
+            );
+            let texts = pages
+                .iter()
+                .map(|p| value["texts"][&p.id].as_str().unwrap_or("").to_string())
+                .collect();
             let seconds = value["seconds"].as_f64().unwrap_or(f64::NAN);
-            runs.push((name.trim().to_string(), texts, Duration::from_secs_f64(seconds.max(1e-9))));
+            runs.push((
+                name.trim().to_string(),
+                texts,
+                Duration::from_secs_f64(seconds.max(1e-9)),
+            ));
         }
         for (name, texts, spent) in runs {
             let mut scores = Vec::new();

@@ -3,6 +3,7 @@
 //! Stage registered here: transform `normalize`. The pieces (main text, metadata, dates,
 //! text folding, URL canonicalization, language) are public for other tools to reuse.
 
+pub mod dedupe;
 pub mod extract;
 pub mod lang;
 pub mod metadata;
@@ -18,6 +19,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 pub fn register(registry: &mut Registry) {
+    registry.add_transform::<dedupe::DedupeConfig>(
+        "dedupe",
+        "marks (or drops) exact duplicates by canonical URL and content, and near-duplicates by SimHash, remembered with a TTL",
+    );
     registry.add_transform::<NormalizeConfig>(
         "normalize",
         "main text without page chrome, title, authors, dates, language, site, canonical URL, search form of the text",

@@ -1,0 +1,361 @@
+//! The `dedupe` transform: exact duplicates (same canonical URL, same content) and
+//! near-duplicates (syndicated copies, small edits) by 64-bit SimHash over word shingles.
+//!
+//! Fingerprints live in memory, indexed by bands of the hash (pigeonhole: two hashes within
+//! Hamming distance k agree exactly on at least one of k+1 bands), and in the state store so a
+//! restart remembers them; entries older than `ttl` are forgotten.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use khabar_core_model::{
+    Article, BuildContext, RecordId, StageError, StateStore, Transform, TransformConfig, Verdict,
+};
+use serde::{Deserialize, Serialize};
+
+/// `[transforms.<id>] type = "dedupe"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DedupeConfig {
+    /// Most differing bits (of 64) for two texts to count as near-duplicates.
+    #[serde(default = "default_max_distance")]
+    pub max_distance: u32,
+    /// Words per shingle.
+    #[serde(default = "default_shingle")]
+    pub shingle: usize,
+    /// How long a fingerprint is remembered.
+    #[serde(
+        default = "default_ttl",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub ttl: Duration,
+    /// Drop duplicates (counted as delivered) instead of marking them.
+    #[serde(default)]
+    pub drop: bool,
+    /// Texts shorter than this many words are only checked for exact duplicates: a short
+    /// text's SimHash says little.
+    #[serde(default = "default_min_words")]
+    pub min_words: usize,
+}
+
+/// 10 of 64 bits catches a syndicated copy with its own dateline, a reworded sentence and a
+/// trimmed last paragraph; unrelated texts sit near 32 bits apart.
+fn default_max_distance() -> u32 {
+    10
+}
+fn default_shingle() -> usize {
+    3
+}
+fn default_ttl() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+fn default_min_words() -> usize {
+    30
+}
+
+/// FNV-1a: a stable 64-bit hash (fingerprints are stored, so the hash must never change).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// Words of a text in search form (see `khabar_text::normalize_for_search`).
+pub fn words(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// 64-bit SimHash over `shingle`-word shingles.
+pub fn simhash(words: &[&str], shingle: usize) -> u64 {
+    let shingle = shingle.max(1);
+    let mut weights = [0i64; 64];
+    let mut add = |text: &str| {
+        let h = fnv1a(text.as_bytes());
+        for (bit, weight) in weights.iter_mut().enumerate() {
+            if h >> bit & 1 == 1 {
+                *weight += 1;
+            } else {
+                *weight -= 1;
+            }
+        }
+    };
+    if words.len() < shingle {
+        add(&words.join(" "));
+    } else {
+        for window in words.windows(shingle) {
+            add(&window.join(" "));
+        }
+    }
+    weights.iter().enumerate().fold(
+        0u64,
+        |acc, (bit, w)| if *w > 0 { acc | 1 << bit } else { acc },
+    )
+}
+
+/// What is remembered of one record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Fingerprint {
+    simhash: Option<u64>,
+    content_hash: Option<String>,
+    canonical_url: Option<String>,
+    cluster: RecordId,
+    seen_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct Index {
+    by_id: HashMap<RecordId, Fingerprint>,
+    by_url: HashMap<String, RecordId>,
+    by_content: HashMap<String, RecordId>,
+    /// (band number, band value) → records.
+    by_band: HashMap<(u32, u64), Vec<RecordId>>,
+}
+
+fn bands(hash: u64, count: u32) -> Vec<(u32, u64)> {
+    let width = 64 / count;
+    (0..count)
+        .map(|b| {
+            let shift = b * width;
+            let bits = if b == count - 1 { 64 - shift } else { width };
+            let mask = if bits >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << bits) - 1
+            };
+            (b, hash >> shift & mask)
+        })
+        .collect()
+}
+
+impl Index {
+    fn insert(&mut self, id: RecordId, fp: Fingerprint, band_count: u32) {
+        if let Some(url) = &fp.canonical_url {
+            self.by_url.entry(url.clone()).or_insert_with(|| id.clone());
+        }
+        if let Some(hash) = &fp.content_hash {
+            self.by_content
+                .entry(hash.clone())
+                .or_insert_with(|| id.clone());
+        }
+        if let Some(simhash) = fp.simhash {
+            for band in bands(simhash, band_count) {
+                self.by_band.entry(band).or_default().push(id.clone());
+            }
+        }
+        self.by_id.insert(id, fp);
+    }
+
+    fn live(&self, id: &RecordId, oldest: DateTime<Utc>) -> Option<&Fingerprint> {
+        self.by_id.get(id).filter(|fp| fp.seen_at >= oldest)
+    }
+}
+
+/// How a duplicate was recognised.
+enum Match {
+    Url(RecordId),
+    Content(RecordId),
+    Near(RecordId, u32),
+}
+
+#[async_trait]
+impl TransformConfig for DedupeConfig {
+    fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.max_distance > 20 {
+            problems.push(format!(
+                "field `max_distance`: {} of 64 bits is not a near-duplicate any more (at most 20)",
+                self.max_distance
+            ));
+        }
+        if self.shingle == 0 || self.shingle > 10 {
+            problems.push("field `shingle`: between 1 and 10 words".to_string());
+        }
+        problems
+    }
+
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
+        let namespace = ctx.stage_id.clone();
+        let oldest =
+            Utc::now() - chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(7));
+        let mut index = Index::default();
+        let band_count = self.max_distance + 1;
+        let keys = ctx
+            .state
+            .keys(&namespace)
+            .await
+            .map_err(|e| StageError::config(e.to_string()))?;
+        let mut remembered = Vec::new();
+        for key in keys {
+            let Ok(Some(bytes)) = ctx.state.get(&namespace, &key).await else {
+                continue;
+            };
+            match serde_json::from_slice::<Fingerprint>(&bytes) {
+                Ok(fp) if fp.seen_at >= oldest => remembered.push((RecordId::from_stored(key), fp)),
+                // Expired or unreadable: forget it.
+                _ => {
+                    let _ = ctx.state.delete(&namespace, &key).await;
+                }
+            }
+        }
+        // Oldest first, so the first record of a story keeps representing it.
+        remembered.sort_by_key(|(_, fp)| fp.seen_at);
+        for (id, fp) in remembered {
+            index.insert(id, fp, band_count);
+        }
+        Ok(Box::new(Dedupe {
+            config: self.clone(),
+            namespace,
+            state: Arc::clone(&ctx.state),
+            index: Mutex::new(index),
+        }))
+    }
+}
+
+struct Dedupe {
+    config: DedupeConfig,
+    namespace: String,
+    state: Arc<dyn StateStore>,
+    index: Mutex<Index>,
+}
+
+impl Dedupe {
+    fn find(
+        &self,
+        index: &Index,
+        article: &Article,
+        simhash: Option<u64>,
+        oldest: DateTime<Utc>,
+    ) -> Option<Match> {
+        let other = |id: &RecordId| id != &article.id && index.live(id, oldest).is_some();
+        if let Some(id) = article
+            .canonical_url
+            .as_ref()
+            .and_then(|u| index.by_url.get(u))
+            .filter(|id| other(id))
+        {
+            return Some(Match::Url(id.clone()));
+        }
+        if let Some(id) = article
+            .content_hash
+            .as_ref()
+            .and_then(|h| index.by_content.get(h))
+            .filter(|id| other(id))
+        {
+            return Some(Match::Content(id.clone()));
+        }
+        let simhash = simhash?;
+        let mut best: Option<(RecordId, u32)> = None;
+        for band in bands(simhash, self.config.max_distance + 1) {
+            for id in index.by_band.get(&band).into_iter().flatten() {
+                if !other(id) {
+                    continue;
+                }
+                let Some(candidate) = index.by_id.get(id).and_then(|fp| fp.simhash) else {
+                    continue;
+                };
+                let distance = (candidate ^ simhash).count_ones();
+                if distance <= self.config.max_distance
+                    && best.as_ref().is_none_or(|(_, d)| distance < *d)
+                {
+                    best = Some((id.clone(), distance));
+                }
+            }
+        }
+        best.map(|(id, d)| Match::Near(id, d))
+    }
+}
+
+#[async_trait]
+impl Transform for Dedupe {
+    async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
+        let basis = article.text_normalized.clone().or_else(|| {
+            article
+                .text
+                .as_deref()
+                .map(khabar_text::normalize_for_search)
+        });
+        let simhash = basis
+            .as_deref()
+            .map(words)
+            .filter(|w| w.len() >= self.config.min_words)
+            .map(|w| simhash(&w, self.config.shingle));
+        if let Some(hash) = simhash {
+            article.simhash = Some(format!("{hash:016x}"));
+        }
+        let now = Utc::now();
+        let oldest =
+            now - chrono::Duration::from_std(self.config.ttl).unwrap_or(chrono::Duration::days(7));
+        let (found, fingerprint) = {
+            let mut index = self
+                .index
+                .lock()
+                .map_err(|_| StageError::transient("dedupe index poisoned"))?;
+            // A record seen before (a replay after a crash) keeps its cluster.
+            if let Some(known) = index.live(&article.id, oldest).cloned() {
+                article.cluster_id = Some(known.cluster.clone());
+                if known.cluster != article.id {
+                    article.duplicate_of = Some(known.cluster);
+                }
+                return Ok(Verdict::Keep);
+            }
+            let found = self.find(&index, article, simhash, oldest);
+            let cluster = match &found {
+                Some(Match::Url(id) | Match::Content(id) | Match::Near(id, _)) => index
+                    .by_id
+                    .get(id)
+                    .map(|fp| fp.cluster.clone())
+                    .unwrap_or_else(|| id.clone()),
+                None => article.id.clone(),
+            };
+            let fingerprint = Fingerprint {
+                simhash,
+                content_hash: article.content_hash.clone(),
+                canonical_url: article.canonical_url.clone(),
+                cluster,
+                seen_at: now,
+            };
+            index.insert(
+                article.id.clone(),
+                fingerprint.clone(),
+                self.config.max_distance + 1,
+            );
+            (found, fingerprint)
+        };
+        let bytes =
+            serde_json::to_vec(&fingerprint).map_err(|e| StageError::permanent(e.to_string()))?;
+        self.state
+            .put(&self.namespace, article.id.as_str(), &bytes)
+            .await
+            .map_err(|e| StageError::transient(e.to_string()))?;
+        article.cluster_id = Some(fingerprint.cluster.clone());
+        let Some(found) = found else {
+            return Ok(Verdict::Keep);
+        };
+        let (kind, distance) = match found {
+            Match::Url(_) => ("canonical_url", 0),
+            Match::Content(_) => ("content", 0),
+            Match::Near(_, d) => ("near", d),
+        };
+        // The story's first record, not whichever copy matched.
+        let of = fingerprint.cluster.clone();
+        article.duplicate_of = Some(of.clone());
+        article.attrs.insert(
+            "duplicate".into(),
+            serde_json::json!({"kind": kind, "hamming_distance": distance}),
+        );
+        if self.config.drop {
+            return Ok(Verdict::Drop {
+                reason: format!("{kind} duplicate of {of}"),
+            });
+        }
+        Ok(Verdict::Keep)
+    }
+}
