@@ -94,7 +94,7 @@ fn meta_all(document: &Html, key: &str) -> Vec<String> {
         return Vec::new();
     };
     document
-        .select(&sel)
+        .select(sel)
         .filter(|e| {
             ["property", "name"]
                 .iter()
@@ -366,7 +366,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         first(
             &mut m.canonical_url,
             document
-                .select(&sel)
+                .select(sel)
                 .find_map(|e| e.value().attr("href").and_then(non_empty)),
             "link[rel=canonical]",
         );
@@ -381,7 +381,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         first(
             &mut m.published_at,
             document
-                .select(&sel)
+                .select(sel)
                 .find_map(|e| e.value().attr("datetime").and_then(parse_metadata_date)),
             "time",
         );
@@ -390,7 +390,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         first(
             &mut m.language,
             document
-                .select(&sel)
+                .select(sel)
                 .find_map(|e| e.value().attr("lang").and_then(non_empty)),
             "html[lang]",
         );
@@ -404,7 +404,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         first(
             &mut m.title,
             document
-                .select(&sel)
+                .select(sel)
                 .find_map(|e| non_empty(&e.text().collect::<String>())),
             "h1",
         );
@@ -413,7 +413,7 @@ pub fn extract(document: &Html) -> PageMetadata {
         first(
             &mut m.title,
             document
-                .select(&sel)
+                .select(sel)
                 .find_map(|e| non_empty(&e.text().collect::<String>())),
             "title",
         );
