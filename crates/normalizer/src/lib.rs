@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod urls;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use khabar_core_model::{
     Article, BuildContext, RecordId, Registry, StageError, Transform, TransformConfig, Verdict,
 };
@@ -71,6 +72,78 @@ pub fn html_fragment_text(fragment: &str) -> String {
     khabar_text::collapse_whitespace(&parsed.root_element().text().collect::<Vec<_>>().join(" "))
 }
 
+/// A date at the head of the text: a dateline ("BAGHDAD, 1 March 2019 -", "الجمعة ١٥ رجب ١٤٤٠
+/// هـ", "منذ ساعتين"), resolved against the fetch time when relative.
+pub fn dateline_date(text: &str, fetched_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let head: String = text.chars().take(200).collect();
+    let first_line = head.split('\n').next().unwrap_or("");
+    for fragment in first_line.split(['|', '—', '–', '(', ')', '،', '-']) {
+        if fragment.chars().filter(|c| c.is_alphanumeric()).count() < 6 {
+            continue;
+        }
+        if let Some(date) =
+            khabar_text::parse_hijri(fragment).or_else(|| khabar_text::parse_date(fragment))
+        {
+            return Some(date);
+        }
+    }
+    let opening: String = first_line.chars().take(60).collect();
+    khabar_text::parse_relative(&opening, fetched_at)
+}
+
+/// A date in the URL's path: /2019/03/01/, /2019-03-01-…, /20190301/.
+pub fn url_date(url: &str) -> Option<DateTime<Utc>> {
+    let parsed = url::Url::parse(url).ok()?;
+    let segments: Vec<&str> = parsed.path_segments()?.collect();
+    let number = |s: &str| s.parse::<u32>().ok();
+    let make = |y: u32, m: u32, d: u32| {
+        (1990..=2100).contains(&y).then_some(())?;
+        chrono::NaiveDate::from_ymd_opt(y as i32, m, d)?
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc())
+    };
+    for window in segments.windows(3) {
+        if window[0].len() == 4 {
+            if let (Some(y), Some(m), Some(d)) =
+                (number(window[0]), number(window[1]), number(window[2]))
+            {
+                if let Some(date) = make(y, m, d) {
+                    return Some(date);
+                }
+            }
+        }
+    }
+    for segment in &segments {
+        let digits: Vec<&str> = segment
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|p| !p.is_empty())
+            .collect();
+        for window in digits.windows(3) {
+            if window[0].len() == 4 && window[1].len() <= 2 && window[2].len() <= 2 {
+                if let (Some(y), Some(m), Some(d)) =
+                    (number(window[0]), number(window[1]), number(window[2]))
+                {
+                    if let Some(date) = make(y, m, d) {
+                        return Some(date);
+                    }
+                }
+            }
+        }
+        for run in &digits {
+            if run.len() == 8 {
+                if let (Some(y), Some(m), Some(d)) =
+                    (number(&run[..4]), number(&run[4..6]), number(&run[6..]))
+                {
+                    if let Some(date) = make(y, m, d) {
+                        return Some(date);
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 fn hash_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
@@ -114,11 +187,22 @@ pub fn normalize_article(article: &mut Article) {
         } else if article.title.is_some() {
             note("title", "feed");
         }
+        let feed_date_is_real =
+            article.published_at.is_some() && !article.attrs.contains_key("published_at_estimated");
         if let Some(p) = meta.published_at {
             article.published_at = Some(p.value);
+            article.attrs.remove("published_at_estimated");
             note("published_at", p.source);
-        } else if article.published_at.is_some() {
+        } else if feed_date_is_real {
             note("published_at", "feed");
+        } else if let Some((date, source)) =
+            dateline_date(article.text.as_deref().unwrap_or(""), article.fetched_at)
+                .map(|d| (d, "dateline"))
+                .or_else(|| url_date(&article.url).map(|d| (d, "url")))
+        {
+            article.published_at = Some(date);
+            article.attrs.remove("published_at_estimated");
+            note("published_at", source);
         }
         if let Some(m) = meta.modified_at {
             article.updated_at = Some(m.value);

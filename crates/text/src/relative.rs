@@ -1,0 +1,230 @@
+//! Dates written relative to now ("منذ ساعتين", "أمس", "2 hours ago") and Hijri dates
+//! ("15 رجب 1440 هـ").
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+
+use crate::fold::normalize_for_search;
+
+/// Units in search form, singular, dual and plural (Arabic), and English.
+const UNITS: &[(&str, i64, i64)] = &[
+    // (word, seconds per unit, count implied by the word itself: 0 = needs a number, 2 = dual)
+    ("ثانيه", 1, 0),
+    ("ثواني", 1, 0),
+    ("ثانيتين", 1, 2),
+    ("دقيقه", 60, 0),
+    ("دقائق", 60, 0),
+    ("دقيقتين", 60, 2),
+    ("ساعه", 3600, 0),
+    ("ساعات", 3600, 0),
+    ("ساعتين", 3600, 2),
+    ("يوم", 86_400, 0),
+    ("ايام", 86_400, 0),
+    ("يومين", 86_400, 2),
+    ("اسبوع", 604_800, 0),
+    ("اسابيع", 604_800, 0),
+    ("اسبوعين", 604_800, 2),
+    ("شهر", 2_592_000, 0),
+    ("اشهر", 2_592_000, 0),
+    ("شهور", 2_592_000, 0),
+    ("شهرين", 2_592_000, 2),
+    ("سنه", 31_536_000, 0),
+    ("سنوات", 31_536_000, 0),
+    ("سنتين", 31_536_000, 2),
+    ("عام", 31_536_000, 0),
+    ("اعوام", 31_536_000, 0),
+    ("عامين", 31_536_000, 2),
+    ("second", 1, 0),
+    ("seconds", 1, 0),
+    ("sec", 1, 0),
+    ("secs", 1, 0),
+    ("minute", 60, 0),
+    ("minutes", 60, 0),
+    ("min", 60, 0),
+    ("mins", 60, 0),
+    ("hour", 3600, 0),
+    ("hours", 3600, 0),
+    ("hr", 3600, 0),
+    ("hrs", 3600, 0),
+    ("day", 86_400, 0),
+    ("days", 86_400, 0),
+    ("week", 604_800, 0),
+    ("weeks", 604_800, 0),
+    ("month", 2_592_000, 0),
+    ("months", 2_592_000, 0),
+    ("year", 31_536_000, 0),
+    ("years", 31_536_000, 0),
+];
+
+/// Resolves a relative expression against `now`: "منذ ساعتين", "قبل 3 أيام", "أمس",
+/// "أول أمس", "اليوم", "2 hours ago", "an hour ago", "yesterday", "today", "just now".
+pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let folded = normalize_for_search(text);
+    let words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let has = |w: &str| words.contains(&w);
+    let phrase = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
+    if phrase("اول", "امس") || phrase("اول", "البارحه") {
+        return Some(now - Duration::days(2));
+    }
+    if has("امس") || has("الامس") || has("البارحه") || has("yesterday") {
+        return Some(now - Duration::days(1));
+    }
+    if has("الان") || phrase("just", "now") {
+        return Some(now);
+    }
+    let relative = has("منذ") || has("قبل") || has("ago");
+    if relative {
+        for (i, word) in words.iter().enumerate() {
+            let Some((_, seconds, implied)) = UNITS.iter().find(|(u, _, _)| u == word) else {
+                continue;
+            };
+            let count = if *implied > 0 {
+                *implied
+            } else {
+                match i.checked_sub(1).map(|j| words[j]) {
+                    Some(n) if n.chars().all(|c| c.is_ascii_digit()) => n.parse().ok()?,
+                    Some("a" | "an" | "one" | "منذ" | "قبل") | None => 1,
+                    _ => 1,
+                }
+            };
+            return Some(now - Duration::seconds(count * seconds));
+        }
+    }
+    if has("اليوم") || has("today") {
+        return Some(now);
+    }
+    None
+}
+
+/// Hijri month names in search form.
+const HIJRI_MONTHS: &[(&str, u32)] = &[
+    ("ربيع الاول", 3),
+    ("ربيع الاخر", 4),
+    ("ربيع الثاني", 4),
+    ("جمادي الاولي", 5),
+    ("جمادي الاول", 5),
+    ("جمادي الاخره", 6),
+    ("جمادي الثانيه", 6),
+    ("جمادي الاخر", 6),
+    ("ذو القعده", 11),
+    ("ذي القعده", 11),
+    ("ذو الحجه", 12),
+    ("ذي الحجه", 12),
+    ("محرم", 1),
+    ("صفر", 2),
+    ("رجب", 7),
+    ("شعبان", 8),
+    ("رمضان", 9),
+    ("شوال", 10),
+];
+
+/// The Gregorian day of a date of the tabular (arithmetical) Islamic calendar; it agrees with
+/// the sighted or Umm al-Qura calendars to within a day or two.
+pub fn hijri_to_gregorian(year: i64, month: u32, day: u32) -> Option<NaiveDate> {
+    if !(1..=12).contains(&month) || !(1..=30).contains(&day) || year < 1 {
+        return None;
+    }
+    let (m, d) = (i64::from(month), i64::from(day));
+    // The astronomical epoch (15 July 622, Julian), which matches Umm al-Qura more often.
+    let julian_day = (11 * year + 3) / 30 + 354 * year + 30 * m - (m - 1) / 2 + d + 1_948_439 - 385;
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(julian_day - 1_721_425).ok()?)
+}
+
+/// Reads "15 رجب 1440" (optionally with هـ), digits in any script.
+pub fn parse_hijri(text: &str) -> Option<DateTime<Utc>> {
+    let folded = normalize_for_search(text);
+    let (name, month) = HIJRI_MONTHS
+        .iter()
+        .find(|(name, _)| folded.contains(name))?;
+    let at = folded.find(name)?;
+    let before = &folded[..at];
+    let after = &folded[at + name.len()..];
+    let day: u32 = before
+        .split(|c: char| !c.is_ascii_digit())
+        .rfind(|s| !s.is_empty())?
+        .parse()
+        .ok()?;
+    let year: i64 = after
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())?
+        .parse()
+        .ok()?;
+    if !(1300..=1600).contains(&year) {
+        return None;
+    }
+    let date = hijri_to_gregorian(year, *month, day)?;
+    Utc.from_local_datetime(&date.and_hms_opt(0, 0, 0)?)
+        .single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2019, 3, 1, 12, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn relative_table() {
+        let table = [
+            ("منذ ساعتين", "2019-03-01T10:00:00+00:00"),
+            ("منذ 3 ساعات", "2019-03-01T09:00:00+00:00"),
+            ("منذ ٥ دقائق", "2019-03-01T11:55:00+00:00"),
+            ("قبل يومين", "2019-02-27T12:00:00+00:00"),
+            ("منذ أسبوع", "2019-02-22T12:00:00+00:00"),
+            ("أمس", "2019-02-28T12:00:00+00:00"),
+            ("أول أمس", "2019-02-27T12:00:00+00:00"),
+            ("اليوم", "2019-03-01T12:00:00+00:00"),
+            ("2 hours ago", "2019-03-01T10:00:00+00:00"),
+            ("an hour ago", "2019-03-01T11:00:00+00:00"),
+            ("yesterday", "2019-02-28T12:00:00+00:00"),
+            ("3 days ago", "2019-02-26T12:00:00+00:00"),
+        ];
+        for (input, expected) in table {
+            assert_eq!(
+                parse_relative(input, now())
+                    .map(|d| d.to_rfc3339())
+                    .as_deref(),
+                Some(expected),
+                "{input}"
+            );
+        }
+        assert_eq!(parse_relative("in the hour", now()), None);
+    }
+
+    #[test]
+    fn hijri_table() {
+        // Tabular calendar (Umm al-Qura in brackets where it differs): 1 Muharram 1440 =
+        // 2018-09-11; 1 Ramadan 1440 = 2019-05-05 [05-06]; 10 Dhu al-Hijja 1440 = 2019-08-11.
+        assert_eq!(
+            hijri_to_gregorian(1440, 1, 1)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2018-09-11")
+        );
+        assert_eq!(
+            hijri_to_gregorian(1440, 9, 1)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2019-05-05")
+        );
+        assert_eq!(
+            parse_hijri("10 ذو الحجة 1440 هـ")
+                .map(|d| d.date_naive().to_string())
+                .as_deref(),
+            Some("2019-08-11")
+        );
+        assert_eq!(
+            parse_hijri("الجمعة ٢٤ جمادى الآخرة ١٤٤٠")
+                .map(|d| d.date_naive().to_string())
+                .as_deref(),
+            Some("2019-03-01")
+        );
+        assert_eq!(parse_hijri("رمضان كريم"), None);
+    }
+}
