@@ -6,10 +6,12 @@
 mod jsonl;
 pub mod sqlite;
 mod stdout;
+mod webhook;
 
 pub use jsonl::JsonlConfig;
 pub use sqlite::SqliteConfig;
 pub use stdout::StdoutConfig;
+pub use webhook::{signature, WebhookConfig};
 
 use khabar_core_model::Registry;
 
@@ -21,6 +23,10 @@ pub fn register(registry: &mut Registry) {
     registry.add_sink::<JsonlConfig>(
         "jsonl",
         "appends each record as one JSON line to a file; skips ids already in the file",
+    );
+    registry.add_sink::<WebhookConfig>(
+        "webhook",
+        "POSTs each batch as a JSON array, signed with HMAC-SHA256 when a secret is set; retries 5xx and timeouts",
     );
     registry.add_sink::<SqliteConfig>(
         "sqlite",

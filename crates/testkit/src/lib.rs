@@ -58,7 +58,7 @@ impl Seen {
     }
 }
 
-type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
+type Handler = dyn Fn(&Seen, &[u8]) -> Reply + Send + Sync;
 
 /// An HTTP server on 127.0.0.1 with a random port; each request is answered on its own
 /// thread, so slow answers do not block others. Stops when dropped.
@@ -70,6 +70,11 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> TestServer {
+        TestServer::start_with_body(move |seen, _| handler(seen))
+    }
+
+    /// Like [`TestServer::start`], the handler also getting the request body.
+    pub fn start_with_body(handler: impl Fn(&Seen, &[u8]) -> Reply + Send + Sync + 'static) -> TestServer {
         let server =
             Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
         let port = server
@@ -85,6 +90,9 @@ impl TestServer {
                 count.fetch_add(1, Ordering::SeqCst);
                 let handler = Arc::clone(&handler);
                 std::thread::spawn(move || {
+                    let mut request = request;
+                    let mut body = Vec::new();
+                    let _ = std::io::Read::read_to_end(request.as_reader(), &mut body);
                     let seen = Seen {
                         path: request.url().to_string(),
                         headers: request
@@ -93,7 +101,7 @@ impl TestServer {
                             .map(|h| (h.field.to_string(), h.value.to_string()))
                             .collect(),
                     };
-                    let reply = handler(&seen);
+                    let reply = handler(&seen, &body);
                     std::thread::sleep(reply.delay);
                     let mut response =
                         tiny_http::Response::from_data(reply.body).with_status_code(reply.status);
