@@ -4,11 +4,13 @@
 //! `khabar search` through [`sqlite::search`].
 
 mod jsonl;
+mod postgres;
 pub mod sqlite;
 mod stdout;
 mod webhook;
 
 pub use jsonl::JsonlConfig;
+pub use postgres::PostgresConfig;
 pub use sqlite::SqliteConfig;
 pub use stdout::StdoutConfig;
 pub use webhook::{signature, WebhookConfig};
@@ -23,6 +25,10 @@ pub fn register(registry: &mut Registry) {
     registry.add_sink::<JsonlConfig>(
         "jsonl",
         "appends each record as one JSON line to a file; skips ids already in the file",
+    );
+    registry.add_sink::<PostgresConfig>(
+        "postgres",
+        "PostgreSQL: upsert by id in batches, versioned schema, JSONB entities, places and events, a full-text column",
     );
     registry.add_sink::<WebhookConfig>(
         "webhook",

@@ -22,7 +22,10 @@ pub struct WebhookConfig {
     /// Extra request headers (authorization tokens and the like).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    #[serde(default = "default_timeout", deserialize_with = "khabar_core_model::duration::deserialize")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
     pub timeout: Duration,
     #[serde(default)]
     pub include_html: bool,
@@ -41,7 +44,13 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     };
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    format!("sha256={}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "sha256={}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
 }
 
 #[async_trait]
@@ -50,7 +59,10 @@ impl SinkConfig for WebhookConfig {
         let mut problems = Vec::new();
         match url::Url::parse(&self.url) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-            Ok(u) => problems.push(format!("field `url`: scheme {:?} is not http or https", u.scheme())),
+            Ok(u) => problems.push(format!(
+                "field `url`: scheme {:?} is not http or https",
+                u.scheme()
+            )),
             Err(e) => problems.push(format!("field `url`: {e}")),
         }
         for name in self.headers.keys() {
@@ -67,7 +79,10 @@ impl SinkConfig for WebhookConfig {
             .user_agent(concat!("Khabar/", env!("CARGO_PKG_VERSION"), " webhook"))
             .build()
             .map_err(|e| StageError::config(format!("HTTP client: {e}")))?;
-        Ok(Box::new(Webhook { client, config: self.clone() }))
+        Ok(Box::new(Webhook {
+            client,
+            config: self.clone(),
+        }))
     }
 }
 
@@ -79,11 +94,20 @@ struct Webhook {
 #[async_trait]
 impl Sink for Webhook {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
-        let all = |result: Result<(), StageError>| batch.iter().map(|_| result.clone()).collect::<Vec<_>>();
-        let records: Vec<serde_json::Value> = batch.iter().map(|a| record_json(a, self.config.include_html)).collect();
+        let all = |result: Result<(), StageError>| {
+            batch.iter().map(|_| result.clone()).collect::<Vec<_>>()
+        };
+        let records: Vec<serde_json::Value> = batch
+            .iter()
+            .map(|a| record_json(a, self.config.include_html))
+            .collect();
         let body = match serde_json::to_vec(&records) {
             Ok(b) => b,
-            Err(e) => return all(Err(StageError::permanent(format!("cannot serialize records: {e}")))),
+            Err(e) => {
+                return all(Err(StageError::permanent(format!(
+                    "cannot serialize records: {e}"
+                ))))
+            }
         };
         let mut request = self
             .client
@@ -99,7 +123,9 @@ impl Sink for Webhook {
         let url = &self.config.url;
         let response = match request.body(body).send().await {
             Ok(r) => r,
-            Err(e) if e.is_timeout() => return all(Err(StageError::transient(format!("{url}: timed out")))),
+            Err(e) if e.is_timeout() => {
+                return all(Err(StageError::transient(format!("{url}: timed out"))))
+            }
             Err(e) => return all(Err(StageError::transient(format!("{url}: {e}")))),
         };
         let status = response.status();
@@ -109,7 +135,10 @@ impl Sink for Webhook {
         let text = response.text().await.unwrap_or_default();
         let excerpt: String = text.chars().take(1000).collect();
         let message = format!("{url}: HTTP {status}: {excerpt}");
-        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::REQUEST_TIMEOUT {
+        if status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        {
             all(Err(StageError::transient(message)))
         } else {
             all(Err(StageError::permanent(message)))
@@ -125,7 +154,12 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     fn article(url: &str) -> Article {
-        let mut a = Article::new(RecordId::from_url(url), FeedRef::default(), url, chrono::Utc::now());
+        let mut a = Article::new(
+            RecordId::from_url(url),
+            FeedRef::default(),
+            url,
+            chrono::Utc::now(),
+        );
         a.title = Some("عنوان".into());
         a
     }
@@ -136,20 +170,39 @@ mod tests {
         let log = Arc::clone(&seen);
         let answers = Arc::new(Mutex::new(vec![200u16, 503, 422]));
         let server = TestServer::start_with_body(move |req, body| {
-            log.lock().map(|mut l| l.push((body.to_vec(), req.header("X-Khabar-Signature").map(str::to_string)))).ok();
-            let status = answers.lock().ok().and_then(|mut a| (!a.is_empty()).then(|| a.remove(0))).unwrap_or(200);
+            log.lock()
+                .map(|mut l| {
+                    l.push((
+                        body.to_vec(),
+                        req.header("X-Khabar-Signature").map(str::to_string),
+                    ))
+                })
+                .ok();
+            let status = answers
+                .lock()
+                .ok()
+                .and_then(|mut a| (!a.is_empty()).then(|| a.remove(0)))
+                .unwrap_or(200);
             let mut reply = Reply::status(status);
             reply.body = br#"{"error": "unknown field"}"#.to_vec();
             reply
         });
-        let config: WebhookConfig = serde_json::from_value(serde_json::json!({"url": server.url("/hook"), "secret": "s3cret"}))
-            .map_err(|e| StageError::config(e.to_string()))?;
+        let config: WebhookConfig = serde_json::from_value(
+            serde_json::json!({"url": server.url("/hook"), "secret": "s3cret"}),
+        )
+        .map_err(|e| StageError::config(e.to_string()))?;
         assert!(config.validate().is_empty());
-        let mut sink = config.build(&BuildContext::standalone("hook", ".".into(), ".".into())).await?;
+        let mut sink = config
+            .build(&BuildContext::standalone("hook", ".".into(), ".".into()))
+            .await?;
         let batch = [article("https://x/1"), article("https://x/2")];
         assert!(sink.write(&batch).await.iter().all(Result::is_ok));
         let busy = sink.write(&batch).await;
-        assert!(busy.iter().all(|r| matches!(r, Err(StageError::Transient(m)) if m.contains("503"))), "{busy:?}");
+        assert!(
+            busy.iter()
+                .all(|r| matches!(r, Err(StageError::Transient(m)) if m.contains("503"))),
+            "{busy:?}"
+        );
         let refused = sink.write(&batch).await;
         assert!(refused.iter().all(|r| matches!(r, Err(StageError::Permanent(m)) if m.contains("422") && m.contains("unknown field"))), "{refused:?}");
 
@@ -158,7 +211,10 @@ mod tests {
         let records: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         assert_eq!(records.as_array().map(Vec::len), Some(2));
         assert_eq!(records[0]["title"], "عنوان");
-        assert_eq!(signature_header.as_deref(), Some(signature("s3cret", body).as_str()));
+        assert_eq!(
+            signature_header.as_deref(),
+            Some(signature("s3cret", body).as_str())
+        );
         Ok(())
     }
 

@@ -74,7 +74,9 @@ impl TestServer {
     }
 
     /// Like [`TestServer::start`], the handler also getting the request body.
-    pub fn start_with_body(handler: impl Fn(&Seen, &[u8]) -> Reply + Send + Sync + 'static) -> TestServer {
+    pub fn start_with_body(
+        handler: impl Fn(&Seen, &[u8]) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
         let server =
             Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind a loopback port"));
         let port = server
@@ -131,5 +133,20 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.server.unblock();
+    }
+}
+
+/// The URL of a service a test needs, from `var`. Without it the test is skipped, except under
+/// `CI=true`, where a missing service fails the run loudly.
+pub fn service_url(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{var} is not set: this test needs the service under CI (.ci/run sets it)")
+        }
+        _ => {
+            eprintln!("skipped: {var} is not set");
+            None
+        }
     }
 }
