@@ -166,7 +166,9 @@ mod tests {
 
     #[tokio::test]
     async fn posts_signed_batches_and_classifies_failures() -> Result<(), StageError> {
-        let seen: Arc<Mutex<Vec<(Vec<u8>, Option<String>)>>> = Arc::default();
+        // Each request's body and signature header.
+        type Seen = Vec<(Vec<u8>, Option<String>)>;
+        let seen: Arc<Mutex<Seen>> = Arc::default();
         let log = Arc::clone(&seen);
         let answers = Arc::new(Mutex::new(vec![200u16, 503, 422]));
         let server = TestServer::start_with_body(move |req, body| {
