@@ -9,80 +9,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
-use khabar_core_model::{Article, BuildContext, RunMode, Sink, SinkConfig, StageError};
+use khabar_core_model::{Article, BuildContext, RunMode, StageError};
 use khabar_runtime::{load_config, validate, Pipeline, RunSummary, Shutdown, SqliteStateStore};
 use serde::Deserialize;
 
-/// Fails every write transiently `fail_first` times, rejects records whose title contains
-/// `reject_title`, and otherwise appends ids to `log` (relative to data_dir).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FlakyConfig {
-    log: PathBuf,
-    #[serde(default)]
-    fail_first: usize,
-    #[serde(default)]
-    reject_title: Option<String>,
-    #[serde(default)]
-    always_fail: bool,
-}
-
-struct Flaky {
-    log: PathBuf,
-    failures_left: usize,
-    reject_title: Option<String>,
-    always_fail: bool,
-}
-
-#[async_trait]
-impl SinkConfig for FlakyConfig {
-    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
-        Ok(Box::new(Flaky {
-            log: ctx.resolve_data(&self.log),
-            failures_left: self.fail_first,
-            reject_title: self.reject_title.clone(),
-            always_fail: self.always_fail,
-        }))
-    }
-}
-
-#[async_trait]
-impl Sink for Flaky {
-    async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
-        if self.always_fail || self.failures_left > 0 {
-            self.failures_left = self.failures_left.saturating_sub(1);
-            return batch
-                .iter()
-                .map(|_| Err(StageError::transient("database restarting")))
-                .collect();
-        }
-        batch
-            .iter()
-            .map(|a| {
-                let title = a.title.clone().unwrap_or_default();
-                if self
-                    .reject_title
-                    .as_deref()
-                    .is_some_and(|r| title.contains(r))
-                {
-                    return Err(StageError::permanent("record violates a constraint"));
-                }
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.log)
-                    .and_then(|mut f| writeln!(f, "{}", a.id))
-                    .map_err(|e| StageError::transient(e.to_string()))
-            })
-            .collect()
-    }
-}
-
 fn registry() -> khabar_core_model::Registry {
-    let mut registry = khabar::builtin_registry();
-    registry.add_sink::<FlakyConfig>("flaky", "test sink that fails on purpose");
-    registry
+    common::registry_with_flaky()
 }
 
 fn write_feed(dir: &Path, titles: &[&str]) -> PathBuf {

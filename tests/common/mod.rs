@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use async_trait::async_trait;
+use khabar_core_model::{Article, BuildContext, Sink, SinkConfig, StageError};
+use serde::Deserialize;
+
 pub use khabar_testkit::{Reply, TestServer};
 
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -85,4 +89,77 @@ pub fn stored_articles(db: &Path) -> Vec<StoredArticle> {
         })
         .expect("rows");
     rows.map(|r| r.expect("row")).collect()
+}
+
+/// Fails every write transiently `fail_first` times, rejects records whose title contains
+/// `reject_title`, and otherwise appends ids to `log` (relative to data_dir).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlakyConfig {
+    log: PathBuf,
+    #[serde(default)]
+    fail_first: usize,
+    #[serde(default)]
+    reject_title: Option<String>,
+    #[serde(default)]
+    always_fail: bool,
+}
+
+pub struct Flaky {
+    log: PathBuf,
+    failures_left: usize,
+    reject_title: Option<String>,
+    always_fail: bool,
+}
+
+#[async_trait]
+impl SinkConfig for FlakyConfig {
+    async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
+        Ok(Box::new(Flaky {
+            log: ctx.resolve_data(&self.log),
+            failures_left: self.fail_first,
+            reject_title: self.reject_title.clone(),
+            always_fail: self.always_fail,
+        }))
+    }
+}
+
+#[async_trait]
+impl Sink for Flaky {
+    async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
+        if self.always_fail || self.failures_left > 0 {
+            self.failures_left = self.failures_left.saturating_sub(1);
+            return batch
+                .iter()
+                .map(|_| Err(StageError::transient("database restarting")))
+                .collect();
+        }
+        batch
+            .iter()
+            .map(|a| {
+                let title = a.title.clone().unwrap_or_default();
+                if self
+                    .reject_title
+                    .as_deref()
+                    .is_some_and(|r| title.contains(r))
+                {
+                    return Err(StageError::permanent("record violates a constraint"));
+                }
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.log)
+                    .and_then(|mut f| writeln!(f, "{}", a.id))
+                    .map_err(|e| StageError::transient(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// The built-in stage types plus `flaky`.
+pub fn registry_with_flaky() -> khabar_core_model::Registry {
+    let mut registry = khabar::builtin_registry();
+    registry.add_sink::<FlakyConfig>("flaky", "test sink that fails on purpose");
+    registry
 }

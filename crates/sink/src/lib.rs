@@ -4,12 +4,14 @@
 //! `khabar search` through [`sqlite::search`].
 
 mod jsonl;
+mod nats;
 mod postgres;
 pub mod sqlite;
 mod stdout;
 mod webhook;
 
 pub use jsonl::JsonlConfig;
+pub use nats::{NatsSinkConfig, NatsSourceConfig};
 pub use postgres::PostgresConfig;
 pub use sqlite::SqliteConfig;
 pub use stdout::StdoutConfig;
@@ -25,6 +27,14 @@ pub fn register(registry: &mut Registry) {
     registry.add_sink::<JsonlConfig>(
         "jsonl",
         "appends each record as one JSON line to a file; skips ids already in the file",
+    );
+    registry.add_source::<NatsSourceConfig>(
+        "nats",
+        "NATS JetStream durable pull consumer shared by workers; acks a message when its record is delivered, naks to retry",
+    );
+    registry.add_sink::<NatsSinkConfig>(
+        "nats",
+        "NATS JetStream publisher, deduplicated on Nats-Msg-Id = record id; delivered on the server's acknowledgement",
     );
     registry.add_sink::<PostgresConfig>(
         "postgres",

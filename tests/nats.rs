@@ -1,0 +1,147 @@
+//! NATS JetStream against the server on this machine (`KHABAR_TEST_NATS_URL`): the sink's
+//! server-side dedup, the source's durable consumer, ack on delivery, term on reject, nak and
+//! redelivery on retry.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use khabar_core_model::RunMode;
+use khabar_runtime::{load_config, validate, Pipeline, RunSummary, Shutdown, SqliteStateStore};
+
+fn names(test: &str) -> (String, String, String) {
+    let tag = format!("{}_{}", test, std::process::id());
+    (
+        format!("KHABAR_TEST_{}", tag.to_uppercase()),
+        format!("khabar.test.{tag}"),
+        format!("workers_{tag}"),
+    )
+}
+
+fn write_feed(dir: &Path, titles: &[&str]) {
+    let items: String = titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>")
+        })
+        .collect();
+    std::fs::write(
+        dir.join("feed.xml"),
+        format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>"),
+    )
+    .expect("feed");
+}
+
+async fn run(dir: &Path, config: &str, shutdown_after: Option<Duration>) -> RunSummary {
+    let path = common::write_config(dir, config);
+    let raw = load_config(&path).expect("config");
+    let plan = validate(&raw, &common::registry_with_flaky()).unwrap_or_else(|i| panic!("{i:?}"));
+    std::fs::create_dir_all(plan.data_dir()).expect("data dir");
+    let state = SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
+    let pipeline = Pipeline::build(plan, Arc::new(state))
+        .await
+        .unwrap_or_else(|i| panic!("{i:?}"));
+    let shutdown = Shutdown::new();
+    if let Some(after) = shutdown_after {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            s.trigger();
+        });
+    }
+    pipeline.run(RunMode::Once, shutdown).await
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+async fn cleanup(url: &str, stream: &str) {
+    if let Ok(client) = async_nats::connect(url).await {
+        let _ = async_nats::jetstream::new(client)
+            .delete_stream(stream)
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_dedup_consume_ack_and_term() {
+    let Some(url) = khabar_testkit::service_url("KHABAR_TEST_NATS_URL") else {
+        return;
+    };
+    let (stream, subject, consumer) = names("flow");
+    let fetcher = tempfile::tempdir().expect("tempdir");
+    write_feed(fetcher.path(), &["one", "two", "poison three", "four"]);
+    let publish = format!(
+        "[global]\ndata_dir = \"data\"\n[sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+         [sinks.bus]\ntype = \"nats\"\ninputs = [\"f\"]\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\n"
+    );
+    let first = run(fetcher.path(), &publish, None).await;
+    assert_eq!(first.delivered, 4, "{first:?}");
+    // A second fetcher with no memory of the first publishes the same records: the server
+    // drops them as duplicates (Nats-Msg-Id = record id).
+    let twin = tempfile::tempdir().expect("tempdir");
+    write_feed(twin.path(), &["one", "two", "poison three", "four"]);
+    assert_eq!(run(twin.path(), &publish, None).await.delivered, 4);
+    let client = async_nats::connect(&url).await.expect("connect");
+    let mut info = async_nats::jetstream::new(client)
+        .get_stream(&stream)
+        .await
+        .expect("stream");
+    assert_eq!(info.info().await.expect("info").state.messages, 4);
+
+    let worker = tempfile::tempdir().expect("tempdir");
+    let consume = format!(
+        "[global]\ndata_dir = \"data\"\n[sources.bus]\ntype = \"nats\"\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\nconsumer = \"{consumer}\"\nidle_timeout = \"500ms\"\n\
+         [sinks.flaky]\ntype = \"flaky\"\ninputs = [\"bus\"]\nlog = \"got.log\"\nreject_title = \"poison\"\nbatch_timeout = \"20ms\"\n"
+    );
+    let summary = run(worker.path(), &consume, None).await;
+    assert_eq!(lines(&worker.path().join("data/got.log")), 3, "{summary:?}");
+    assert_eq!(lines(&worker.path().join("data/dead-letter.jsonl")), 1);
+    // Acked and terminated messages are not handed out again.
+    run(worker.path(), &consume, None).await;
+    assert_eq!(lines(&worker.path().join("data/got.log")), 3);
+    assert_eq!(lines(&worker.path().join("data/dead-letter.jsonl")), 1);
+    cleanup(&url, &stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_to_retry_is_naked_and_delivered_again() {
+    let Some(url) = khabar_testkit::service_url("KHABAR_TEST_NATS_URL") else {
+        return;
+    };
+    let (stream, subject, consumer) = names("retry");
+    let fetcher = tempfile::tempdir().expect("tempdir");
+    write_feed(fetcher.path(), &["alpha", "beta"]);
+    let publish = format!(
+        "[global]\ndata_dir = \"data\"\n[sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+         [sinks.bus]\ntype = \"nats\"\ninputs = [\"f\"]\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\n"
+    );
+    assert_eq!(run(fetcher.path(), &publish, None).await.delivered, 2);
+
+    let worker = tempfile::tempdir().expect("tempdir");
+    let consume = |sink: &str| {
+        format!(
+            "[global]\ndata_dir = \"data\"\nshutdown_timeout = \"5s\"\n[sources.bus]\ntype = \"nats\"\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\nconsumer = \"{consumer}\"\nidle_timeout = \"500ms\"\nretry_delay = \"200ms\"\n\
+             [sinks.flaky]\ntype = \"flaky\"\ninputs = [\"bus\"]\nlog = \"got.log\"\nbatch_timeout = \"20ms\"\n{sink}\n"
+        )
+    };
+    // The sink is down until shutdown: both records go back to the server as "retry".
+    let down = run(
+        worker.path(),
+        &consume("always_fail = true"),
+        Some(Duration::from_millis(800)),
+    )
+    .await;
+    assert_eq!(lines(&worker.path().join("data/got.log")), 0, "{down:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The sink is back: the server hands both out again.
+    run(worker.path(), &consume(""), None).await;
+    assert_eq!(lines(&worker.path().join("data/got.log")), 2);
+    cleanup(&url, &stream).await;
+}
