@@ -144,7 +144,12 @@ fn unknown_section_and_unreadable_file() {
 
 #[test]
 fn the_shipped_configs_are_valid() {
-    for name in ["khabar.toml", "demo.toml"] {
+    for name in [
+        "khabar.toml",
+        "demo.toml",
+        "cluster/fetcher.toml",
+        "cluster/worker.toml",
+    ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../config")
             .join(name);
