@@ -125,23 +125,98 @@ async fn a_record_to_retry_is_naked_and_delivered_again() {
     assert_eq!(run(fetcher.path(), &publish, None).await.delivered, 2);
 
     let worker = tempfile::tempdir().expect("tempdir");
-    let consume = |sink: &str| {
+    // The server's redelivery timer is coarse: the second worker waits a while for them.
+    let consume = |sink: &str, idle: &str| {
         format!(
-            "[global]\ndata_dir = \"data\"\nshutdown_timeout = \"5s\"\n[sources.bus]\ntype = \"nats\"\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\nconsumer = \"{consumer}\"\nidle_timeout = \"500ms\"\nretry_delay = \"200ms\"\n\
+            "[global]\ndata_dir = \"data\"\nshutdown_timeout = \"5s\"\n[sources.bus]\ntype = \"nats\"\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\nconsumer = \"{consumer}\"\nidle_timeout = \"{idle}\"\nretry_delay = \"200ms\"\n\
              [sinks.flaky]\ntype = \"flaky\"\ninputs = [\"bus\"]\nlog = \"got.log\"\nbatch_timeout = \"20ms\"\n{sink}\n"
         )
     };
     // The sink is down until shutdown: both records go back to the server as "retry".
     let down = run(
         worker.path(),
-        &consume("always_fail = true"),
+        &consume("always_fail = true", "500ms"),
         Some(Duration::from_millis(800)),
     )
     .await;
     assert_eq!(lines(&worker.path().join("data/got.log")), 0, "{down:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     // The sink is back: the server hands both out again.
-    run(worker.path(), &consume(""), None).await;
+    run(worker.path(), &consume("", "2s"), None).await;
     assert_eq!(lines(&worker.path().join("data/got.log")), 2);
     cleanup(&url, &stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_state_and_leases_on_nats_key_value() {
+    let Some(url) = khabar_testkit::service_url("KHABAR_TEST_NATS_URL") else {
+        return;
+    };
+    let bucket = format!("khabar-test-state-{}", std::process::id());
+    let a = khabar_sink::NatsStateStore::connect(&url, &bucket)
+        .await
+        .expect("store a");
+    let b = khabar_sink::NatsStateStore::connect(&url, &bucket)
+        .await
+        .expect("store b");
+    use khabar_core_model::StateStore;
+    let long = Duration::from_secs(60);
+    let feed = "https://www.alaraby.co.uk/rss?x=1";
+    assert!(a
+        .lease("news", feed, "fetcher-a", long)
+        .await
+        .expect("lease"));
+    assert!(
+        !b.lease("news", feed, "fetcher-b", long)
+            .await
+            .expect("lease"),
+        "two fetchers never hold one feed"
+    );
+    assert!(a
+        .lease("news", feed, "fetcher-a", long)
+        .await
+        .expect("renew"));
+    a.release("news", feed, "fetcher-a").await.expect("release");
+    assert!(b
+        .lease("news", feed, "fetcher-b", Duration::from_millis(1))
+        .await
+        .expect("lease"));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(
+        a.lease("news", feed, "fetcher-a", long)
+            .await
+            .expect("takeover"),
+        "an expired claim is taken over"
+    );
+
+    // A pipeline keeping its checkpoints there: the second run finds nothing new.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_feed(dir.path(), &["one", "two"]);
+    let config = format!(
+        "[global]\ndata_dir = \"data\"\nstate = {{ type = \"nats\", url = \"{url}\", bucket = \"{bucket}\" }}\n\
+         [sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n[sinks.out]\ntype = \"jsonl\"\ninputs = [\"f\"]\npath = \"out.jsonl\"\n"
+    );
+    let path = common::write_config(dir.path(), &config);
+    let first = common::run(&["once"], &path);
+    assert!(
+        common::stdout(&first).contains("new items: 2"),
+        "{}{}",
+        common::stdout(&first),
+        common::stderr(&first)
+    );
+    let second = common::run(&["once"], &path);
+    assert!(
+        common::stdout(&second).contains("new items: 0"),
+        "{}",
+        common::stdout(&second)
+    );
+    let feeds = khabar_sink::NatsStateStore::connect(&url, &bucket)
+        .await
+        .expect("store");
+    assert_eq!(feeds.keys("f").await.expect("keys").len(), 1);
+    if let Ok(client) = async_nats::connect(&url).await {
+        let _ = async_nats::jetstream::new(client)
+            .delete_key_value(&bucket)
+            .await;
+    }
 }

@@ -22,6 +22,27 @@ pub trait StateStore: Send + Sync {
     async fn delete(&self, namespace: &str, key: &str) -> Result<(), StateError>;
     /// All keys of a namespace, sorted.
     async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError>;
+
+    /// Claims `key` for `holder` for `ttl` (or renews the holder's own claim); false while
+    /// another holder's claim is live. Stores that several processes share implement it, so
+    /// that two fetchers never poll the same feed at once; a store only one process uses has
+    /// nobody to exclude, hence the default.
+    async fn lease(
+        &self,
+        namespace: &str,
+        key: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StateError> {
+        let _ = (namespace, key, holder, ttl);
+        Ok(true)
+    }
+
+    /// Gives a claim up before it expires.
+    async fn release(&self, namespace: &str, key: &str, holder: &str) -> Result<(), StateError> {
+        let _ = (namespace, key, holder);
+        Ok(())
+    }
 }
 
 type Entries = BTreeMap<(String, String), Vec<u8>>;

@@ -438,14 +438,26 @@ struct Shared {
     policy: Policy,
     max_seen: usize,
     kind: Kind,
+    /// This process's name on feed leases.
+    holder: String,
 }
 
 /// How often a running source looks for newly imported feeds.
 const RESCAN_IMPORTS: Duration = Duration::from_secs(60);
+/// A poll's claim on its feed; released when the poll ends, expiring if its fetcher dies.
+const LEASE_TTL: Duration = Duration::from_secs(600);
+/// How long a fetcher waits before looking again at a feed another fetcher is polling.
+const LEASE_RETRY: Duration = Duration::from_secs(30);
 
 #[async_trait]
 impl Source for FeedSource {
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<(), StageError> {
+        let holder = format!(
+            "{}-{}-{:016x}",
+            ctx.id,
+            std::process::id(),
+            fastrand::u64(..)
+        );
         let shared = Arc::new(Shared {
             ctx,
             fetcher: self.fetcher,
@@ -453,6 +465,7 @@ impl Source for FeedSource {
             policy: self.policy,
             max_seen: self.max_seen,
             kind: self.kind,
+            holder,
         });
         let mut running: HashSet<String> = HashSet::new();
         let mut loops = JoinSet::new();
@@ -524,7 +537,35 @@ async fn feed_loop(shared: Arc<Shared>, sub: Subscription) {
                 }
             }
         }
-        poll(&shared, &sub, &policy, state).await;
+        // With a state store shared by several fetchers, one of them polls a feed at a time.
+        let leases = format!("{}/leases", ctx.id);
+        match ctx
+            .state
+            .lease(&leases, &sub.url, &shared.holder, LEASE_TTL)
+            .await
+        {
+            Ok(true) => {
+                poll(&shared, &sub, &policy, state).await;
+                if let Err(e) = ctx.state.release(&leases, &sub.url, &shared.holder).await {
+                    tracing::debug!(source = %ctx.id, feed = %sub.url, error = %e, "cannot release the feed's lease; it expires by itself");
+                }
+            }
+            Ok(false) => {
+                tracing::debug!(source = %ctx.id, feed = %sub.url, "another fetcher is polling this feed");
+                if ctx.mode == RunMode::Continuous {
+                    tokio::select! {
+                        _ = tokio::time::sleep(LEASE_RETRY) => {}
+                        _ = ctx.shutdown_requested() => return,
+                    }
+                    continue;
+                }
+            }
+            Err(e) => {
+                // Polling twice is better than not polling: sinks are idempotent.
+                tracing::warn!(source = %ctx.id, feed = %sub.url, error = %e, "cannot take the feed's lease; polling anyway");
+                poll(&shared, &sub, &policy, state).await;
+            }
+        }
         if ctx.mode == RunMode::Once {
             return;
         }

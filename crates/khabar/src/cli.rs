@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use khabar_core_model::{Registry, RunMode, StageKind};
 use khabar_runtime::{
     load_config, validate, ConfigIssue, Pipeline, Plan, RunSummary, Shutdown, SqliteStateStore,
+    StateSettings,
 };
 
 use crate::inspect;
@@ -381,9 +382,8 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
     let data_dir = plan.data_dir();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
-    let state_path = data_dir.join("state.db");
-    let state = SqliteStateStore::open(&state_path).map_err(|e| anyhow!("{e}"))?;
-    let pipeline = match Pipeline::build(plan, Arc::new(state)).await {
+    let state = open_state(&plan).await?;
+    let pipeline = match Pipeline::build(plan, state).await {
         Ok(p) => p,
         Err(issues) => {
             report_issues(config, &issues);
@@ -411,6 +411,25 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The state store `[global] state` names.
+pub(crate) async fn open_state(plan: &Plan) -> Result<Arc<dyn khabar_core_model::StateStore>> {
+    Ok(match &plan.global.state {
+        StateSettings::Sqlite { path } => {
+            let path = if path.is_absolute() {
+                path.clone()
+            } else {
+                plan.data_dir().join(path)
+            };
+            Arc::new(SqliteStateStore::open(&path).map_err(|e| anyhow!("global.state: {e}"))?)
+        }
+        StateSettings::Nats { url, bucket } => Arc::new(
+            khabar_sink::NatsStateStore::connect(url, bucket)
+                .await
+                .map_err(|e| anyhow!("{e}"))?,
+        ),
     })
 }
 

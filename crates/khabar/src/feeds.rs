@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use khabar_core_model::{Registry, StageKind, StateStore};
 use khabar_fetcher::{FeedSourceConfig, OpmlFeed, Subscription};
-use khabar_runtime::{load_config, validate, SqliteStateStore};
+use khabar_runtime::{load_config, validate};
 
 pub enum Action {
     List { json: bool },
@@ -21,7 +21,10 @@ struct FeedSource {
 }
 
 /// The config's `feed` and `sitemap` sources with their configured feeds, and the state store.
-fn sources(config: &Path, registry: &Registry) -> Result<(Vec<FeedSource>, Arc<dyn StateStore>)> {
+async fn sources(
+    config: &Path,
+    registry: &Registry,
+) -> Result<(Vec<FeedSource>, Arc<dyn StateStore>)> {
     let raw = load_config(config)?;
     let plan = validate(&raw, registry).map_err(|issues| {
         let list: Vec<String> = issues.iter().map(|i| format!("  - {i}")).collect();
@@ -55,8 +58,7 @@ fn sources(config: &Path, registry: &Registry) -> Result<(Vec<FeedSource>, Arc<d
     let data_dir = plan.data_dir();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("global.data_dir: {}", data_dir.display()))?;
-    let state = SqliteStateStore::open(&data_dir.join("state.db")).map_err(|e| anyhow!("{e}"))?;
-    Ok((found, Arc::new(state)))
+    Ok((found, crate::cli::open_state(&plan).await?))
 }
 
 fn pick<'a>(sources: &'a [FeedSource], wanted: Option<&str>) -> Result<Vec<&'a FeedSource>> {
@@ -88,7 +90,7 @@ pub async fn run(
     action: Option<Action>,
     registry: &Registry,
 ) -> Result<ExitCode> {
-    let (sources, state) = sources(config, registry)?;
+    let (sources, state) = sources(config, registry).await?;
     match action.unwrap_or(Action::List { json: false }) {
         Action::List { json } => {
             let mut all = Vec::new();

@@ -44,6 +44,45 @@ pub struct GlobalConfig {
     /// `text` or `json`.
     #[serde(default = "default_log_format")]
     pub log_format: String,
+    /// Where checkpoints, schedules and feed leases live.
+    #[serde(default)]
+    pub state: StateSettings,
+}
+
+/// `[global] state = { type = "sqlite", path = "state.db" }` (the default, in `data_dir`), or
+/// `{ type = "nats", url = "nats://…", bucket = "khabar-state" }` for fetchers on several
+/// machines.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StateSettings {
+    Sqlite {
+        #[serde(default = "default_state_file")]
+        path: PathBuf,
+    },
+    Nats {
+        #[serde(default = "default_nats_url")]
+        url: String,
+        #[serde(default = "default_bucket")]
+        bucket: String,
+    },
+}
+
+fn default_state_file() -> PathBuf {
+    PathBuf::from("state.db")
+}
+fn default_nats_url() -> String {
+    "nats://127.0.0.1:4222".to_string()
+}
+fn default_bucket() -> String {
+    "khabar-state".to_string()
+}
+
+impl Default for StateSettings {
+    fn default() -> Self {
+        StateSettings::Sqlite {
+            path: default_state_file(),
+        }
+    }
 }
 
 fn default_data_dir() -> PathBuf {
@@ -69,6 +108,7 @@ impl Default for GlobalConfig {
             shutdown_timeout: default_shutdown_timeout(),
             metrics_interval: default_metrics_interval(),
             log_format: default_log_format(),
+            state: StateSettings::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ mod pipeline;
 mod sqlite_state;
 mod validate;
 
-pub use config::{load_config, ConfigError, GlobalConfig, RawConfig};
+pub use config::{load_config, ConfigError, GlobalConfig, RawConfig, StateSettings};
 pub use dead_letter::DeadLetter;
 pub use metrics::StageMetrics;
 pub use pipeline::{Pipeline, RunSummary, Shutdown};

@@ -33,6 +33,13 @@ impl SqliteStateStore {
                  value      BLOB NOT NULL,
                  updated_at TEXT NOT NULL,
                  PRIMARY KEY (namespace, key)
+             );
+             CREATE TABLE IF NOT EXISTS leases (
+                 namespace  TEXT NOT NULL,
+                 key        TEXT NOT NULL,
+                 holder     TEXT NOT NULL,
+                 expires_at INTEGER NOT NULL,
+                 PRIMARY KEY (namespace, key)
              );",
         )
         .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
@@ -107,6 +114,41 @@ impl StateStore for SqliteStateStore {
         .await
     }
 
+    async fn lease(
+        &self,
+        namespace: &str,
+        key: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StateError> {
+        let (ns, key, holder) = (namespace.to_string(), key.to_string(), holder.to_string());
+        let now = chrono::Utc::now().timestamp_millis();
+        let until = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2);
+        // Several processes may share one data_dir: the claim is one conditional upsert.
+        self.with_conn(move |c| {
+            let changed = c.execute(
+                "INSERT INTO leases (namespace, key, holder, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (namespace, key) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                 WHERE leases.holder = excluded.holder OR leases.expires_at < ?5",
+                params![ns, key, holder, until, now],
+            )?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn release(&self, namespace: &str, key: &str, holder: &str) -> Result<(), StateError> {
+        let (ns, key, holder) = (namespace.to_string(), key.to_string(), holder.to_string());
+        self.with_conn(move |c| {
+            c.execute(
+                "DELETE FROM leases WHERE namespace = ?1 AND key = ?2 AND holder = ?3",
+                params![ns, key, holder],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
     async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError> {
         let ns = namespace.to_string();
         self.with_conn(move |c| {
@@ -138,6 +180,33 @@ mod tests {
         assert_eq!(store.get("feed", "a").await?, Some(b"two".to_vec()));
         assert_eq!(store.get("feed", "b").await?, None);
         assert_eq!(store.keys("feed").await?, vec!["a".to_string()]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn leases_exclude_other_holders_until_released_or_expired() -> Result<(), StateError> {
+        let dir = tempfile::tempdir().map_err(err)?;
+        let a = SqliteStateStore::open(&dir.path().join("state.db"))?;
+        let b = SqliteStateStore::open(&dir.path().join("state.db"))?;
+        let long = std::time::Duration::from_secs(60);
+        assert!(a.lease("src", "feed", "fetcher-a", long).await?);
+        assert!(!b.lease("src", "feed", "fetcher-b", long).await?);
+        assert!(a.lease("src", "feed", "fetcher-a", long).await?, "renewal");
+        a.release("src", "feed", "fetcher-a").await?;
+        assert!(
+            b.lease(
+                "src",
+                "feed",
+                "fetcher-b",
+                std::time::Duration::from_millis(1)
+            )
+            .await?
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(
+            a.lease("src", "feed", "fetcher-a", long).await?,
+            "an expired claim is taken over"
+        );
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 mod jsonl;
 mod nats;
+mod nats_state;
 mod postgres;
 pub mod sqlite;
 mod stdout;
@@ -12,6 +13,7 @@ mod webhook;
 
 pub use jsonl::JsonlConfig;
 pub use nats::{NatsSinkConfig, NatsSourceConfig};
+pub use nats_state::NatsStateStore;
 pub use postgres::PostgresConfig;
 pub use sqlite::SqliteConfig;
 pub use stdout::StdoutConfig;

@@ -32,13 +32,13 @@ fn default_duplicate_window() -> Duration {
     Duration::from_secs(120)
 }
 
-async fn connect(url: &str) -> Result<jetstream::Context, StageError> {
+async fn connect(url: &str) -> Result<(async_nats::Client, jetstream::Context), StageError> {
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(10))
         .connect(url)
         .await
         .map_err(|e| StageError::config(format!("field `url`: cannot connect to {url}: {e}")))?;
-    Ok(jetstream::new(client))
+    Ok((client.clone(), jetstream::new(client)))
 }
 
 async fn ensure_stream(
@@ -112,7 +112,7 @@ impl SinkConfig for NatsSinkConfig {
     }
 
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
-        let js = connect(&self.url).await?;
+        let (_, js) = connect(&self.url).await?;
         ensure_stream(
             &js,
             &self.stream,
@@ -244,7 +244,7 @@ impl SourceConfig for NatsSourceConfig {
     }
 
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Source>, StageError> {
-        let js = connect(&self.url).await?;
+        let (client, js) = connect(&self.url).await?;
         let stream = ensure_stream(
             &js,
             &self.stream,
@@ -270,6 +270,7 @@ impl SourceConfig for NatsSourceConfig {
                 StageError::config(format!("field `consumer`: {:?}: {e}", self.consumer))
             })?;
         Ok(Box::new(NatsSource {
+            client,
             consumer,
             config: self.clone(),
         }))
@@ -277,6 +278,7 @@ impl SourceConfig for NatsSourceConfig {
 }
 
 struct NatsSource {
+    client: async_nats::Client,
     consumer: jetstream::consumer::PullConsumer,
     config: NatsSourceConfig,
 }
@@ -288,13 +290,14 @@ async fn settle(
     retry_delay: Duration,
 ) {
     let resolution = receiver.resolution().await;
-    let kind = match resolution.outcome {
-        Outcome::Delivered => AckKind::Ack,
-        Outcome::Retry => AckKind::Nak(Some(retry_delay)),
+    let sent = match resolution.outcome {
+        // Confirmed by the server, so a delivered record is not handed out again.
+        Outcome::Delivered => message.double_ack().await,
+        Outcome::Retry => message.ack_with(AckKind::Nak(Some(retry_delay))).await,
         // Already in the dead-letter file; handing it out again would fail again.
-        Outcome::Rejected => AckKind::Term,
+        Outcome::Rejected => message.ack_with(AckKind::Term).await,
     };
-    if let Err(e) = message.ack_with(kind).await {
+    if let Err(e) = sent {
         // Unacknowledged, the server hands it out again after ack_wait: at-least-once holds.
         tracing::warn!(error = %e, "cannot acknowledge a NATS message");
     }
@@ -348,8 +351,12 @@ impl Source for NatsSource {
                 break;
             }
         }
-        // Acknowledge what is still in flight before stopping.
+        // Acknowledge what is still in flight before stopping, and make sure the server has
+        // the acknowledgements (the client buffers them).
         while settling.join_next().await.is_some() {}
+        if let Err(e) = self.client.flush().await {
+            tracing::warn!(source = %ctx.id, error = %e, "cannot flush acknowledgements to NATS; unacknowledged messages come again after ack_wait");
+        }
         Ok(())
     }
 }
