@@ -217,7 +217,14 @@ impl FeedSourceConfig {
             .map_err(StageError::config)?;
         let politeness = ctx.resources.get_or_init(Politeness::default);
         let fetcher = Fetcher::new(self.http.clone(), politeness).map_err(StageError::config)?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "localhost".to_string());
+        let data_dir =
+            std::fs::canonicalize(&ctx.data_dir).unwrap_or_else(|_| ctx.data_dir.clone());
         Ok(Box::new(FeedSource {
+            holder: format!("{host}:{}:{}", data_dir.display(), ctx.stage_id),
             subscriptions,
             fetcher,
             policy: self.policy(),
@@ -422,6 +429,9 @@ enum Kind {
 }
 
 struct FeedSource {
+    /// This fetcher's name on feed leases: the machine, the data folder and the stage, so that
+    /// a fetcher restarted after a crash takes its own leases back at once.
+    holder: String,
     subscriptions: Vec<Subscription>,
     fetcher: Fetcher,
     policy: Policy,
@@ -438,7 +448,6 @@ struct Shared {
     policy: Policy,
     max_seen: usize,
     kind: Kind,
-    /// This process's name on feed leases.
     holder: String,
 }
 
@@ -452,12 +461,7 @@ const LEASE_RETRY: Duration = Duration::from_secs(30);
 #[async_trait]
 impl Source for FeedSource {
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<(), StageError> {
-        let holder = format!(
-            "{}-{}-{:016x}",
-            ctx.id,
-            std::process::id(),
-            fastrand::u64(..)
-        );
+        let holder = self.holder.clone();
         let shared = Arc::new(Shared {
             ctx,
             fetcher: self.fetcher,
