@@ -24,8 +24,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("poll") => poll(&args[1..]),
         Some("extraction") => extraction(args.iter().any(|a| a == "--peers")),
+        Some("sinks") => sinks(&args[1..]),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll, extraction",
+            "unknown benchmark {:?}; available: poll, extraction, sinks",
             other.unwrap_or("")
         )),
     }
@@ -285,4 +286,21 @@ fn extraction(peers: bool) -> Result<(), String> {
     } else {
         Err("khabar-eval failed".into())
     }
+}
+
+/// `bench sinks [--records N]`: records/s into SQLite, PostgreSQL and NATS JetStream (the
+/// services on this machine; `KHABAR_TEST_POSTGRES_URL` and `KHABAR_TEST_NATS_URL` override
+/// the addresses).
+fn sinks(args: &[String]) -> Result<(), String> {
+    let records = flag(args, "--records", 20_000).to_string();
+    let mut run = vec!["run", "--release", "-q", "-p", "khabar-sink", "--example", "sink_bench", "--", "--records", records.as_str()];
+    let pg = std::env::var("KHABAR_TEST_POSTGRES_URL").ok();
+    let nats = std::env::var("KHABAR_TEST_NATS_URL").ok();
+    if let Some(url) = pg.as_deref() {
+        run.extend(["--postgres", url]);
+    }
+    if let Some(url) = nats.as_deref() {
+        run.extend(["--nats", url]);
+    }
+    cargo(&run)
 }

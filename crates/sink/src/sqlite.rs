@@ -90,6 +90,21 @@ fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
              COMMIT;",
         )?;
     }
+    if version < 2 {
+        // The index row of an article is the article's rowid: replacing it is a lookup, not a
+        // scan of the whole index (which made large stores crawl).
+        conn.execute_batch(
+            "BEGIN;
+             DELETE FROM articles_fts;
+             INSERT INTO articles_fts (rowid, id, title, body)
+                 SELECT rowid, id,
+                        coalesce(json_extract(record, '$.attrs.title_normalized'), lower(coalesce(title, ''))),
+                        coalesce(json_extract(record, '$.text_normalized'), text, summary, '')
+                 FROM articles;
+             PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
     Ok(())
 }
 
@@ -157,7 +172,7 @@ fn to_row(article: &Article, store_html: bool) -> Result<Row, StageError> {
 }
 
 fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
-    conn.execute(
+    let rowid: i64 = conn.query_row(
         "INSERT INTO articles (id, source, feed_url, url, canonical_url, title, summary, published_at,
              updated_at, fetched_at, language, site_name, text, content_hash, record, html, stored_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
@@ -168,17 +183,19 @@ fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
              updated_at = excluded.updated_at, fetched_at = excluded.fetched_at,
              language = excluded.language, site_name = excluded.site_name, text = excluded.text,
              content_hash = excluded.content_hash, record = excluded.record,
-             html = COALESCE(excluded.html, articles.html), stored_at = excluded.stored_at",
+             html = COALESCE(excluded.html, articles.html), stored_at = excluded.stored_at
+         RETURNING rowid",
         params![
             row.id, row.source, row.feed_url, row.url, row.canonical_url, row.title, row.summary,
             row.published_at, row.updated_at, row.fetched_at, row.language, row.site_name, row.text,
             row.content_hash, row.record, row.html, chrono::Utc::now().to_rfc3339()
         ],
+        |r| r.get(0),
     )?;
-    conn.execute("DELETE FROM articles_fts WHERE id = ?1", params![row.id])?;
+    conn.execute("DELETE FROM articles_fts WHERE rowid = ?1", params![rowid])?;
     conn.execute(
-        "INSERT INTO articles_fts (id, title, body) VALUES (?1, ?2, ?3)",
-        params![row.id, row.fts_title, row.fts_body],
+        "INSERT INTO articles_fts (rowid, id, title, body) VALUES (?1, ?2, ?3, ?4)",
+        params![rowid, row.id, row.fts_title, row.fts_body],
     )?;
     Ok(())
 }
@@ -290,7 +307,7 @@ pub fn search(
     let mut sql = String::from(
         "SELECT a.id, a.title, a.url, a.published_at, a.language, a.source,
                 snippet(articles_fts, 2, '[', ']', '…', 16), bm25(articles_fts, 2.0, 1.0)
-         FROM articles_fts JOIN articles a ON a.id = articles_fts.id
+         FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
          WHERE articles_fts MATCH ?1",
     );
     let mut values: Vec<String> = vec![fts_query];
