@@ -293,7 +293,18 @@ fn extraction(peers: bool) -> Result<(), String> {
 /// the addresses).
 fn sinks(args: &[String]) -> Result<(), String> {
     let records = flag(args, "--records", 20_000).to_string();
-    let mut run = vec!["run", "--release", "-q", "-p", "khabar-sink", "--example", "sink_bench", "--", "--records", records.as_str()];
+    let mut run = vec![
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "khabar-sink",
+        "--example",
+        "sink_bench",
+        "--",
+        "--records",
+        records.as_str(),
+    ];
     let pg = std::env::var("KHABAR_TEST_POSTGRES_URL").ok();
     let nats = std::env::var("KHABAR_TEST_NATS_URL").ok();
     if let Some(url) = pg.as_deref() {

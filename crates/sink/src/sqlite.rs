@@ -281,6 +281,58 @@ pub struct SearchFilter {
     pub limit: usize,
 }
 
+/// A passage of `text` around the first whole-word match of any of `terms` (in search form),
+/// each match in brackets, quoted as written (with its hamza and diacritics).
+pub fn highlight(text: &str, terms: &[String], context: usize) -> Option<String> {
+    let (folded, offsets) = khabar_text::normalize_with_offsets(text);
+    let folded_chars: Vec<char> = folded.chars().collect();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for term in terms.iter().filter(|t| !t.is_empty()) {
+        let length = term.chars().count();
+        for (byte, _) in folded.match_indices(term.as_str()).take(50) {
+            let start = folded[..byte].chars().count();
+            let end = start + length;
+            let boundary_before = start == 0 || !folded_chars[start - 1].is_alphanumeric();
+            let boundary_after = end >= folded_chars.len() || !folded_chars[end].is_alphanumeric();
+            if boundary_before && boundary_after {
+                let from = offsets[start];
+                let last = offsets[end - 1];
+                let to = last + text[last..].chars().next().map_or(0, char::len_utf8);
+                spans.push((from, to));
+            }
+        }
+    }
+    spans.sort();
+    spans.dedup_by(|b, a| b.0 < a.1);
+    let first = *spans.first()?;
+    let start = text[..first.0]
+        .char_indices()
+        .rev()
+        .nth(context)
+        .map_or(0, |(i, _)| i);
+    let end = text[first.1..]
+        .char_indices()
+        .nth(context * 2)
+        .map_or(text.len(), |(i, _)| first.1 + i);
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let mut at = start;
+    for &(from, to) in spans.iter().filter(|(f, t)| *f >= start && *t <= end) {
+        out.push_str(&text[at..from]);
+        out.push('[');
+        out.push_str(&text[from..to]);
+        out.push(']');
+        at = to;
+    }
+    out.push_str(&text[at..end]);
+    if end < text.len() {
+        out.push('…');
+    }
+    Some(out.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// Full-text search. `normalized_query` must be in the same search form as the indexed text
 /// (the binary applies the normalizer's folding); every word must match.
 pub fn search(
@@ -295,18 +347,22 @@ pub fn search(
         ));
     }
     let conn = open(db)?;
-    let terms: Vec<String> = normalized_query
+    let words: Vec<String> = normalized_query
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .map(str::to_string)
         .collect();
-    if terms.is_empty() {
+    if words.is_empty() {
         return Err("the query has no words to search for".to_string());
     }
-    let fts_query = terms.join(" ");
+    let fts_query = words
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut sql = String::from(
         "SELECT a.id, a.title, a.url, a.published_at, a.language, a.source,
-                snippet(articles_fts, 2, '[', ']', '…', 16), bm25(articles_fts, 2.0, 1.0)
+                snippet(articles_fts, 2, '[', ']', '…', 16), bm25(articles_fts, 2.0, 1.0), a.text
          FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
          WHERE articles_fts MATCH ?1",
     );
@@ -336,7 +392,12 @@ pub fn search(
                 published_at: r.get(3)?,
                 language: r.get(4)?,
                 source: r.get(5)?,
-                snippet: r.get(6)?,
+                // Quoted from the text as written; the index's own snippet (in search form) when
+                // there is no text.
+                snippet: r
+                    .get::<_, Option<String>>(8)?
+                    .and_then(|text| highlight(&text, &words, 60))
+                    .map_or_else(|| r.get(6), Ok)?,
                 rank: r.get(7)?,
             })
         })
@@ -347,6 +408,26 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn highlights_quote_the_text_as_written() {
+        let text = "وقالت مصادر محلية لـ\"العربي الجديد\" إن الطائرات الحربية التابعة للتحالف الدولي حلقت فوق المنطقة. ويستعد التحالف الدولي ومليشيا \"قوات سورية الديمقراطية\" (قسد) لإعلان القضاء على تنظيم \"داعش\".";
+        let terms = vec!["سوريه".to_string(), "لاعلان".to_string()];
+        let snippet = highlight(text, &terms, 20).unwrap_or_default();
+        assert!(
+            snippet.contains("[سورية]") && snippet.contains("[لإعلان]"),
+            "{snippet}"
+        );
+        assert!(
+            snippet.starts_with('…') && snippet.ends_with('…'),
+            "{snippet}"
+        );
+        assert_eq!(
+            highlight(text, &["سوري".to_string()], 20),
+            None,
+            "whole words only"
+        );
+    }
     use khabar_core_model::{FeedRef, RecordId};
 
     #[tokio::test]
@@ -366,9 +447,11 @@ mod tests {
             chrono::Utc::now(),
         );
         a.title = Some("Coalition strikes".into());
+        a.text = Some("The coalition struck Baghouz.".into());
         a.text_normalized = Some("the coalition struck baghouz".into());
         let results = sink.write(&[a.clone(), a.clone()]).await;
         assert!(results.iter().all(Result::is_ok));
+        a.text = Some("The coalition struck Baghouz again.".into());
         a.text_normalized = Some("the coalition struck baghouz again".into());
         assert!(sink.write(&[a]).await.iter().all(Result::is_ok));
         let db = dir.path().join("k.db");
@@ -382,7 +465,7 @@ mod tests {
         };
         let hits = search(&db, "baghouz again", &filter)?;
         assert_eq!(hits.len(), 1);
-        assert!(hits[0].snippet.contains("[baghouz]"));
+        assert_eq!(hits[0].snippet, "The coalition struck [Baghouz] [again].");
         assert!(search(&db, "nothing", &filter)?.is_empty());
         Ok(())
     }

@@ -102,6 +102,21 @@ pub fn normalize_for_search(text: &str) -> String {
     out
 }
 
+/// The search form of `text` with, for each of its chars, the byte offset in `text` of the
+/// char it came from: matches found in the search form map back to the text as written.
+pub fn normalize_with_offsets(text: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(text.len());
+    let mut offsets = Vec::with_capacity(text.len());
+    let mut buffer = [0u8; 4];
+    for (at, c) in text.char_indices() {
+        for folded in normalize_for_search(c.encode_utf8(&mut buffer)).chars() {
+            out.push(folded);
+            offsets.push(at);
+        }
+    }
+    (out, offsets)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +143,20 @@ mod tests {
         for (input, expected) in table {
             assert_eq!(normalize_for_search(input), expected, "{input}");
         }
+    }
+
+    #[test]
+    fn offsets_point_back_to_the_text_as_written() {
+        let text = "قوات سورية الديمقراطية (قسد)";
+        let (folded, offsets) = normalize_with_offsets(text);
+        assert_eq!(folded, normalize_for_search(text));
+        let at = folded.chars().collect::<Vec<_>>();
+        let start = folded
+            .find("سوريه")
+            .map(|b| folded[..b].chars().count())
+            .unwrap_or(0);
+        assert_eq!(&text[offsets[start]..], "سورية الديمقراطية (قسد)");
+        assert_eq!(at.len(), offsets.len());
     }
 
     #[test]
