@@ -220,6 +220,25 @@ mod tests {
         Ok(())
     }
 
+    #[tokio::test]
+    async fn a_slow_endpoint_is_a_transient_failure() -> Result<(), StageError> {
+        let server =
+            TestServer::start(|_| Reply::status(200).after(std::time::Duration::from_secs(2)));
+        let config: WebhookConfig = serde_json::from_value(
+            serde_json::json!({"url": server.url("/hook"), "timeout": "200ms"}),
+        )
+        .map_err(|e| StageError::config(e.to_string()))?;
+        let mut sink = config
+            .build(&BuildContext::standalone("hook", ".".into(), ".".into()))
+            .await?;
+        let results = sink.write(&[article("https://x/1")]).await;
+        assert!(
+            matches!(&results[0], Err(StageError::Transient(m)) if m.contains("timed out")),
+            "{results:?}"
+        );
+        Ok(())
+    }
+
     #[test]
     fn signature_is_hmac_sha256() {
         // RFC 4231 test case 2.
