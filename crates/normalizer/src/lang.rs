@@ -90,8 +90,8 @@ pub fn declared_code(declared: &str) -> Option<String> {
 /// language (a prior) stands, and failing that the unreliable guess.
 pub fn identify(text: &str, declared: Option<&str>) -> Option<String> {
     let declared = declared.and_then(declared_code);
-    // A few thousand characters decide as well as the whole text, and cost far less.
-    let sample: String = text.chars().take(3000).collect();
+    // A thousand characters decide as well as the whole text, and cost far less.
+    let sample: String = text.chars().take(1000).collect();
     let detected = whatlang::detect(&sample);
     match (detected, declared) {
         (Some(info), declared) if info.is_reliable() => {

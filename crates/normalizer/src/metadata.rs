@@ -70,39 +70,52 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 /// `<meta property|name|itemprop=KEY content=…>`, case-insensitive on the key.
-fn meta_content(document: &Html, keys: &[&str]) -> Option<String> {
-    let sel = SELECTORS.meta.as_ref()?;
-    for key in keys {
-        for element in document.select(sel) {
-            let e = element.value();
-            let named = ["property", "name", "itemprop"]
-                .iter()
-                .filter_map(|a| e.attr(a))
-                .any(|v| v.eq_ignore_ascii_case(key));
-            if named {
-                if let Some(v) = e.attr("content").and_then(non_empty) {
-                    return Some(v);
-                }
-            }
-        }
-    }
-    None
-}
+/// Every `<meta>` with content, read in one walk of the page: (lower-cased property, name and
+/// itemprop values, content).
+struct Metas(Vec<(Vec<String>, String)>);
 
-fn meta_all(document: &Html, key: &str) -> Vec<String> {
-    let Some(sel) = SELECTORS.meta.as_ref() else {
-        return Vec::new();
-    };
-    document
-        .select(sel)
-        .filter(|e| {
-            ["property", "name"]
+impl Metas {
+    fn read(document: &Html) -> Metas {
+        let Some(sel) = SELECTORS.meta.as_ref() else {
+            return Metas(Vec::new());
+        };
+        Metas(
+            document
+                .select(sel)
+                .filter_map(|element| {
+                    let e = element.value();
+                    let names: Vec<String> = ["property", "name", "itemprop"]
+                        .iter()
+                        .filter_map(|a| e.attr(a))
+                        .map(str::to_ascii_lowercase)
+                        .collect();
+                    let content = e.attr("content").and_then(non_empty)?;
+                    (!names.is_empty()).then_some((names, content))
+                })
+                .collect(),
+        )
+    }
+
+    /// The first key (in order of trust) any meta carries.
+    fn first(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|key| {
+            let key = key.to_ascii_lowercase();
+            self.0
                 .iter()
-                .filter_map(|a| e.value().attr(a))
-                .any(|v| v.eq_ignore_ascii_case(key))
+                .find(|(names, _)| names.contains(&key))
+                .map(|(_, content)| content.clone())
         })
-        .filter_map(|e| e.value().attr("content").and_then(non_empty))
-        .collect()
+    }
+
+    /// Every value of a key (`article:tag`), in page order.
+    fn all(&self, key: &str) -> Vec<String> {
+        let key = key.to_ascii_lowercase();
+        self.0
+            .iter()
+            .filter(|(names, _)| names.contains(&key))
+            .map(|(_, content)| content.clone())
+            .collect()
+    }
 }
 
 fn is_article_type(value: &Value) -> bool {
@@ -229,6 +242,7 @@ pub fn clean_title(title: &str, site_name: Option<&str>) -> String {
 
 pub fn extract(document: &Html) -> PageMetadata {
     let mut m = PageMetadata::default();
+    let metas = Metas::read(document);
     let articles = json_ld_articles(document);
     for ld in &articles {
         first(
@@ -273,29 +287,26 @@ pub fn extract(document: &Html) -> PageMetadata {
     }
     first(
         &mut m.site_name,
-        meta_content(document, &["og:site_name"]),
+        metas.first(&["og:site_name"]),
         "og:site_name",
     );
+    first(&mut m.title, metas.first(&["og:title"]), "og:title");
     first(
         &mut m.title,
-        meta_content(document, &["og:title"]),
-        "og:title",
-    );
-    first(
-        &mut m.title,
-        meta_content(document, &["twitter:title"]),
+        metas.first(&["twitter:title"]),
         "twitter:title",
     );
     first(
         &mut m.published_at,
-        meta_content(document, &["article:published_time"]).and_then(|d| parse_metadata_date(&d)),
+        metas
+            .first(&["article:published_time"])
+            .and_then(|d| parse_metadata_date(&d)),
         "article:published_time",
     );
     first(
         &mut m.published_at,
-        meta_content(
-            document,
-            &[
+        metas
+            .first(&[
                 "datePublished",
                 "pubdate",
                 "publishdate",
@@ -307,29 +318,28 @@ pub fn extract(document: &Html) -> PageMetadata {
                 "sailthru.date",
                 "parsely-pub-date",
                 "og:published_time",
-            ],
-        )
-        .and_then(|d| parse_metadata_date(&d)),
+            ])
+            .and_then(|d| parse_metadata_date(&d)),
         "meta",
     );
     first(
         &mut m.modified_at,
-        meta_content(
-            document,
-            &[
+        metas
+            .first(&[
                 "article:modified_time",
                 "og:updated_time",
                 "dateModified",
                 "last-modified",
-            ],
-        )
-        .and_then(|d| parse_metadata_date(&d)),
+            ])
+            .and_then(|d| parse_metadata_date(&d)),
         "article:modified_time",
     );
-    let meta_authors: Vec<String> = meta_all(document, "author")
+    let meta_authors: Vec<String> = metas
+        .all("author")
         .into_iter()
         .chain(
-            meta_all(document, "article:author")
+            metas
+                .all("article:author")
                 .into_iter()
                 .filter(|a| !a.starts_with("http")),
         )
@@ -341,26 +351,23 @@ pub fn extract(document: &Html) -> PageMetadata {
     );
     first(
         &mut m.section,
-        meta_content(document, &["article:section"]),
+        metas.first(&["article:section"]),
         "article:section",
     );
     first(
         &mut m.image,
-        meta_content(document, &["og:image", "twitter:image"]),
+        metas.first(&["og:image", "twitter:image"]),
         "og:image",
     );
-    m.tags.extend(meta_all(document, "article:tag"));
+    m.tags.extend(metas.all("article:tag"));
     if m.tags.is_empty() {
-        if let Some(keywords) = meta_content(document, &["keywords", "news_keywords"]) {
+        if let Some(keywords) = metas.first(&["keywords", "news_keywords"]) {
             m.tags.extend(keywords.split(',').filter_map(non_empty));
         }
     }
     let mut unique = std::collections::HashSet::new();
     m.tags.retain(|t| unique.insert(t.to_lowercase()));
-    m.description = meta_content(
-        document,
-        &["og:description", "description", "twitter:description"],
-    );
+    m.description = metas.first(&["og:description", "description", "twitter:description"]);
 
     if let Some(sel) = SELECTORS.canonical.as_ref() {
         first(
@@ -371,11 +378,7 @@ pub fn extract(document: &Html) -> PageMetadata {
             "link[rel=canonical]",
         );
     }
-    first(
-        &mut m.canonical_url,
-        meta_content(document, &["og:url"]),
-        "og:url",
-    );
+    first(&mut m.canonical_url, metas.first(&["og:url"]), "og:url");
 
     if let Some(sel) = SELECTORS.time.as_ref() {
         first(
@@ -397,7 +400,7 @@ pub fn extract(document: &Html) -> PageMetadata {
     }
     first(
         &mut m.language,
-        meta_content(document, &["og:locale", "content-language", "language"]),
+        metas.first(&["og:locale", "content-language", "language"]),
         "meta",
     );
     if let Some(sel) = SELECTORS.h1.as_ref() {
