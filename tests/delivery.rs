@@ -10,47 +10,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::*;
 use khabar_core_model::{Article, BuildContext, RunMode, StageError};
-use khabar_runtime::{load_config, validate, Pipeline, RunSummary, Shutdown, SqliteStateStore};
+use khabar_runtime::{load_config, validate, Pipeline, Shutdown, SqliteStateStore};
 use serde::Deserialize;
 
 fn registry() -> khabar_core_model::Registry {
     common::registry_with_flaky()
 }
 
-fn write_feed(dir: &Path, titles: &[&str]) -> PathBuf {
-    let items: String = titles
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>")
-        })
-        .collect();
-    let path = dir.join("feed.xml");
-    std::fs::write(
-        &path,
-        format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>"),
-    )
-    .expect("feed");
-    path
-}
-
-async fn run_once(config: &Path, shutdown_after: Option<Duration>) -> RunSummary {
-    let raw = load_config(config).expect("config loads");
-    let plan = validate(&raw, &registry()).unwrap_or_else(|issues| panic!("{issues:?}"));
-    let state = SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
-    let pipeline = Pipeline::build(plan, Arc::new(state))
-        .await
-        .unwrap_or_else(|i| panic!("{i:?}"));
-    let shutdown = Shutdown::new();
-    if let Some(after) = shutdown_after {
-        let s = shutdown.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            s.trigger();
-        });
-    }
-    pipeline.run(RunMode::Once, shutdown).await
-}
+use common::{run_pipeline as run_once, write_titles_feed as write_feed};
 
 fn config(dir: &Path, flaky: &str) -> PathBuf {
     std::fs::create_dir_all(dir.join("data")).expect("data dir");

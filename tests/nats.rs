@@ -5,11 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use khabar_core_model::RunMode;
-use khabar_runtime::{load_config, validate, Pipeline, RunSummary, Shutdown, SqliteStateStore};
+use khabar_runtime::RunSummary;
 
 fn names(test: &str) -> (String, String, String) {
     let tag = format!("{}_{}", test, std::process::id());
@@ -21,38 +19,11 @@ fn names(test: &str) -> (String, String, String) {
 }
 
 fn write_feed(dir: &Path, titles: &[&str]) {
-    let items: String = titles
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>")
-        })
-        .collect();
-    std::fs::write(
-        dir.join("feed.xml"),
-        format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>"),
-    )
-    .expect("feed");
+    common::write_titles_feed(dir, titles);
 }
 
 async fn run(dir: &Path, config: &str, shutdown_after: Option<Duration>) -> RunSummary {
-    let path = common::write_config(dir, config);
-    let raw = load_config(&path).expect("config");
-    let plan = validate(&raw, &common::registry_with_flaky()).unwrap_or_else(|i| panic!("{i:?}"));
-    std::fs::create_dir_all(plan.data_dir()).expect("data dir");
-    let state = SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
-    let pipeline = Pipeline::build(plan, Arc::new(state))
-        .await
-        .unwrap_or_else(|i| panic!("{i:?}"));
-    let shutdown = Shutdown::new();
-    if let Some(after) = shutdown_after {
-        let s = shutdown.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            s.trigger();
-        });
-    }
-    pipeline.run(RunMode::Once, shutdown).await
+    common::run_pipeline(&common::write_config(dir, config), shutdown_after).await
 }
 
 fn lines(path: &Path) -> usize {

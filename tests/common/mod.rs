@@ -163,3 +163,49 @@ pub fn registry_with_flaky() -> khabar_core_model::Registry {
     registry.add_sink::<FlakyConfig>("flaky", "test sink that fails on purpose");
     registry
 }
+
+/// An RSS feed of the given titles (links https://example.org/<n>) as `feed.xml` in `dir`.
+pub fn write_titles_feed(dir: &Path, titles: &[&str]) -> PathBuf {
+    let items: String = titles
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!("<item><title>{t}</title><link>https://example.org/{i}</link></item>")
+        })
+        .collect();
+    let path = dir.join("feed.xml");
+    std::fs::write(
+        &path,
+        format!("<rss version=\"2.0\"><channel><title>F</title>{items}</channel></rss>"),
+    )
+    .expect("feed");
+    path
+}
+
+/// Runs the pipeline of `config` in this process for one cycle (built-in types plus `flaky`),
+/// asking it to shut down after `shutdown_after` if given.
+pub async fn run_pipeline(
+    config: &Path,
+    shutdown_after: Option<std::time::Duration>,
+) -> khabar_runtime::RunSummary {
+    let raw = khabar_runtime::load_config(config).expect("config loads");
+    let plan = khabar_runtime::validate(&raw, &registry_with_flaky())
+        .unwrap_or_else(|issues| panic!("{issues:?}"));
+    std::fs::create_dir_all(plan.data_dir()).expect("data dir");
+    let state =
+        khabar_runtime::SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
+    let pipeline = khabar_runtime::Pipeline::build(plan, std::sync::Arc::new(state))
+        .await
+        .unwrap_or_else(|i| panic!("{i:?}"));
+    let shutdown = khabar_runtime::Shutdown::new();
+    if let Some(after) = shutdown_after {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            s.trigger();
+        });
+    }
+    pipeline
+        .run(khabar_core_model::RunMode::Once, shutdown)
+        .await
+}

@@ -461,6 +461,22 @@ async fn private_addresses_are_refused_by_default() {
     }
 }
 
+/// A `fetch_article` stage allowed to reach loopback servers, without per-host spacing.
+async fn loopback_fetch_article() -> Box<dyn khabar_core_model::Transform> {
+    let config: FetchArticleConfig = serde_json::from_value(
+        json!({"http": {"refuse_private_addresses": false, "per_host_interval": "0s"}}),
+    )
+    .expect("config");
+    config
+        .build(&BuildContext::standalone(
+            "page",
+            std::env::temp_dir(),
+            std::env::temp_dir(),
+        ))
+        .await
+        .expect("build")
+}
+
 fn article(url: &str) -> Article {
     Article::new(RecordId::from_url(url), FeedRef::default(), url, Utc::now())
 }
@@ -482,18 +498,7 @@ async fn fetch_article_minds_robots_txt_once_per_host() {
             "<html><body><p>A page.</p></body></html>",
         ),
     });
-    let config: FetchArticleConfig = serde_json::from_value(
-        json!({"http": {"refuse_private_addresses": false, "per_host_interval": "0s"}}),
-    )
-    .expect("config");
-    let stage = config
-        .build(&BuildContext::standalone(
-            "page",
-            std::env::temp_dir(),
-            std::env::temp_dir(),
-        ))
-        .await
-        .expect("build");
+    let stage = loopback_fetch_article().await;
     let mut open = article(&server.url("/news/1"));
     let mut banned = article(&server.url("/no-khabar/2"));
     let mut public = article(&server.url("/private/3"));
@@ -515,18 +520,7 @@ async fn fetch_article_classifies_failures() {
         "/busy" => Reply::status(503).with_header("Retry-After", "5"),
         _ => Reply::status(200),
     });
-    let config: FetchArticleConfig = serde_json::from_value(
-        json!({"http": {"refuse_private_addresses": false, "per_host_interval": "0s"}}),
-    )
-    .expect("config");
-    let stage = config
-        .build(&BuildContext::standalone(
-            "page",
-            std::env::temp_dir(),
-            std::env::temp_dir(),
-        ))
-        .await
-        .expect("build");
+    let stage = loopback_fetch_article().await;
     let gone = stage.process(&mut article(&server.url("/gone"))).await;
     assert!(
         matches!(gone, Err(khabar_core_model::StageError::Permanent(ref m)) if m.contains("404")),
@@ -596,18 +590,7 @@ async fn redirect_loops_stop_at_the_limit_and_article_redirects_are_followed() {
         .unwrap_or_default();
     assert!(error.contains("more than 3 redirects"), "{error}");
 
-    let config: FetchArticleConfig = serde_json::from_value(
-        json!({"http": {"refuse_private_addresses": false, "per_host_interval": "0s"}}),
-    )
-    .expect("config");
-    let stage = config
-        .build(&BuildContext::standalone(
-            "page",
-            std::env::temp_dir(),
-            std::env::temp_dir(),
-        ))
-        .await
-        .expect("build");
+    let stage = loopback_fetch_article().await;
     let mut a = article(&server.url("/short"));
     stage.process(&mut a).await.expect("process");
     assert_eq!(a.attrs["fetched_url"], server.url("/story?id=1"));

@@ -21,6 +21,15 @@ pub use webhook::{signature, WebhookConfig};
 
 use khabar_core_model::Registry;
 
+/// The check every file-writing sink makes of its `path` setting.
+fn path_problems(path: &std::path::Path) -> Vec<String> {
+    if path.as_os_str().is_empty() {
+        vec!["field `path`: empty".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
 pub fn register(registry: &mut Registry) {
     registry.add_sink::<StdoutConfig>(
         "stdout",

@@ -23,11 +23,7 @@ pub struct SqliteConfig {
 #[async_trait]
 impl SinkConfig for SqliteConfig {
     fn validate(&self) -> Vec<String> {
-        if self.path.as_os_str().is_empty() {
-            vec!["field `path`: empty".to_string()]
-        } else {
-            Vec::new()
-        }
+        crate::path_problems(&self.path)
     }
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
