@@ -5,6 +5,7 @@
 
 pub mod dedupe;
 pub mod extract;
+pub mod inert;
 pub mod lang;
 pub mod metadata;
 pub mod urls;
@@ -166,7 +167,7 @@ pub fn normalize_article(article: &mut Article) {
     }
     let mut declared_language = article.language.clone();
     if let Some(html) = article.html.as_deref() {
-        let document = Html::parse_document(html);
+        let document = Html::parse_document(&inert::strip_inert(html));
         let meta = metadata::extract(&document);
         let paragraphs = extract::main_text(&document);
         let mut body = khabar_text::clean_text(&paragraphs.join("\n\n"));
