@@ -207,42 +207,68 @@ fn is_protected(node: NodeRef<'_, Node>) -> bool {
 /// Decides what is chrome on one page: by tag always, by name unless the element holds most
 /// of the page's text (a wrapper whose class happens to say "sidebar-layout").
 struct Chrome {
-    text_below: std::collections::HashMap<ego_tree::NodeId, usize>,
+    /// Per element, worked out once: its text below, and whether its tag or its name make it
+    /// chrome (deciding by name costs string work the scoring would otherwise repeat).
+    facts: std::collections::HashMap<ego_tree::NodeId, Facts>,
     total: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Facts {
+    below: usize,
+    by_tag: bool,
+    by_name: bool,
 }
 
 impl Chrome {
     fn new(document: &Html) -> Chrome {
         fn walk(
             node: NodeRef<'_, Node>,
-            out: &mut std::collections::HashMap<ego_tree::NodeId, usize>,
+            out: &mut std::collections::HashMap<ego_tree::NodeId, Facts>,
         ) -> usize {
             let mut sum = 0;
             for child in node.children() {
                 match child.value() {
                     Node::Text(t) => sum += t.chars().filter(|c| !c.is_whitespace()).count(),
-                    Node::Element(_) if is_chrome_tag(child) => {}
-                    Node::Element(_) => sum += walk(child, out),
+                    Node::Element(_) if is_chrome_tag(child) => {
+                        out.insert(
+                            child.id(),
+                            Facts {
+                                below: 0,
+                                by_tag: true,
+                                by_name: false,
+                            },
+                        );
+                    }
+                    Node::Element(_) => {
+                        let below = walk(child, out);
+                        let by_name = is_chrome_name(child) && !is_protected(child);
+                        out.insert(
+                            child.id(),
+                            Facts {
+                                below,
+                                by_tag: false,
+                                by_name,
+                            },
+                        );
+                        sum += below;
+                    }
                     _ => {}
                 }
             }
-            out.insert(node.id(), sum);
             sum
         }
-        let mut text_below = std::collections::HashMap::new();
-        let total = walk(document.tree.root(), &mut text_below);
-        Chrome { text_below, total }
+        let mut facts = std::collections::HashMap::new();
+        let total = walk(document.tree.root(), &mut facts);
+        Chrome { facts, total }
     }
 
     fn is_chrome(&self, node: NodeRef<'_, Node>) -> bool {
-        if is_chrome_tag(node) {
-            return true;
+        match self.facts.get(&node.id()) {
+            Some(f) => f.by_tag || (f.by_name && f.below * 2 < self.total),
+            // Not reached by the walk: inside a chrome subtree, or not an element.
+            None => is_chrome_tag(node),
         }
-        if !is_chrome_name(node) || is_protected(node) {
-            return false;
-        }
-        let below = self.text_below.get(&node.id()).copied().unwrap_or(0);
-        below * 2 < self.total
     }
 }
 

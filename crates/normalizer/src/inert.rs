@@ -7,13 +7,16 @@
 const INERT: [&str; 5] = ["script", "style", "svg", "noscript", "template"];
 
 fn starts_with_ignore_case(haystack: &[u8], at: usize, needle: &str) -> bool {
-    haystack.len() >= at + needle.len() && haystack[at..at + needle.len()].eq_ignore_ascii_case(needle.as_bytes())
+    haystack.len() >= at + needle.len()
+        && haystack[at..at + needle.len()].eq_ignore_ascii_case(needle.as_bytes())
 }
 
 /// Where the `needle` (ASCII, case-insensitive) first occurs at or after `from`.
 fn find_ignore_case(haystack: &[u8], from: usize, needle: &str) -> Option<usize> {
     let first = needle.as_bytes().first()?.to_ascii_lowercase();
-    (from..haystack.len()).find(|&i| haystack[i].to_ascii_lowercase() == first && starts_with_ignore_case(haystack, i, needle))
+    (from..haystack.len()).find(|&i| {
+        haystack[i].to_ascii_lowercase() == first && starts_with_ignore_case(haystack, i, needle)
+    })
 }
 
 /// The page without its inert parts. Markup it cannot make sense of is left as it is.
@@ -31,12 +34,16 @@ pub fn strip_inert(html: &str) -> String {
             INERT.iter().find_map(|tag| {
                 let after_name = open + 1 + tag.len();
                 let named = starts_with_ignore_case(bytes, open + 1, tag)
-                    && bytes.get(after_name).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/');
+                    && bytes
+                        .get(after_name)
+                        .is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/');
                 if !named {
                     return None;
                 }
                 let open_end = html[open..].find('>').map(|e| open + e)?;
-                if *tag == "script" && find_ignore_case(&bytes[..open_end], open, "ld+json").is_some() {
+                if *tag == "script"
+                    && find_ignore_case(&bytes[..open_end], open, "ld+json").is_some()
+                {
                     return None;
                 }
                 let close = find_ignore_case(bytes, open_end, &format!("</{tag}"))?;

@@ -232,11 +232,13 @@ pub fn normalize_article(article: &mut Article) {
             article
                 .attrs
                 .insert("section".into(), Value::String(section.value));
+            note("section", section.source);
         }
         if let Some(image) = meta.image {
             article
                 .attrs
                 .insert("lead_image".into(), Value::String(image.value));
+            note("lead_image", image.source);
         }
         if article.summary.is_none() {
             article.summary = meta.description;

@@ -38,6 +38,13 @@ fn seed_page_gives_exactly_the_body() {
         article.id,
         RecordId::from_url("https://www.alaraby.co.uk/politics/2019/3/1/coalition-strikes-baghouz")
     );
+    assert_eq!(article.attrs["section"], "سياسة");
+    assert_eq!(
+        article.attrs["metadata_sources"]["section"],
+        "article:section"
+    );
+    assert_eq!(article.attrs["metadata_sources"]["title"], "json-ld");
+    assert_eq!(article.attrs["metadata_sources"]["published_at"], "json-ld");
     let text = article.text.unwrap_or_default();
     assert!(!text.contains("الخط"), "font control leaked");
     assert!(!text.contains("خلافات بين مكونات"), "caption leaked");
