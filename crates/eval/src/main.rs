@@ -129,6 +129,10 @@ fn main() -> ExitCode {
         println!("|---|---|---|---|---|---|");
         let mut runs: Vec<(String, Vec<String>, Duration)> = Vec::new();
         for (name, extract) in engines(&wanted)? {
+            // One untimed pass first, so no engine pays for the process's cold start.
+            for page in &pages {
+                let _ = extract(page);
+            }
             let mut texts = Vec::new();
             let mut spent = Duration::ZERO;
             for page in &pages {
