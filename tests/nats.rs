@@ -191,3 +191,69 @@ async fn feed_state_and_leases_on_nats_key_value() {
             .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_fetchers_sharing_nats_state_never_poll_one_feed_at_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(url) = khabar_testkit::service_url("KHABAR_TEST_NATS_URL") else {
+        return;
+    };
+    let bucket = format!("khabar-test-lease-{}", std::process::id());
+    let in_flight = std::sync::Arc::new(AtomicUsize::new(0));
+    let peak = std::sync::Arc::new(AtomicUsize::new(0));
+    let (now, top) = (
+        std::sync::Arc::clone(&in_flight),
+        std::sync::Arc::clone(&peak),
+    );
+    let server = common::TestServer::start(move |_| {
+        let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+        top.fetch_max(current, Ordering::SeqCst);
+        // A slow feed: both fetchers would be inside this request together without leases.
+        std::thread::sleep(Duration::from_millis(1500));
+        now.fetch_sub(1, Ordering::SeqCst);
+        common::Reply::ok("application/rss+xml", "<rss version=\"2.0\"><channel><title>T</title><item><title>a</title><link>https://example.org/a</link></item></channel></rss>")
+    });
+    let fetcher = |name: &str| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!(
+            "[global]\ndata_dir = \"data\"\nstate = {{ type = \"nats\", url = \"{url}\", bucket = \"{bucket}\" }}\n\
+             [sources.news]\ntype = \"feed\"\nurls = [\"{}\"]\nhttp = {{ refuse_private_addresses = false }}\n\
+             [sinks.out]\ntype = \"jsonl\"\ninputs = [\"news\"]\npath = \"{name}.jsonl\"\n",
+            server.url("/rss.xml")
+        );
+        let path = common::write_config(dir.path(), &config);
+        (dir, path)
+    };
+    let (_a_dir, a) = fetcher("a");
+    let (_b_dir, b) = fetcher("b");
+    let first = common::khabar()
+        .args(["once", "--config"])
+        .arg(&a)
+        .spawn()
+        .expect("fetcher a");
+    let second = common::khabar()
+        .args(["once", "--config"])
+        .arg(&b)
+        .spawn()
+        .expect("fetcher b");
+    let (first, second) = (
+        first.wait_with_output().expect("a"),
+        second.wait_with_output().expect("b"),
+    );
+    assert!(first.status.success() && second.status.success());
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        1,
+        "the feed was polled by both fetchers at once"
+    );
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        1,
+        "the fetcher without the lease skipped the feed"
+    );
+    if let Ok(client) = async_nats::connect(&url).await {
+        let _ = async_nats::jetstream::new(client)
+            .delete_key_value(&bucket)
+            .await;
+    }
+}
