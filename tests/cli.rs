@@ -103,6 +103,17 @@ fn inspect_article_runs_the_per_article_chain() {
     assert_eq!(record["site_name"], "العربي الجديد");
     assert_eq!(record["text"], fixture_text("body.txt").trim_end());
     assert!(record.get("html").is_none());
+    // The chain ends with `entities`: the seed's places come with coordinates.
+    let places: Vec<&str> = record["places"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["canonical"].as_str()).collect())
+        .unwrap_or_default();
+    for place in ["الباغوز", "مخيم الهول", "حقل الجفرة"] {
+        assert!(places.contains(&place), "{place} missing from {places:?}");
+    }
+    assert!(record["entities"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|e| e["canonical"] == "قوات سورية الديمقراطية")));
 }
 
 #[test]

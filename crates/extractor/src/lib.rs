@@ -1,14 +1,23 @@
 //! Khabar's extractor: structured facts from clean text.
 //!
-//! Stage registered here: transform `rules` (user keyword and regex lists that add tags).
+//! Stages registered here: transforms `entities` (people, organizations and places from
+//! gazetteers, with aliases, Arabic clitics and coordinates) and `rules` (user keyword and
+//! regex lists that add tags).
 
+pub mod entities;
+pub mod gazetteer;
 mod rules;
 
+pub use entities::{EntitiesConfig, Matcher};
 pub use rules::{Rule, RulesConfig};
 
 use khabar_core_model::Registry;
 
 pub fn register(registry: &mut Registry) {
+    registry.add_transform::<EntitiesConfig>(
+        "entities",
+        "people, organizations and places from gazetteers (aliases, Arabic clitics, quotes), places with coordinates",
+    );
     registry.add_transform::<RulesConfig>(
         "rules",
         "adds tags from user keyword and regex rules matched against title, summary and text",

@@ -42,7 +42,7 @@ pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Val
     }))
 }
 
-/// The per-article chain of the default pipeline: fetch_article → normalize.
+/// The per-article chain of the default pipeline: fetch_article → normalize → entities.
 pub async fn article(
     location: &str,
     real_url: Option<&str>,
@@ -77,6 +77,13 @@ pub async fn article(
         article.id = RecordId::from_url(real);
     }
     normalize
+        .process(&mut article)
+        .await
+        .map_err(|e| anyhow!("{location}: {e}"))?;
+    let entities: khabar_extractor::EntitiesConfig = serde_json::from_value(json!({}))?;
+    entities
+        .build(&ctx)
+        .await?
         .process(&mut article)
         .await
         .map_err(|e| anyhow!("{location}: {e}"))?;
