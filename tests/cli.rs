@@ -114,6 +114,9 @@ fn inspect_article_runs_the_per_article_chain() {
     assert!(record["entities"]
         .as_array()
         .is_some_and(|e| e.iter().any(|e| e["canonical"] == "قوات سورية الديمقراطية")));
+    assert!(record["events"].as_array().is_some_and(|e| e
+        .iter()
+        .any(|e| e["sub_type"] == "Evacuation" && e["place"] == "الباغوز")));
 }
 
 #[test]

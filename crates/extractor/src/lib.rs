@@ -5,15 +5,21 @@
 //! regex lists that add tags).
 
 pub mod entities;
+pub mod events;
 pub mod gazetteer;
 mod rules;
 
 pub use entities::{EntitiesConfig, Matcher};
+pub use events::{find_events, EventsConfig};
 pub use rules::{Rule, RulesConfig};
 
 use khabar_core_model::Registry;
 
 pub fn register(registry: &mut Registry) {
+    registry.add_transform::<EventsConfig>(
+        "events",
+        "events by sentence (ACLED-aligned types, evacuation, displacement) with actors, place and date; after `entities`",
+    );
     registry.add_transform::<EntitiesConfig>(
         "entities",
         "people, organizations and places from gazetteers (aliases, Arabic clitics, quotes), places with coordinates",

@@ -117,3 +117,63 @@ fn clitics_quotes_and_word_boundaries() {
     assert!(kinds("The SDFX group").is_empty());
     assert_eq!(kinds("the SDF and ISIS").len(), 2);
 }
+
+#[test]
+fn the_seed_yields_its_events() {
+    use chrono::TimeZone;
+    use khabar_core_model::{Article, FeedRef, RecordId};
+    let mut article = Article::new(
+        RecordId::from_url("u"),
+        FeedRef::default(),
+        "u",
+        chrono::Utc::now(),
+    );
+    article.text = Some(body());
+    article.published_at = chrono::Utc.with_ymd_and_hms(2019, 3, 1, 10, 12, 0).single();
+    article.entities = matcher().find(&body()).0;
+    let events = khabar_extractor::find_events(&article);
+    let find = |sub: &str, pred: &dyn Fn(&khabar_core_model::Event) -> bool| {
+        events
+            .iter()
+            .any(|e| e.sub_type.as_deref() == Some(sub) && pred(e))
+    };
+    // The coalition's air strikes on al-Baghouz, on Thursday night.
+    assert!(
+        find("Air/drone strike", &|e| e
+            .actors
+            .iter()
+            .any(|a| a == "التحالف الدولي")
+            && e.place.as_deref() == Some("الباغوز")),
+        "{events:#?}"
+    );
+    assert!(
+        find("Shelling/artillery/missile attack", &|e| e.date.as_deref()
+            == Some("2019-02-28")
+            && e.place.as_deref() == Some("الباغوز"))
+            || find("Air/drone strike", &|e| e.date.as_deref()
+                == Some("2019-02-28"))
+    );
+    // The evacuation from al-Baghouz to al-Hol camp, yesterday (Thursday) evening.
+    assert!(
+        find("Evacuation", &|e| e.place.as_deref() == Some("الباغوز")
+            && e.date.as_deref() == Some("2019-02-28")),
+        "{events:#?}"
+    );
+    // The oil fields handed over to the Deir ez-Zor Military Council.
+    assert!(
+        find("Non-violent transfer of territory", &|e| e
+            .actors
+            .iter()
+            .any(|a| a == "مجلس دير الزور العسكري")),
+        "{events:#?}"
+    );
+    // Clashes between the two, and the siege of ISIS in al-Baghouz.
+    assert!(find("Armed clash", &|_| true), "{events:#?}");
+    assert!(
+        find("Siege", &|e| e
+            .actors
+            .iter()
+            .any(|a| a == "تنظيم الدولة الإسلامية")),
+        "{events:#?}"
+    );
+}

@@ -42,7 +42,7 @@ pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Val
     }))
 }
 
-/// The per-article chain of the default pipeline: fetch_article → normalize → entities.
+/// The per-article chain of the default pipeline: fetch_article → normalize → entities → events.
 pub async fn article(
     location: &str,
     real_url: Option<&str>,
@@ -87,5 +87,6 @@ pub async fn article(
         .process(&mut article)
         .await
         .map_err(|e| anyhow!("{location}: {e}"))?;
+    article.events = khabar_extractor::find_events(&article);
     Ok(article.to_json_without_html())
 }
