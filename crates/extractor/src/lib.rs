@@ -4,18 +4,30 @@
 //! gazetteers, with aliases, Arabic clitics and coordinates) and `rules` (user keyword and
 //! regex lists that add tags).
 
+pub mod attributions;
 pub mod entities;
 pub mod events;
 pub mod gazetteer;
+pub mod keyphrases;
 mod rules;
 
+pub use attributions::{attributions, AttributionsConfig};
 pub use entities::{EntitiesConfig, Matcher};
 pub use events::{find_events, EventsConfig};
+pub use keyphrases::{keyphrases, KeyphrasesConfig};
 pub use rules::{Rule, RulesConfig};
 
 use khabar_core_model::Registry;
 
 pub fn register(registry: &mut Registry) {
+    registry.add_transform::<KeyphrasesConfig>(
+        "keyphrases",
+        "the phrases an article is about (YAKE-like score; Arabic and English stop words left out)",
+    );
+    registry.add_transform::<AttributionsConfig>(
+        "attributions",
+        "who says so: reporting verbs with their speakers and source phrases, in attrs.attributions",
+    );
     registry.add_transform::<EventsConfig>(
         "events",
         "events by sentence (ACLED-aligned types, evacuation, displacement) with actors, place and date; after `entities`",

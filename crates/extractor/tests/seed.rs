@@ -177,3 +177,48 @@ fn the_seed_yields_its_events() {
         "{events:#?}"
     );
 }
+
+#[test]
+fn the_seed_yields_its_sources_and_keyphrases() {
+    let text = body();
+    let found = khabar_extractor::attributions(&text);
+    let speakers: Vec<String> = found
+        .iter()
+        .filter_map(|a| a["speaker"].as_str().map(str::to_string))
+        .collect();
+    assert!(speakers.iter().any(|s| s == "مصادر محلية"), "{speakers:?}");
+    assert!(
+        speakers
+            .iter()
+            .any(|s| s.contains("المصادر المقربة من") && s.contains("قسد")),
+        "{speakers:?}"
+    );
+    let english = khabar_extractor::attributions("Iraqi security forces fired tear gas, local sources said. According to Reuters witnesses, four died.");
+    let speakers: Vec<&str> = english
+        .iter()
+        .filter_map(|a| a["speaker"].as_str())
+        .collect();
+    assert!(
+        speakers.contains(&"local sources")
+            && speakers.iter().any(|s| s.starts_with("Reuters witnesses")),
+        "{speakers:?}"
+    );
+
+    let phrases: Vec<String> = khabar_extractor::keyphrases(&text, 10)
+        .into_iter()
+        .map(|k| k.phrase)
+        .collect();
+    assert!(
+        phrases.iter().any(|p| p.contains("التحالف الدولي")),
+        "{phrases:?}"
+    );
+    assert!(
+        phrases.iter().any(|p| p.contains("سورية الديمقراطية")
+            || p.contains("داعش")
+            || p.contains("الباغوز")),
+        "{phrases:?}"
+    );
+    assert!(phrases
+        .iter()
+        .all(|p| !["في", "من", "على"].contains(&p.as_str())));
+}

@@ -42,7 +42,8 @@ pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Val
     }))
 }
 
-/// The per-article chain of the default pipeline: fetch_article → normalize → entities → events.
+/// The per-article chain of the default pipeline: fetch_article → normalize → entities →
+/// events → keyphrases → attributions.
 pub async fn article(
     location: &str,
     real_url: Option<&str>,
@@ -88,5 +89,12 @@ pub async fn article(
         .await
         .map_err(|e| anyhow!("{location}: {e}"))?;
     article.events = khabar_extractor::find_events(&article);
+    if let Some(text) = article.text.as_deref() {
+        article.keyphrases = khabar_extractor::keyphrases(text, 10);
+        let found = khabar_extractor::attributions(text);
+        article
+            .attrs
+            .insert("attributions".into(), Value::Array(found));
+    }
     Ok(article.to_json_without_html())
 }

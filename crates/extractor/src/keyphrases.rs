@@ -1,0 +1,302 @@
+//! The `keyphrases` transform: the phrases that say what an article is about, by a YAKE-like
+//! score (frequency, length, how early they appear), Arabic and English stop words left out.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use khabar_core_model::{
+    Article, BuildContext, Keyphrase, StageError, Transform, TransformConfig, Verdict,
+};
+use serde::Deserialize;
+
+/// Stop words in search form.
+const STOP_WORDS: &[&str] = &[
+    // Arabic
+    "في",
+    "من",
+    "الي",
+    "علي",
+    "عن",
+    "ان",
+    "التي",
+    "الذي",
+    "الذين",
+    "اللذين",
+    "كما",
+    "بعد",
+    "قبل",
+    "مع",
+    "هذا",
+    "هذه",
+    "ذلك",
+    "تلك",
+    "كان",
+    "كانت",
+    "قد",
+    "لم",
+    "لن",
+    "ما",
+    "لا",
+    "كل",
+    "بين",
+    "حيث",
+    "او",
+    "ثم",
+    "عده",
+    "خلال",
+    "ضد",
+    "ضمن",
+    "حول",
+    "عند",
+    "منذ",
+    "اي",
+    "هو",
+    "هي",
+    "هم",
+    "تم",
+    "وفق",
+    "فيها",
+    "منها",
+    "عليها",
+    "اليها",
+    "به",
+    "بها",
+    "له",
+    "لها",
+    "فيه",
+    "منه",
+    "عليه",
+    "غير",
+    "بعض",
+    "اخري",
+    "اخر",
+    "ايضا",
+    "الا",
+    "اذا",
+    "حتي",
+    "لدي",
+    "فقط",
+    "نحو",
+    "يشار",
+    "يذكر",
+    "وقالت",
+    "قالت",
+    "قال",
+    "وقال",
+    "اكثر",
+    "اليوم",
+    "امس",
+    "فضلا",
+    "كذلك",
+    "لقد",
+    "انه",
+    "انها",
+    // English
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "for",
+    "and",
+    "or",
+    "but",
+    "with",
+    "by",
+    "from",
+    "as",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "has",
+    "have",
+    "had",
+    "that",
+    "this",
+    "these",
+    "those",
+    "it",
+    "its",
+    "said",
+    "says",
+    "after",
+    "before",
+    "over",
+    "into",
+    "than",
+    "more",
+    "also",
+    "not",
+    "no",
+    "who",
+    "which",
+    "what",
+    "when",
+    "where",
+    "while",
+    "their",
+    "they",
+    "he",
+    "she",
+    "his",
+    "her",
+    "we",
+    "our",
+    "you",
+    "will",
+    "would",
+    "could",
+    "can",
+    "about",
+    "up",
+    "out",
+    "all",
+    "one",
+    "two",
+    "new",
+    "last",
+    "first",
+    "there",
+    "other",
+    "some",
+    "such",
+    "only",
+    "if",
+    "so",
+];
+
+fn is_stop(folded: &str) -> bool {
+    folded.chars().count() < 3
+        || STOP_WORDS.contains(&folded)
+        || folded.chars().all(|c| c.is_ascii_digit())
+}
+
+/// The `limit` best phrases of `text`, scores scaled to 1 for the best.
+pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
+    struct Candidate {
+        surface: String,
+        count: usize,
+        first: usize,
+        words: usize,
+    }
+    let mut candidates: HashMap<String, Candidate> = HashMap::new();
+    let mut position = 0usize;
+    for fragment in text.split(|c: char| {
+        matches!(
+            c,
+            '.' | '،'
+                | ','
+                | '؛'
+                | ';'
+                | ':'
+                | '('
+                | ')'
+                | '"'
+                | '«'
+                | '»'
+                | '\n'
+                | '!'
+                | '?'
+                | '؟'
+        )
+    }) {
+        let words: Vec<(&str, String)> = fragment
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| (w, khabar_text::normalize_for_search(w)))
+            .collect();
+        for start in 0..words.len() {
+            position += 1;
+            for n in 1..=3 {
+                let Some(gram) = words.get(start..start + n) else {
+                    break;
+                };
+                if is_stop(&gram[0].1) || is_stop(&gram[n - 1].1) {
+                    continue;
+                }
+                let key = gram
+                    .iter()
+                    .map(|(_, f)| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let entry = candidates.entry(key).or_insert_with(|| Candidate {
+                    surface: gram.iter().map(|(w, _)| *w).collect::<Vec<_>>().join(" "),
+                    count: 0,
+                    first: position,
+                    words: n,
+                });
+                entry.count += 1;
+            }
+        }
+    }
+    let total = position.max(1) as f64;
+    let mut scored: Vec<(f64, Candidate)> = candidates
+        .into_values()
+        .filter(|c| c.count >= 2 || c.words > 1)
+        .map(|c| {
+            let early = 1.0 + (1.0 - c.first as f64 / total);
+            let length = 1.0 + 0.6 * (c.words as f64 - 1.0);
+            ((c.count as f64).sqrt() * length * early, c)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.first.cmp(&b.1.first)));
+    let best = scored.first().map_or(1.0, |(s, _)| *s);
+    let mut chosen: Vec<Keyphrase> = Vec::new();
+    for (score, candidate) in scored {
+        if chosen.len() == limit {
+            break;
+        }
+        // A phrase inside one already chosen, or holding one, adds nothing.
+        let folded = khabar_text::normalize_for_search(&candidate.surface);
+        let overlaps = chosen.iter().any(|k| {
+            let other = khabar_text::normalize_for_search(&k.phrase);
+            other.contains(&folded) || folded.contains(&other)
+        });
+        if !overlaps {
+            chosen.push(Keyphrase {
+                phrase: candidate.surface,
+                score: (score / best) as f32,
+            });
+        }
+    }
+    chosen
+}
+
+/// `[transforms.<id>] type = "keyphrases"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyphrasesConfig {
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_limit() -> usize {
+    10
+}
+
+#[async_trait]
+impl TransformConfig for KeyphrasesConfig {
+    async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
+        Ok(Box::new(Keyphrases { limit: self.limit }))
+    }
+}
+
+struct Keyphrases {
+    limit: usize,
+}
+
+#[async_trait]
+impl Transform for Keyphrases {
+    async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
+        if let Some(text) = article.text.as_deref() {
+            article.keyphrases = keyphrases(text, self.limit);
+        }
+        Ok(Verdict::Keep)
+    }
+}
