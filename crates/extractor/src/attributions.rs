@@ -80,11 +80,15 @@ pub fn attributions(text: &str) -> Vec<Value> {
                     .find(|(_, w)| !w.trim().is_empty())
                     .map_or(words[i].0, |(at, _)| *at);
                 let stop = words[end - 1].0 + words[end - 1].1.len();
-                let speaker = text[start..stop]
+                let mut speaker = text[start..stop]
                     .trim()
-                    .trim_matches(['"', '،', ','])
+                    .trim_end_matches(['"', '،', ','])
                     .trim()
                     .to_string();
+                // The speaker ends inside a quoted name (من "قسد"): close the quote.
+                if speaker.matches('"').count() % 2 == 1 {
+                    speaker.push('"');
+                }
                 if !speaker.is_empty() {
                     found.push(json!({"speaker": speaker, "verb": words[i].1, "start": words[i].0, "end": stop}));
                 }

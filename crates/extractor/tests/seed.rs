@@ -188,9 +188,7 @@ fn the_seed_yields_its_sources_and_keyphrases() {
         .collect();
     assert!(speakers.iter().any(|s| s == "مصادر محلية"), "{speakers:?}");
     assert!(
-        speakers
-            .iter()
-            .any(|s| s.contains("المصادر المقربة من") && s.contains("قسد")),
+        speakers.iter().any(|s| s == "المصادر المقربة من \"قسد\""),
         "{speakers:?}"
     );
     let english = khabar_extractor::attributions("Iraqi security forces fired tear gas, local sources said. According to Reuters witnesses, four died.");
