@@ -91,8 +91,19 @@ fn test_with_totals(args: &[&str]) -> Result<(), String> {
 /// `eval extraction [--dir DIR] [--show-worst N]`: quality of our extractor on the
 /// development split (F1, precision, recall, accuracy, pages/s).
 fn eval(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("entities") {
+        cargo(&["build", "--release", "-p", "khabar-eval"])?;
+        let mut cmd = Command::new(workspace_root().join("target/release/khabar-eval"));
+        cmd.arg("entities").args(&args[1..]);
+        let status = cmd.status().map_err(|e| format!("khabar-eval: {e}"))?;
+        return if status.success() {
+            Ok(())
+        } else {
+            Err("khabar-eval failed".into())
+        };
+    }
     if args.first().map(String::as_str) != Some("extraction") {
-        return Err("usage: cargo xtask eval extraction [--dir DIR] [--show-worst N]".into());
+        return Err("usage: cargo xtask eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll]>".into());
     }
     cargo(&["build", "--release", "-p", "khabar-eval"])?;
     let dir = match args
@@ -129,7 +140,8 @@ fn usage() -> String {
      \x20                                                scaffold a plugin crate (default DIR: plugins/)\n\
      \x20 bench poll [--feeds N] [--items N]             feed polling: full and all-304 cycles (BENCHMARKS.md)\n\
      \x20 bench extraction [--peers]                     extraction pages/s; --peers adds rs-trafilatura, dom_smoothie, trafilatura\n\
-     \x20 eval extraction [--dir DIR] [--show-worst N]   extraction F1, precision, recall on the development split"
+     \x20 eval extraction [--dir DIR] [--show-worst N]   extraction F1, precision, recall on the development split\n\
+     \x20 eval entities [--file FILE.conll]              entity precision, recall, F1 per kind on CoNLL-labelled text"
         .to_string()
 }
 

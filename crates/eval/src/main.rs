@@ -4,6 +4,7 @@
 //! precision, recall, accuracy and pages/s per engine. `--predictions` scores another
 //! program's output on the same pages (trafilatura, run by `cargo xtask bench extraction`).
 
+mod entities_eval;
 mod metric;
 
 use std::io::Read;
@@ -110,6 +111,21 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("entities") {
+        let file = arg(&args, "--file").unwrap_or_else(|| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed-entities.conll").to_string()
+        });
+        return match std::fs::read_to_string(&file)
+            .map_err(|e| format!("{file}: {e}"))
+            .and_then(|t| entities_eval::run(&t))
+        {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) != Some("extraction") {
         eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--predictions FILE.json…] [--show-worst N]");
         return ExitCode::from(2);
