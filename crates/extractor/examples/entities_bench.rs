@@ -1,0 +1,55 @@
+//! MB/s of entity matching with the full gazetteer, for `cargo xtask bench entities`.
+//!
+//! `entities_bench [--mb N]`: the curated list plus config/gazetteers/geonames.tsv; the text is
+//! the seed article and an English wire paragraph, repeated to N MB.
+
+use std::time::Instant;
+
+use khabar_extractor::gazetteer::{parse_tsv, CURATED};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let mb: usize = args
+        .iter()
+        .position(|a| a == "--mb")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let geonames =
+        std::fs::read_to_string(root.join("config/gazetteers/geonames.tsv")).unwrap_or_default();
+    let mut entries = parse_tsv(CURATED, "curated.tsv").unwrap_or_default();
+    entries.extend(parse_tsv(&geonames, "geonames.tsv").unwrap_or_default());
+    let names: usize = entries.iter().map(|e| e.aliases.len()).sum();
+    let started = Instant::now();
+    let matcher = match khabar_extractor::Matcher::new(entries) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let build = started.elapsed();
+    let seed =
+        std::fs::read_to_string(root.join("tests/fixtures/seed/body.txt")).unwrap_or_default();
+    let wire = "Iraqi security forces fired tear gas at protesters in central Baghdad on Thursday, killing at least four people near the Ahrar bridge over the Tigris, security and medical sources in Basra and Mosul said.\n\n";
+    let unit = format!("{seed}\n\n{wire}");
+    let mut documents = Vec::new();
+    let mut size = 0;
+    while size < mb * 1_000_000 {
+        documents.push(unit.clone());
+        size += unit.len();
+    }
+    let started = Instant::now();
+    let mut found = 0;
+    for doc in &documents {
+        found += matcher.find(doc).0.len();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "| {names} names | built in {:.2} s | {:.1} MB in {seconds:.2} s | **{:.1} MB/s** | {found} mentions |",
+        build.as_secs_f64(),
+        size as f64 / 1e6,
+        size as f64 / 1e6 / seconds
+    );
+}
