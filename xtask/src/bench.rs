@@ -254,25 +254,8 @@ fn extraction(peers: bool) -> Result<(), String> {
         .arg(&dir)
         .args(["--engine", "all"]);
     if peers {
-        let venv = root.join("target/bench-venv");
+        let venv = crate::python_venv(&["trafilatura", "lxml_html_clean"])?;
         let python = venv.join("bin/python");
-        if !python.exists() {
-            let status = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .status()
-                .map_err(|e| format!("python3 -m venv: {e}"))?;
-            if !status.success() {
-                return Err("cannot create the Python venv for trafilatura".into());
-            }
-        }
-        let pip = Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "trafilatura", "lxml_html_clean"])
-            .status()
-            .map_err(|e| format!("pip: {e}"))?;
-        if !pip.success() {
-            return Err("pip install trafilatura failed".into());
-        }
         let script = root.join("crates/eval/peers/trafilatura_extract.py");
         let out = Command::new(&python)
             .arg(&script)
@@ -289,12 +272,7 @@ fn extraction(peers: bool) -> Result<(), String> {
         std::fs::write(&predictions, &out.stdout).map_err(|e| e.to_string())?;
         eval.arg("--predictions").arg(&predictions);
     }
-    let status = eval.status().map_err(|e| format!("khabar-eval: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("khabar-eval failed".into())
-    }
+    crate::run_status(&mut eval, "khabar-eval")
 }
 
 /// `bench sinks [--records N]`: records/s into SQLite, PostgreSQL and NATS JetStream (the

