@@ -7,80 +7,112 @@
 //! font controls) is skipped by tag and by class/id words, and link lists are dropped by link
 //! density.
 
-use ego_tree::NodeRef;
-use scraper::{Html, Node};
+use khabar_html::{Document, NodeData, NodeRef};
 
 /// Tags whose subtree is never article text.
-const SKIP_TAGS: &[&str] = &[
-    "script",
-    "style",
-    "noscript",
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "figure",
-    "figcaption",
-    "button",
-    "iframe",
-    "svg",
-    "select",
-    "template",
-    "object",
-    "embed",
-    "canvas",
-    "input",
-    "textarea",
-    "label",
-    "menu",
-    "dialog",
-    "head",
-    "title",
-    "video",
-    "audio",
-    "picture",
-];
+fn is_skip_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "script"
+            | "style"
+            | "noscript"
+            | "nav"
+            | "header"
+            | "footer"
+            | "aside"
+            | "figure"
+            | "figcaption"
+            | "button"
+            | "iframe"
+            | "svg"
+            | "select"
+            | "template"
+            | "object"
+            | "embed"
+            | "canvas"
+            | "input"
+            | "textarea"
+            | "label"
+            | "menu"
+            | "dialog"
+            | "head"
+            | "title"
+            | "video"
+            | "audio"
+            | "picture"
+    )
+}
 
 /// Tags that start a new paragraph.
-const BLOCK_TAGS: &[&str] = &[
-    "p",
-    "div",
-    "section",
-    "article",
-    "main",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "li",
-    "ul",
-    "ol",
-    "blockquote",
-    "pre",
-    "dd",
-    "dt",
-    "dl",
-    "td",
-    "th",
-    "tr",
-    "table",
-    "tbody",
-    "thead",
-    "center",
-    "hr",
-    "address",
-];
+fn is_block_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "ul"
+            | "ol"
+            | "blockquote"
+            | "pre"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "td"
+            | "th"
+            | "tr"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "center"
+            | "hr"
+            | "address"
+    )
+}
 
 /// Tags that flow inside a line of text.
-const INLINE_TAGS: &[&str] = &[
-    "a", "span", "strong", "b", "em", "i", "u", "small", "abbr", "cite", "q", "sub", "sup", "mark",
-    "time", "code", "bdi", "bdo", "del", "ins", "s", "var", "kbd",
-];
+fn is_inline_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "a" | "span"
+            | "strong"
+            | "b"
+            | "em"
+            | "i"
+            | "u"
+            | "small"
+            | "abbr"
+            | "cite"
+            | "q"
+            | "sub"
+            | "sup"
+            | "mark"
+            | "time"
+            | "code"
+            | "bdi"
+            | "bdo"
+            | "del"
+            | "ins"
+            | "s"
+            | "var"
+            | "kbd"
+    )
+}
 
 /// Blocks whose own text counts when scoring containers.
-const PARAGRAPH_TAGS: &[&str] = &["p", "pre", "blockquote", "h2", "h3", "h4", "li", "td", "dd"];
+fn is_paragraph_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "pre" | "blockquote" | "h2" | "h3" | "h4" | "li" | "td" | "dd"
+    )
+}
 
 /// Class or id fragments of chrome. Matched as substrings of the lower-cased class and id.
 const CHROME_WORDS: &[&str] = &[
@@ -129,24 +161,36 @@ const CHROME_WORDS: &[&str] = &[
 ];
 
 /// Class or id tokens (whole words between `-`, `_` or spaces) of chrome.
-const CHROME_TOKENS: &[&str] = &[
-    "ad", "ads", "tools", "tag", "meta", "nav", "share", "hidden", "byline", "dateline", "font",
-];
+fn is_chrome_token(name: &str) -> bool {
+    matches!(
+        name,
+        "ad" | "ads"
+            | "tools"
+            | "tag"
+            | "meta"
+            | "nav"
+            | "share"
+            | "hidden"
+            | "byline"
+            | "dateline"
+            | "font"
+    )
+}
 
-fn tag_of(node: NodeRef<'_, Node>) -> Option<&str> {
-    match node.value() {
-        Node::Element(e) => Some(e.name()),
+fn tag_of(node: NodeRef<'_>) -> Option<&str> {
+    match node.data() {
+        NodeData::Element(e) => Some(e.name()),
         _ => None,
     }
 }
 
 /// Chrome by what the element is: a tag that never holds article text, hidden, or a
 /// navigation role.
-fn is_chrome_tag(node: NodeRef<'_, Node>) -> bool {
-    let Node::Element(element) = node.value() else {
+fn is_chrome_tag(node: NodeRef<'_>) -> bool {
+    let NodeData::Element(element) = node.data() else {
         return false;
     };
-    if SKIP_TAGS.contains(&element.name()) {
+    if is_skip_tag(element.name()) {
         return true;
     }
     if element.attr("hidden").is_some() || element.attr("aria-hidden") == Some("true") {
@@ -166,35 +210,50 @@ fn is_chrome_tag(node: NodeRef<'_, Node>) -> bool {
 
 /// Chrome by what the page calls it: class and id words (and forms, which are search boxes
 /// and newsletter sign-ups unless a whole ASP.NET page sits in one).
-fn is_chrome_name(node: NodeRef<'_, Node>) -> bool {
-    let Node::Element(element) = node.value() else {
+fn is_chrome_name(node: NodeRef<'_>) -> bool {
+    let NodeData::Element(element) = node.data() else {
         return false;
     };
     if element.name() == "form" {
         return true;
     }
-    let mut names = String::new();
-    for attr in ["class", "id"] {
-        if let Some(v) = element.attr(attr) {
-            names.push(' ');
-            names.push_str(&v.to_ascii_lowercase());
-        }
-    }
-    if names.is_empty() {
+    ["class", "id"]
+        .iter()
+        .filter_map(|attr| element.attr(attr))
+        .any(|value| {
+            CHROME_WORD_MATCHER
+                .as_ref()
+                .is_some_and(|m| m.is_match(value))
+                || value
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(is_chrome_token_ignoring_case)
+        })
+}
+
+/// [`CHROME_WORDS`] as one automaton, matched without lower-casing the attribute first.
+static CHROME_WORD_MATCHER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(CHROME_WORDS)
+            .ok()
+    });
+
+fn is_chrome_token_ignoring_case(token: &str) -> bool {
+    // The longest chrome token has 8 letters; longer ones need no lower-casing to be refused.
+    let mut lower = [0u8; 8];
+    let Some(buffer) = lower.get_mut(..token.len()) else {
         return false;
-    }
-    if CHROME_WORDS.iter().any(|w| names.contains(w)) {
-        return true;
-    }
-    names
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|token| CHROME_TOKENS.contains(&token))
+    };
+    buffer.copy_from_slice(token.as_bytes());
+    buffer.make_ascii_lowercase();
+    std::str::from_utf8(buffer).is_ok_and(is_chrome_token)
 }
 
 /// Elements a class name never removes: the article's own wrappers (WordPress puts `tag-…`
 /// and `category-…` classes on them).
-fn is_protected(node: NodeRef<'_, Node>) -> bool {
-    let Node::Element(element) = node.value() else {
+fn is_protected(node: NodeRef<'_>) -> bool {
+    let NodeData::Element(element) = node.data() else {
         return false;
     };
     matches!(element.name(), "html" | "body" | "article" | "main")
@@ -209,7 +268,9 @@ fn is_protected(node: NodeRef<'_, Node>) -> bool {
 struct Chrome {
     /// Per element, worked out once: its text below, and whether its tag or its name make it
     /// chrome (deciding by name costs string work the scoring would otherwise repeat).
-    facts: std::collections::HashMap<ego_tree::NodeId, Facts>,
+    facts: Vec<Option<Facts>>,
+    /// Per text node, its characters other than white space (counted once, read often).
+    text_chars: Vec<u32>,
     total: usize,
 }
 
@@ -221,36 +282,35 @@ struct Facts {
 }
 
 impl Chrome {
-    fn new(document: &Html) -> Chrome {
+    fn new(document: &Document) -> Chrome {
         fn walk(
-            node: NodeRef<'_, Node>,
-            out: &mut std::collections::HashMap<ego_tree::NodeId, Facts>,
+            node: NodeRef<'_>,
+            out: &mut Vec<Option<Facts>>,
+            text_chars: &mut Vec<u32>,
         ) -> usize {
             let mut sum = 0;
             for child in node.children() {
-                match child.value() {
-                    Node::Text(t) => sum += t.chars().filter(|c| !c.is_whitespace()).count(),
-                    Node::Element(_) if is_chrome_tag(child) => {
-                        out.insert(
-                            child.id(),
-                            Facts {
-                                below: 0,
-                                by_tag: true,
-                                by_name: false,
-                            },
-                        );
+                match child.data() {
+                    NodeData::Text(t) => {
+                        let n = count_text_chars(t);
+                        text_chars[child.id().index()] = n as u32;
+                        sum += n;
                     }
-                    Node::Element(_) => {
-                        let below = walk(child, out);
+                    NodeData::Element(_) if is_chrome_tag(child) => {
+                        out[child.id().index()] = Some(Facts {
+                            below: 0,
+                            by_tag: true,
+                            by_name: false,
+                        });
+                    }
+                    NodeData::Element(_) => {
+                        let below = walk(child, out, text_chars);
                         let by_name = is_chrome_name(child) && !is_protected(child);
-                        out.insert(
-                            child.id(),
-                            Facts {
-                                below,
-                                by_tag: false,
-                                by_name,
-                            },
-                        );
+                        out[child.id().index()] = Some(Facts {
+                            below,
+                            by_tag: false,
+                            by_name,
+                        });
                         sum += below;
                     }
                     _ => {}
@@ -258,13 +318,26 @@ impl Chrome {
             }
             sum
         }
-        let mut facts = std::collections::HashMap::new();
-        let total = walk(document.tree.root(), &mut facts);
-        Chrome { facts, total }
+        let mut facts = vec![None; document.len()];
+        let mut text_chars = vec![u32::MAX; document.len()];
+        let total = walk(document.root(), &mut facts, &mut text_chars);
+        Chrome {
+            facts,
+            text_chars,
+            total,
+        }
     }
 
-    fn is_chrome(&self, node: NodeRef<'_, Node>) -> bool {
-        match self.facts.get(&node.id()) {
+    /// Characters other than white space in a text node.
+    fn chars(&self, node: NodeRef<'_>, text: &str) -> usize {
+        match self.text_chars.get(node.id().index()) {
+            Some(&n) if n != u32::MAX => n as usize,
+            _ => count_text_chars(text),
+        }
+    }
+
+    fn is_chrome(&self, node: NodeRef<'_>) -> bool {
+        match self.facts.get(node.id().index()).copied().flatten() {
             Some(f) => f.by_tag || (f.by_name && f.below * 2 < self.total),
             // Not reached by the walk: inside a chrome subtree, or not an element.
             None => is_chrome_tag(node),
@@ -272,26 +345,24 @@ impl Chrome {
     }
 }
 
+fn count_text_chars(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
 /// Text of a subtree (chrome left out) and how much of it sits inside links.
-fn text_and_link_chars(chrome: &Chrome, node: NodeRef<'_, Node>) -> (usize, usize) {
-    fn walk(
-        chrome: &Chrome,
-        node: NodeRef<'_, Node>,
-        in_link: bool,
-        text: &mut usize,
-        link: &mut usize,
-    ) {
+fn text_and_link_chars(chrome: &Chrome, node: NodeRef<'_>) -> (usize, usize) {
+    fn walk(chrome: &Chrome, node: NodeRef<'_>, in_link: bool, text: &mut usize, link: &mut usize) {
         for child in node.children() {
-            match child.value() {
-                Node::Text(t) => {
-                    let n = t.chars().filter(|c| !c.is_whitespace()).count();
+            match child.data() {
+                NodeData::Text(t) => {
+                    let n = chrome.chars(child, t);
                     *text += n;
                     if in_link {
                         *link += n;
                     }
                 }
-                Node::Element(_) if chrome.is_chrome(child) => {}
-                Node::Element(e) => walk(chrome, child, in_link || e.name() == "a", text, link),
+                NodeData::Element(_) if chrome.is_chrome(child) => {}
+                NodeData::Element(e) => walk(chrome, child, in_link || e.name() == "a", text, link),
                 _ => {}
             }
         }
@@ -302,12 +373,12 @@ fn text_and_link_chars(chrome: &Chrome, node: NodeRef<'_, Node>) -> (usize, usiz
 }
 
 /// Text directly in an element: its text nodes and inline children, not its blocks.
-fn direct_text(chrome: &Chrome, node: NodeRef<'_, Node>) -> (usize, usize) {
+fn direct_text(chrome: &Chrome, node: NodeRef<'_>) -> (usize, usize) {
     let (mut text, mut link) = (0, 0);
     for child in node.children() {
-        match child.value() {
-            Node::Text(t) => text += t.chars().filter(|c| !c.is_whitespace()).count(),
-            Node::Element(e) if INLINE_TAGS.contains(&e.name()) && !chrome.is_chrome(child) => {
+        match child.data() {
+            NodeData::Text(t) => text += chrome.chars(child, t),
+            NodeData::Element(e) if is_inline_tag(e.name()) && !chrome.is_chrome(child) => {
                 let (t, l) = text_and_link_chars(chrome, child);
                 text += t;
                 link += if e.name() == "a" { t } else { l };
@@ -319,23 +390,22 @@ fn direct_text(chrome: &Chrome, node: NodeRef<'_, Node>) -> (usize, usize) {
 }
 
 /// Scores every element and returns the best container, if any scored.
-fn best_container<'a>(document: &'a Html, chrome: &Chrome) -> Vec<NodeRef<'a, Node>> {
-    use std::collections::HashMap;
-    let mut scores: HashMap<ego_tree::NodeId, f64> = HashMap::new();
-    let mut stack = vec![document.tree.root()];
+fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a>> {
+    let mut scores = vec![0.0f64; document.len()];
+    let mut stack = vec![document.root()];
     while let Some(node) = stack.pop() {
         if chrome.is_chrome(node) {
             continue;
         }
         if let Some(tag) = tag_of(node) {
-            if PARAGRAPH_TAGS.contains(&tag) {
+            if is_paragraph_tag(tag) {
                 let (text, link) = text_and_link_chars(chrome, node);
                 if text >= 20 && (link as f64) < 0.5 * text as f64 {
                     let score = (text - link) as f64;
                     if let Some(parent) = node.parent() {
-                        *scores.entry(parent.id()).or_default() += score;
+                        scores[parent.id().index()] += score;
                         if let Some(grand) = parent.parent() {
-                            *scores.entry(grand.id()).or_default() += score / 2.0;
+                            scores[grand.id().index()] += score / 2.0;
                         }
                     }
                 }
@@ -346,45 +416,46 @@ fn best_container<'a>(document: &'a Html, chrome: &Chrome) -> Vec<NodeRef<'a, No
             let (own, own_link) = direct_text(chrome, node);
             if own >= 40 && (own_link as f64) < 0.5 * own as f64 {
                 let score = (own - own_link) as f64;
-                *scores.entry(node.id()).or_default() += score;
+                scores[node.id().index()] += score;
                 if let Some(parent) = node.parent() {
-                    *scores.entry(parent.id()).or_default() += score / 2.0;
+                    scores[parent.id().index()] += score / 2.0;
                 }
             }
         }
         stack.extend(node.children());
     }
-    let Some((&best_id, &best_score)) = scores
-        .iter()
-        .filter(|(id, _)| {
-            document
-                .tree
-                .get(**id)
-                .is_some_and(|n| matches!(n.value(), Node::Element(_)))
-        })
-        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+    // The best score; of equal ones, the first in the page.
+    let Some((best, best_score)) = document
+        .elements()
+        .map(|(node, _)| (node, scores[node.id().index()]))
+        .filter(|(_, score)| *score > 0.0)
+        .fold(
+            None,
+            |best: Option<(NodeRef<'a>, f64)>, (node, score)| match best {
+                Some((_, top)) if top >= score => best,
+                _ => Some((node, score)),
+            },
+        )
     else {
         return Vec::new();
     };
-    let Some(best) = document.tree.get(best_id) else {
-        return Vec::new();
-    };
+    let best_id = best.id();
     // Many sites cut a story into sibling sections (between ads, pull quotes, newsletters),
     // sometimes a level or two above the paragraphs' parent: at the highest of those levels
     // where siblings share the section's class, the story is all of them; otherwise siblings
     // that score well join the best one.
-    let class_of = |n: NodeRef<'_, Node>| match n.value() {
-        Node::Element(e) => e.attr("class").map(str::to_string),
+    let class_of = |n: NodeRef<'_>| match n.data() {
+        NodeData::Element(e) => e.attr("class").map(str::to_string),
         _ => None,
     };
-    let score_of = |n: NodeRef<'_, Node>| scores.get(&n.id()).copied().unwrap_or(0.0);
-    let subtree_scores = |n: NodeRef<'_, Node>| n.descendants().map(score_of).sum::<f64>();
+    let score_of = |n: NodeRef<'_>| scores.get(n.id().index()).copied().unwrap_or(0.0);
+    let subtree_scores = |n: NodeRef<'_>| n.descendants().map(score_of).sum::<f64>();
     let mut level = best;
-    let mut chosen: Option<Vec<NodeRef<'_, Node>>> = None;
+    let mut chosen: Option<Vec<NodeRef<'_>>> = None;
     for _ in 0..3 {
         let Some(parent) = level.parent() else { break };
         if let Some(class) = class_of(level) {
-            let same: Vec<NodeRef<'_, Node>> = parent
+            let same: Vec<NodeRef<'_>> = parent
                 .children()
                 .filter(|s| {
                     s.id() == level.id()
@@ -410,7 +481,7 @@ fn best_container<'a>(document: &'a Html, chrome: &Chrome) -> Vec<NodeRef<'a, No
         .filter(|sibling| {
             sibling.id() == best_id
                 || (!chrome.is_chrome(*sibling)
-                    && matches!(sibling.value(), Node::Element(_))
+                    && matches!(sibling.data(), NodeData::Element(_))
                     && score_of(*sibling) >= best_score * 0.2)
         })
         .collect()
@@ -418,18 +489,14 @@ fn best_container<'a>(document: &'a Html, chrome: &Chrome) -> Vec<NodeRef<'a, No
 
 /// The element a page itself marks as the article body (`itemprop="articleBody"`), when there
 /// is exactly one and it holds real text.
-fn declared_body<'a>(document: &'a Html, chrome: &Chrome) -> Option<NodeRef<'a, Node>> {
-    let mut found = document
-        .tree
-        .root()
-        .descendants()
-        .filter(|n| match n.value() {
-            Node::Element(e) => e.attr("itemprop").is_some_and(|p| {
-                p.split_whitespace()
-                    .any(|v| v.eq_ignore_ascii_case("articleBody"))
-            }),
-            _ => false,
-        });
+fn declared_body<'a>(document: &'a Document, chrome: &Chrome) -> Option<NodeRef<'a>> {
+    let mut found = document.root().descendants().filter(|n| match n.data() {
+        NodeData::Element(e) => e.attr("itemprop").is_some_and(|p| {
+            p.split_whitespace()
+                .any(|v| v.eq_ignore_ascii_case("articleBody"))
+        }),
+        _ => false,
+    });
     let body = found.next()?;
     if found.next().is_some() || chrome.is_chrome(body) {
         return None;
@@ -458,19 +525,19 @@ impl Blocks {
         self.current_link_chars = 0;
     }
 
-    fn walk(&mut self, chrome: &Chrome, node: NodeRef<'_, Node>, in_link: bool) {
+    fn walk(&mut self, chrome: &Chrome, node: NodeRef<'_>, in_link: bool) {
         for child in node.children() {
-            match child.value() {
-                Node::Text(t) => {
+            match child.data() {
+                NodeData::Text(t) => {
                     self.current.push_str(t);
-                    let n = t.chars().filter(|c| !c.is_whitespace()).count();
+                    let n = chrome.chars(child, t);
                     self.current_chars += n;
                     if in_link {
                         self.current_link_chars += n;
                     }
                 }
-                Node::Element(_) if chrome.is_chrome(child) => {}
-                Node::Element(e) => {
+                NodeData::Element(_) if chrome.is_chrome(child) => {}
+                NodeData::Element(e) => {
                     let name = e.name();
                     if name == "br" {
                         // Two <br> in a row separate paragraphs in pages without <p>.
@@ -480,7 +547,7 @@ impl Blocks {
                         } else {
                             self.current.push('\u{2028}');
                         }
-                    } else if BLOCK_TAGS.contains(&name) {
+                    } else if is_block_tag(name) {
                         self.flush();
                         self.walk(chrome, child, in_link);
                         self.flush();
@@ -495,7 +562,7 @@ impl Blocks {
 }
 
 /// The article's paragraphs, in order; empty when nothing looks like an article.
-pub fn main_text(document: &Html) -> Vec<String> {
+pub fn main_text(document: &Document) -> Vec<String> {
     let chrome = Chrome::new(document);
     let mut blocks = Blocks::default();
     let containers = match declared_body(document, &chrome) {
@@ -531,7 +598,7 @@ mod tests {
           </div>
           <footer><p>Copyright notice that is long enough to be a paragraph</p></footer>
         </body></html>"##;
-        let doc = Html::parse_document(html);
+        let doc = Document::parse(html);
         assert_eq!(
             main_text(&doc),
             vec![
@@ -544,7 +611,7 @@ mod tests {
     #[test]
     fn double_br_splits_paragraphs() {
         let html = "<div id=story><p>One line of a story that is long enough<br><br>Two, another part of it that is long</p></div>";
-        let doc = Html::parse_document(html);
+        let doc = Document::parse(html);
         assert_eq!(main_text(&doc).len(), 2);
     }
 }

@@ -90,9 +90,13 @@ pub fn declared_code(declared: &str) -> Option<String> {
 /// language (a prior) stands, and failing that the unreliable guess.
 pub fn identify(text: &str, declared: Option<&str>) -> Option<String> {
     let declared = declared.and_then(declared_code);
-    // A thousand characters decide as well as the whole text, and cost far less.
-    let sample: String = text.chars().take(1000).collect();
-    let detected = whatlang::detect(&sample);
+    // A few hundred characters decide as well as the whole text, and cost far less.
+    let sample_end = text
+        .char_indices()
+        .nth(500)
+        .map_or(text.len(), |(at, _)| at);
+    let sample = &text[..sample_end];
+    let detected = whatlang::detect(sample);
     match (detected, declared) {
         (Some(info), declared) if info.is_reliable() => {
             let code = iso639_1(info.lang()).map(str::to_string);

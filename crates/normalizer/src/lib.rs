@@ -5,7 +5,6 @@
 
 pub mod dedupe;
 pub mod extract;
-pub mod inert;
 pub mod lang;
 pub mod metadata;
 pub mod urls;
@@ -15,7 +14,7 @@ use chrono::{DateTime, Utc};
 use khabar_core_model::{
     Article, BuildContext, RecordId, Registry, StageError, Transform, TransformConfig, Verdict,
 };
-use scraper::Html;
+use khabar_html::{Document, NodeData};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -69,8 +68,16 @@ pub fn html_fragment_text(fragment: &str) -> String {
     if !fragment.contains('<') && !fragment.contains('&') {
         return khabar_text::collapse_whitespace(fragment);
     }
-    let parsed = Html::parse_fragment(fragment);
-    khabar_text::collapse_whitespace(&parsed.root_element().text().collect::<Vec<_>>().join(" "))
+    let parsed = Document::parse(fragment);
+    let texts: Vec<&str> = parsed
+        .root()
+        .descendants()
+        .filter_map(|node| match node.data() {
+            NodeData::Text(text) => Some(text.as_ref()),
+            _ => None,
+        })
+        .collect();
+    khabar_text::collapse_whitespace(&texts.join(" "))
 }
 
 /// A date at the head of the text: a dateline ("BAGHDAD, 1 March 2019 -", "الجمعة ١٥ رجب ١٤٤٠
@@ -167,7 +174,7 @@ pub fn normalize_article(article: &mut Article) {
     }
     let mut declared_language = article.language.clone();
     if let Some(html) = article.html.as_deref() {
-        let document = Html::parse_document(&inert::strip_inert(html));
+        let document = Document::parse(html);
         let meta = metadata::extract(&document);
         let paragraphs = extract::main_text(&document);
         let mut body = khabar_text::clean_text(&paragraphs.join("\n\n"));

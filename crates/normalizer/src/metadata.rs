@@ -2,7 +2,7 @@
 //! meta tags, other meta tags, `<time>`, `<title>`/`<h1>`. Each field remembers its source.
 
 use chrono::{DateTime, Utc};
-use scraper::{Html, Selector};
+use khabar_html::Document;
 use serde_json::Value;
 
 use khabar_text::parse_metadata_date;
@@ -31,30 +31,69 @@ pub struct PageMetadata {
     pub article_body: Option<String>,
 }
 
-/// The selectors metadata extraction uses, compiled once (compiling costs more than matching
-/// on a typical page).
-struct Selectors {
-    meta: Option<Selector>,
-    ld_json: Option<Selector>,
-    canonical: Option<Selector>,
-    time: Option<Selector>,
-    html_lang: Option<Selector>,
-    h1: Option<Selector>,
-    title: Option<Selector>,
+/// What metadata is read from, gathered in one walk over the page's elements.
+#[derive(Default)]
+struct PageParts {
+    /// Every `<meta>` with content: (lower-cased property, name and itemprop values, content).
+    metas: Vec<(Vec<String>, String)>,
+    json_ld: Vec<String>,
+    canonical: Option<String>,
+    time: Option<String>,
+    html_lang: Option<String>,
+    h1: Option<String>,
+    title: Option<String>,
 }
 
-static SELECTORS: std::sync::LazyLock<Selectors> = std::sync::LazyLock::new(|| {
-    let parse = |css: &str| Selector::parse(css).ok();
-    Selectors {
-        meta: parse("meta[content]"),
-        ld_json: parse(r#"script[type="application/ld+json"]"#),
-        canonical: parse("link[rel~=canonical][href]"),
-        time: parse("time[datetime]"),
-        html_lang: parse("html[lang]"),
-        h1: parse("h1"),
-        title: parse("title"),
+impl PageParts {
+    fn read(document: &Document) -> PageParts {
+        let mut parts = PageParts::default();
+        for (node, e) in document.elements() {
+            match e.name() {
+                "meta" => {
+                    let names: Vec<String> = ["property", "name", "itemprop"]
+                        .iter()
+                        .filter_map(|a| e.attr(a))
+                        .map(str::to_ascii_lowercase)
+                        .collect();
+                    if names.is_empty() {
+                        continue;
+                    }
+                    if let Some(content) = e.attr("content").and_then(non_empty) {
+                        parts.metas.push((names, content));
+                    }
+                }
+                "script"
+                    if e.attr("type")
+                        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/ld+json")) =>
+                {
+                    parts.json_ld.push(node.text_content());
+                }
+                "link" if parts.canonical.is_none() => {
+                    let is_canonical = e.attr("rel").is_some_and(|rel| {
+                        rel.split_ascii_whitespace()
+                            .any(|r| r.eq_ignore_ascii_case("canonical"))
+                    });
+                    if is_canonical {
+                        parts.canonical = e.attr("href").and_then(non_empty);
+                    }
+                }
+                "time" if parts.time.is_none() => {
+                    parts.time = e
+                        .attr("datetime")
+                        .filter(|d| parse_metadata_date(d).is_some())
+                        .map(str::to_string);
+                }
+                "html" if parts.html_lang.is_none() => {
+                    parts.html_lang = e.attr("lang").and_then(non_empty);
+                }
+                "h1" if parts.h1.is_none() => parts.h1 = non_empty(&node.text_content()),
+                "title" if parts.title.is_none() => parts.title = non_empty(&node.text_content()),
+                _ => {}
+            }
+        }
+        parts
     }
-});
+}
 
 fn first<T>(slot: &mut Option<Sourced<T>>, value: Option<T>, source: &'static str) {
     if slot.is_none() {
@@ -70,32 +109,9 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 /// `<meta property|name|itemprop=KEY content=…>`, case-insensitive on the key.
-/// Every `<meta>` with content, read in one walk of the page: (lower-cased property, name and
-/// itemprop values, content).
 struct Metas(Vec<(Vec<String>, String)>);
 
 impl Metas {
-    fn read(document: &Html) -> Metas {
-        let Some(sel) = SELECTORS.meta.as_ref() else {
-            return Metas(Vec::new());
-        };
-        Metas(
-            document
-                .select(sel)
-                .filter_map(|element| {
-                    let e = element.value();
-                    let names: Vec<String> = ["property", "name", "itemprop"]
-                        .iter()
-                        .filter_map(|a| e.attr(a))
-                        .map(str::to_ascii_lowercase)
-                        .collect();
-                    let content = e.attr("content").and_then(non_empty)?;
-                    (!names.is_empty()).then_some((names, content))
-                })
-                .collect(),
-        )
-    }
-
     /// The first key (in order of trust) any meta carries.
     fn first(&self, keys: &[&str]) -> Option<String> {
         keys.iter().find_map(|key| {
@@ -142,10 +158,7 @@ fn article_rank(value: &Value) -> u8 {
 }
 
 /// Every JSON-LD object of article type, best first.
-fn json_ld_articles(document: &Html) -> Vec<Value> {
-    let Some(sel) = SELECTORS.ld_json.as_ref() else {
-        return Vec::new();
-    };
+fn json_ld_articles(blocks: &[String]) -> Vec<Value> {
     let mut found = Vec::new();
     fn collect(value: Value, out: &mut Vec<Value>) {
         match value {
@@ -162,8 +175,7 @@ fn json_ld_articles(document: &Html) -> Vec<Value> {
             _ => {}
         }
     }
-    for script in document.select(sel) {
-        let text: String = script.text().collect();
+    for text in blocks {
         // Sites leave trailing commas and control characters; a broken block is skipped.
         let cleaned: String = text
             .chars()
@@ -240,10 +252,11 @@ pub fn clean_title(title: &str, site_name: Option<&str>) -> String {
     title
 }
 
-pub fn extract(document: &Html) -> PageMetadata {
+pub fn extract(document: &Document) -> PageMetadata {
     let mut m = PageMetadata::default();
-    let metas = Metas::read(document);
-    let articles = json_ld_articles(document);
+    let parts = PageParts::read(document);
+    let metas = Metas(parts.metas);
+    let articles = json_ld_articles(&parts.json_ld);
     for ld in &articles {
         first(
             &mut m.title,
@@ -270,7 +283,12 @@ pub fn extract(document: &Html) -> PageMetadata {
         first(&mut m.section, ld_str(ld, "articleSection"), "json-ld");
         first(&mut m.image, ld_str(ld, "image"), "json-ld");
         if m.article_body.is_none() {
-            m.article_body = ld_str(ld, "articleBody");
+            // Tidied only if it is used (it is a whole article long).
+            m.article_body = ld
+                .get("articleBody")
+                .and_then(Value::as_str)
+                .filter(|body| !body.trim().is_empty())
+                .map(str::to_string);
         }
         if let Some(keywords) = ld.get("keywords") {
             let list: Vec<String> = match keywords {
@@ -369,58 +387,21 @@ pub fn extract(document: &Html) -> PageMetadata {
     m.tags.retain(|t| unique.insert(t.to_lowercase()));
     m.description = metas.first(&["og:description", "description", "twitter:description"]);
 
-    if let Some(sel) = SELECTORS.canonical.as_ref() {
-        first(
-            &mut m.canonical_url,
-            document
-                .select(sel)
-                .find_map(|e| e.value().attr("href").and_then(non_empty)),
-            "link[rel=canonical]",
-        );
-    }
+    first(&mut m.canonical_url, parts.canonical, "link[rel=canonical]");
     first(&mut m.canonical_url, metas.first(&["og:url"]), "og:url");
-
-    if let Some(sel) = SELECTORS.time.as_ref() {
-        first(
-            &mut m.published_at,
-            document
-                .select(sel)
-                .find_map(|e| e.value().attr("datetime").and_then(parse_metadata_date)),
-            "time",
-        );
-    }
-    if let Some(sel) = SELECTORS.html_lang.as_ref() {
-        first(
-            &mut m.language,
-            document
-                .select(sel)
-                .find_map(|e| e.value().attr("lang").and_then(non_empty)),
-            "html[lang]",
-        );
-    }
+    first(
+        &mut m.published_at,
+        parts.time.as_deref().and_then(parse_metadata_date),
+        "time",
+    );
+    first(&mut m.language, parts.html_lang, "html[lang]");
     first(
         &mut m.language,
         metas.first(&["og:locale", "content-language", "language"]),
         "meta",
     );
-    if let Some(sel) = SELECTORS.h1.as_ref() {
-        first(
-            &mut m.title,
-            document
-                .select(sel)
-                .find_map(|e| non_empty(&e.text().collect::<String>())),
-            "h1",
-        );
-    }
-    if let Some(sel) = SELECTORS.title.as_ref() {
-        first(
-            &mut m.title,
-            document
-                .select(sel)
-                .find_map(|e| non_empty(&e.text().collect::<String>())),
-            "title",
-        );
-    }
+    first(&mut m.title, parts.h1, "h1");
+    first(&mut m.title, parts.title, "title");
     let site = m.site_name.as_ref().map(|s| s.value.clone());
     if let Some(title) = m.title.as_mut() {
         title.value = clean_title(&title.value, site.as_deref());
@@ -459,7 +440,7 @@ mod tests {
           <meta name="author" content="Jane Roe">
           <script type="application/ld+json">{"@context":"https://schema.org","@graph":[{"@type":"NewsArticle","headline":"LD headline","datePublished":"2020-01-01T00:00:00Z","author":[{"@type":"Person","name":"John Doe"}]}]}</script>
           </head><body><h1>H1</h1><time datetime="2019-01-01">x</time></body></html>"#;
-        let m = extract(&Html::parse_document(html));
+        let m = extract(&Document::parse(html));
         assert_eq!(
             m.title.as_ref().map(|t| (t.value.as_str(), t.source)),
             Some(("LD headline", "json-ld"))
@@ -471,7 +452,7 @@ mod tests {
         );
         assert_eq!(m.site_name.as_ref().map(|s| s.value.as_str()), Some("Site"));
         assert_eq!(m.language.as_ref().map(|s| s.value.as_str()), Some("en"));
-        let bare = extract(&Html::parse_document("<html><head><title>Only a title here | Site</title></head><body><time datetime=\"2019-01-01\">x</time></body></html>"));
+        let bare = extract(&Document::parse("<html><head><title>Only a title here | Site</title></head><body><time datetime=\"2019-01-01\">x</time></body></html>"));
         assert_eq!(
             bare.title.map(|t| t.value),
             Some("Only a title here".to_string())
