@@ -1,8 +1,9 @@
 """Runs trafilatura on the development split for `cargo xtask bench extraction --peers`.
 
-Prints one JSON object: {"engine", "version", "seconds", "texts": {id: text}}. Only the
-extraction calls of the second of two passes are timed (decompression, file reading and the
-warm-up pass are not), on one core.
+Prints one JSON object: {"engine", "version", "seconds", "texts": {id: text}}. After an
+untimed warm-up pass, PASSES (argv[2], default 3) passes are timed and the fastest counts, as
+khabar-eval does for every engine; only the extraction calls are timed (not decompression or
+file reading), on one core.
 """
 import gzip
 import json
@@ -23,14 +24,18 @@ def main() -> None:
     # One untimed pass first, as khabar-eval does for every engine.
     for html in pages.values():
         trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=False)
+    passes = max(1, int(sys.argv[2])) if len(sys.argv) > 2 else 3
     texts = {}
-    spent = 0.0
-    for page_id, html in pages.items():
-        started = time.perf_counter()
-        text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=False)
-        spent += time.perf_counter() - started
-        texts[page_id] = text or ""
-    print(json.dumps({"engine": "trafilatura", "version": trafilatura.__version__, "seconds": spent, "texts": texts}))
+    fastest = float("inf")
+    for _ in range(passes):
+        spent = 0.0
+        for page_id, html in pages.items():
+            started = time.perf_counter()
+            text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_precision=False)
+            spent += time.perf_counter() - started
+            texts[page_id] = text or ""
+        fastest = min(fastest, spent)
+    print(json.dumps({"engine": "trafilatura", "version": trafilatura.__version__, "seconds": fastest, "texts": texts}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 //! Feed autodiscovery: an HTML page names its feeds in `<link rel="alternate">`.
 
-use scraper::{Html, Selector};
+use khabar_html::Document;
 
 const FEED_TYPES: [&str; 5] = [
     "application/rss+xml",
@@ -25,14 +25,10 @@ pub fn looks_like_html(text: &str) -> bool {
 
 /// The feeds a page links to, absolute, in page order (RSS and Atom before JSON Feed).
 pub fn feed_links(html: &str, page_url: &str) -> Vec<String> {
-    let Ok(selector) = Selector::parse("link[href]") else {
-        return Vec::new();
-    };
     let base = url::Url::parse(page_url).ok();
-    let document = Html::parse_document(html);
+    let document = Document::parse(html);
     let mut found: Vec<(usize, String)> = Vec::new();
-    for element in document.select(&selector) {
-        let e = element.value();
+    for (_, e) in document.elements_named("link") {
         let rel = e.attr("rel").unwrap_or("").to_ascii_lowercase();
         if !rel
             .split_whitespace()

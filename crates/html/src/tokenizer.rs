@@ -82,13 +82,13 @@ impl<'a> Tokenizer<'a> {
     /// Where `</name` (any case, followed by a delimiter) next starts at or after `from`.
     fn find_end_tag(&self, from: usize, name: &str) -> Option<usize> {
         let bytes = self.bytes();
-        let mut at = from;
-        while let Some(offset) = memchr(b'<', &bytes[at..]) {
-            let open = at + offset;
+        let haystack = bytes.get(from..)?;
+        // Scripts hold many `<` (comparisons, markup in strings) but few `</`.
+        for offset in memchr::memmem::find_iter(haystack, b"</") {
+            let open = from + offset;
             let name_start = open + 2;
             let name_end = name_start + name.len();
-            if bytes.get(open + 1) == Some(&b'/')
-                && bytes.len() >= name_end
+            if bytes.len() >= name_end
                 && bytes[name_start..name_end].eq_ignore_ascii_case(name.as_bytes())
                 && bytes
                     .get(name_end)
@@ -96,7 +96,6 @@ impl<'a> Tokenizer<'a> {
             {
                 return Some(open);
             }
-            at = open + 1;
         }
         None
     }

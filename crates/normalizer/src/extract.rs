@@ -193,19 +193,33 @@ fn is_chrome_tag(node: NodeRef<'_>) -> bool {
     if is_skip_tag(element.name()) {
         return true;
     }
-    if element.attr("hidden").is_some() || element.attr("aria-hidden") == Some("true") {
-        return true;
-    }
-    if let Some(style) = element.attr("style") {
-        let style = style.to_ascii_lowercase().replace(' ', "");
-        if style.contains("display:none") || style.contains("visibility:hidden") {
-            return true;
-        }
-    }
-    matches!(
-        element.attr("role"),
-        Some("navigation" | "complementary" | "contentinfo" | "banner")
-    )
+    element.attrs().any(|(key, value)| match key {
+        "hidden" => true,
+        "aria-hidden" => value == "true",
+        "style" => style_hides(value),
+        "role" => matches!(
+            value,
+            "navigation" | "complementary" | "contentinfo" | "banner"
+        ),
+        _ => false,
+    })
+}
+
+/// `display: none` or `visibility: hidden` in an inline style.
+fn style_hides(style: &str) -> bool {
+    style.split(';').any(|declaration| {
+        let Some((property, value)) = declaration.split_once(':') else {
+            return false;
+        };
+        let (property, value) = (property.trim(), value.trim());
+        let starts = |value: &str, word: &str| {
+            value
+                .get(..word.len())
+                .is_some_and(|v| v.eq_ignore_ascii_case(word))
+        };
+        (property.eq_ignore_ascii_case("display") && starts(value, "none"))
+            || (property.eq_ignore_ascii_case("visibility") && starts(value, "hidden"))
+    })
 }
 
 /// Chrome by what the page calls it: class and id words (and forms, which are search boxes
@@ -345,8 +359,25 @@ impl Chrome {
     }
 }
 
+/// Characters other than white space, counted on bytes: only a few lead bytes can begin a
+/// non-ASCII space, and only those characters are decoded.
 fn count_text_chars(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
+    let bytes = text.as_bytes();
+    let mut count = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        if b < 0x80 {
+            count += usize::from(!b.is_ascii_whitespace());
+        } else if b >= 0xC0 {
+            let may_be_space = matches!(b, 0xC2 | 0xE1 | 0xE2 | 0xE3);
+            let is_space = may_be_space
+                && text
+                    .get(at..)
+                    .and_then(|rest| rest.chars().next())
+                    .is_some_and(char::is_whitespace);
+            count += usize::from(!is_space);
+        }
+    }
+    count
 }
 
 /// Text of a subtree (chrome left out) and how much of it sits inside links.
@@ -606,6 +637,31 @@ mod tests {
                 "The second paragraph, with a link inside a sentence of prose.".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn counts_characters_other_than_white_space() {
+        for text in [
+            "",
+            "  a b\tc\n",
+            "قسد\u{00A0}و\u{2003}ب",
+            "x\u{3000}y\u{1680}z\u{2029}",
+            "é€𝄞",
+        ] {
+            assert_eq!(
+                count_text_chars(text),
+                text.chars().filter(|c| !c.is_whitespace()).count(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn inline_styles_that_hide() {
+        assert!(style_hides("color: red; DISPLAY : None !important"));
+        assert!(style_hides("visibility:hidden"));
+        assert!(!style_hides("display: block; visibility: visible"));
+        assert!(!style_hides("font-family: none"));
     }
 
     #[test]

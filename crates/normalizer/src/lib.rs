@@ -177,7 +177,12 @@ pub fn normalize_article(article: &mut Article) {
         let document = Document::parse(html);
         let meta = metadata::extract(&document);
         let paragraphs = extract::main_text(&document);
-        let mut body = khabar_text::clean_text(&paragraphs.join("\n\n"));
+        // The paragraphs come tidied; only composing them may remain to do.
+        let joined = paragraphs.join("\n\n");
+        let mut body = match khabar_text::nfc(&joined) {
+            std::borrow::Cow::Borrowed(_) => joined,
+            std::borrow::Cow::Owned(composed) => khabar_text::clean_text(&composed),
+        };
         if body.chars().count() < 200 {
             if let Some(ld_body) = meta.article_body.as_deref().map(khabar_text::clean_text) {
                 if ld_body.chars().count() > body.chars().count() {
