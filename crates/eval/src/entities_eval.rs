@@ -62,10 +62,21 @@ fn read(conll: &str) -> (String, Vec<Span>) {
 
 pub fn run(conll: &str) -> Result<(), String> {
     let (text, gold) = read(conll);
-    let entries = khabar_extractor::gazetteer::parse_tsv(
+    // The default configuration's gazetteers: the curated list and GeoNames as bulk places.
+    let mut entries = khabar_extractor::gazetteer::parse_tsv(
         khabar_extractor::gazetteer::CURATED,
         "curated.tsv",
     )?;
+    let geonames = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/gazetteers/geonames.tsv"
+    );
+    let list = std::fs::read_to_string(geonames).map_err(|e| format!("{geonames}: {e}"))?;
+    let mut places = khabar_extractor::gazetteer::parse_tsv(&list, "geonames.tsv")?;
+    for place in &mut places {
+        place.bulk = true;
+    }
+    entries.extend(places);
     let matcher = khabar_extractor::Matcher::new(entries)?;
     let (predicted, _) = matcher.find(&text);
     println!(

@@ -1,15 +1,22 @@
 //! The `entities` transform: finds gazetteer names in the text, Arabic clitics and quotes
 //! included, and lists the people, organizations and places with their coordinates.
 //!
-//! Matching runs Aho-Corasick (leftmost-longest: "قوات سورية الديمقراطية" beats "سورية") over
-//! the search form of the text with quotation marks dropped (تنظيم "داعش" is تنظيم داعش);
-//! every match maps back to byte offsets in `text`. A match must start a word, or follow one of
-//! the proclitics و ف ب ل ك (alone or combined), and end one.
+//! Matching walks the search form of the text (quotation marks dropped: تنظيم "داعش" is تنظيم
+//! داعش) word by word and asks an anchored Aho-Corasick automaton for the longest name that
+//! starts there, or after up to three of the proclitics و ف ب ل ك, and ends a word; every
+//! match maps back to byte offsets in `text`.
+//!
+//! A name may belong to several entries (Tripoli in Libya and in Lebanon). The text settles
+//! it: countries it names, and the countries of the places it names unambiguously, vote; then
+//! curated entries win over bulk ones, then the larger population. Names from bulk lists
+//! (GeoNames) are guarded, since many are common words somewhere: stop words and names under
+//! three letters are left out, a Latin-script name must be capitalised in the text, and a
+//! single-word name is taken only when the text points to its country or it is a large city.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use async_trait::async_trait;
 use khabar_core_model::{
     Article, BuildContext, Entity, EntityKind, Place, StageError, Transform, TransformConfig,
@@ -27,6 +34,10 @@ pub struct EntitiesConfig {
     /// Extra gazetteers (TSV, same columns as the curated one), relative to the config file.
     #[serde(default)]
     pub lists: Vec<PathBuf>,
+    /// Bulk place lists (the GeoNames list `cargo xtask gazetteer` builds), relative to the
+    /// config file; their names are guarded against common words.
+    #[serde(default)]
+    pub places: Vec<PathBuf>,
     /// Use the curated list shipped with Khabar.
     #[serde(default = "default_true")]
     pub curated: bool,
@@ -44,77 +55,302 @@ fn is_quote(c: char) -> bool {
 /// Single proclitics; combinations (وب, ول, فل…) are sequences of them.
 const PROCLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
 
+/// Population above which a bulk single-word place is taken without its country in the text.
+const LARGE_CITY: u64 = 100_000;
+
+/// One entry a name may stand for.
+#[derive(Clone, Copy)]
+struct Candidate {
+    entry: u32,
+    /// The name is written in Latin script in a bulk list: the text must capitalise it.
+    needs_capital: bool,
+    /// A bulk single-word name: taken only with its country in the text, or a large city.
+    needs_context: bool,
+    /// A bulk single-word name in Latin script of a town (not a large city): not taken where
+    /// it reads as part of a person's or an institution's name (Myles Garrett, Brick Lane).
+    single_latin: bool,
+}
+
 /// A compiled gazetteer.
 pub struct Matcher {
     automaton: AhoCorasick,
-    /// Pattern number → entry number.
-    owner: Vec<usize>,
+    /// Pattern number → the entries its name stands for.
+    candidates: Vec<Vec<Candidate>>,
     entries: Vec<GazetteerEntry>,
+}
+
+/// A name found in the search form of a text (byte range) with its pattern.
+struct Found {
+    start: usize,
+    end: usize,
+    pattern: usize,
+}
+
+fn is_word_char(c: char) -> bool {
+    match c {
+        _ if c.is_ascii() => c.is_ascii_alphanumeric(),
+        '\u{0621}'..='\u{064A}'
+        | '\u{0660}'..='\u{0669}'
+        | '\u{066E}'..='\u{06D3}'
+        | '\u{06F0}'..='\u{06F9}' => true,
+        // Arabic punctuation, marks and signs.
+        '\u{0600}'..='\u{06FF}' => false,
+        _ => c.is_alphanumeric(),
+    }
 }
 
 impl Matcher {
     pub fn new(entries: Vec<GazetteerEntry>) -> Result<Matcher, String> {
-        let mut patterns = Vec::new();
-        let mut owner = Vec::new();
-        for (i, entry) in entries.iter().enumerate() {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut candidates: Vec<Vec<Candidate>> = Vec::new();
+        for (number, entry) in entries.iter().enumerate() {
+            let entry_number =
+                u32::try_from(number).map_err(|_| "gazetteer: too many entries".to_string())?;
             for alias in &entry.aliases {
                 let folded: String = khabar_text::normalize_for_search(alias)
                     .chars()
                     .filter(|c| !is_quote(*c))
                     .collect();
-                if folded.chars().count() < 2 {
+                let letters = folded.chars().filter(|c| c.is_alphanumeric()).count();
+                if letters < 2 {
                     continue;
                 }
+                let candidate = if entry.bulk {
+                    // A stop word, or one behind a proclitic (وان is و + ان, and Van).
+                    let without_clitic = folded
+                        .strip_prefix(|c: char| PROCLITICS.contains(&c))
+                        .unwrap_or(&folded);
+                    if letters < 3
+                        || crate::keyphrases::is_stop_word(&folded)
+                        || crate::keyphrases::is_stop_word(without_clitic)
+                        || folded.split(' ').all(crate::keyphrases::is_stop_word)
+                    {
+                        continue;
+                    }
+                    let latin = alias
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_alphabetic());
+                    let single_word = !folded.contains(' ');
+                    // Short Arabic words are too often something else, whatever the town's size.
+                    let short_arabic = !latin && letters <= 3;
+                    Candidate {
+                        entry: entry_number,
+                        needs_capital: latin,
+                        needs_context: single_word
+                            && !entry.is_country()
+                            && (short_arabic || entry.population.unwrap_or(0) < LARGE_CITY),
+                        single_latin: latin
+                            && single_word
+                            && !entry.is_country()
+                            && entry.population.unwrap_or(0) < LARGE_CITY,
+                    }
+                } else {
+                    Candidate {
+                        entry: entry_number,
+                        needs_capital: false,
+                        needs_context: false,
+                        single_latin: false,
+                    }
+                };
                 // After ل the article's alef is not written: للتحالف is ل + التحالف.
-                if let Some(rest) = folded.strip_prefix("ال") {
-                    patterns.push(format!("لل{rest}"));
-                    owner.push(i);
+                let with_lam = folded.strip_prefix("ال").map(|rest| format!("لل{rest}"));
+                for pattern in std::iter::once(folded).chain(with_lam) {
+                    let slot = *index.entry(pattern.clone()).or_insert_with(|| {
+                        patterns.push(pattern);
+                        candidates.push(Vec::new());
+                        candidates.len() - 1
+                    });
+                    if !candidates[slot].iter().any(|c| c.entry == entry_number) {
+                        candidates[slot].push(candidate);
+                    }
                 }
-                patterns.push(folded);
-                owner.push(i);
             }
         }
+        // Only anchored searches are run (from word starts), so the automaton needs no
+        // failure transitions for unanchored scanning.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
             .build(&patterns)
             .map_err(|e| format!("gazetteer: {e}"))?;
         Ok(Matcher {
             automaton,
-            owner,
+            candidates,
             entries,
         })
     }
 
+    /// How many names (patterns) the matcher knows.
+    pub fn names(&self) -> usize {
+        self.candidates.len()
+    }
+
+    /// The longest name starting at word start `at` (or after proclitics there) that ends a
+    /// word: (start, end, pattern).
+    fn name_at(&self, search: &str, at: usize) -> Option<Found> {
+        let mut start = at;
+        for _ in 0..=3 {
+            let input = Input::new(search).range(start..).anchored(Anchored::Yes);
+            if let Some(m) = self.automaton.find(input) {
+                let ends_word = search[m.end()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !is_word_char(c));
+                if ends_word && m.end() > m.start() {
+                    return Some(Found {
+                        start: m.start(),
+                        end: m.end(),
+                        pattern: m.pattern().as_usize(),
+                    });
+                }
+            }
+            let c = search[start..].chars().next()?;
+            if !PROCLITICS.contains(&c) {
+                return None;
+            }
+            start += c.len_utf8();
+            if !search[start..].chars().next().is_some_and(is_word_char) {
+                return None;
+            }
+        }
+        None
+    }
+
     /// Entities and places in `text`, in text order.
     pub fn find(&self, text: &str) -> (Vec<Entity>, Vec<Place>) {
-        let (folded, offsets) = khabar_text::normalize_with_offsets(text);
-        // Drop quotes; keep, for every byte of what remains, the offset in `text` of the char
-        // it came from (matches come back as byte ranges).
-        let mut search = String::with_capacity(folded.len());
-        let mut origin = Vec::with_capacity(folded.len());
-        for (c, at) in folded.chars().zip(offsets) {
-            if !is_quote(c) {
-                search.push(c);
-                origin.extend(std::iter::repeat_n(at, c.len_utf8()));
+        let (search, origin) = khabar_text::normalize_with_origins(text, is_quote);
+        let mut found = Vec::new();
+        let mut at = 0;
+        let mut after_word = false;
+        let bytes = search.as_bytes();
+        while at < bytes.len() {
+            // ASCII and the two-byte basic Arabic block without general decoding.
+            let (word, width) = match bytes[at..] {
+                [b, ..] if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
+                [lead @ (0xD8 | 0xD9), second, ..] => {
+                    let code = (u32::from(lead & 0x1F) << 6) | u32::from(second & 0x3F);
+                    (char::from_u32(code).is_some_and(is_word_char), 2)
+                }
+                _ => match search[at..].chars().next() {
+                    Some(c) => (is_word_char(c), c.len_utf8()),
+                    None => break,
+                },
+            };
+            if word && !after_word {
+                if let Some(name) = self.name_at(&search, at) {
+                    at = name.end;
+                    after_word = false;
+                    found.push(name);
+                    continue;
+                }
+            }
+            after_word = word;
+            at += width;
+        }
+        let text_at = |search_at: usize| origin.get(search_at).map_or(text.len(), |&o| o as usize);
+        // The readings the text allows at a mention: a bulk Latin-script name only where the
+        // text capitalises it.
+        // Both checks look at the text around a mention; most mentions need neither.
+        let any_candidate = |name: &Found, test: fn(&Candidate) -> bool| {
+            self.candidates
+                .get(name.pattern)
+                .is_some_and(|all| all.iter().any(test))
+        };
+        let capitalised: Vec<bool> = found
+            .iter()
+            .map(|name| {
+                !any_candidate(name, |c| c.needs_capital)
+                    || text[text_at(name.start)..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_uppercase)
+            })
+            .collect();
+        let in_a_longer_name: Vec<bool> = found
+            .iter()
+            .map(|name| {
+                if !any_candidate(name, |c| c.single_latin) {
+                    return false;
+                }
+                let from = text_at(name.start);
+                let last = text_at(name.end - 1);
+                let to = last + text[last..].chars().next().map_or(0, char::len_utf8);
+                reads_as_part_of_a_name(&text[..from], &text[to..])
+            })
+            .collect();
+        // A surname once seen in a full name ("Myles Garrett") is a surname throughout.
+        let surnames: Vec<usize> = found
+            .iter()
+            .zip(&in_a_longer_name)
+            .filter(|(_, part)| **part)
+            .map(|(name, _)| name.pattern)
+            .collect();
+        let allowed = |i: usize| {
+            let capital = capitalised[i];
+            let part_of_name = in_a_longer_name[i] || surnames.contains(&found[i].pattern);
+            self.candidates
+                .get(found[i].pattern)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter(move |c| !c.needs_capital || capital)
+                .filter(move |c| !(c.single_latin && part_of_name))
+        };
+        // The countries the text points to: those it names, and those of place mentions whose
+        // every reading lies in one country.
+        // A handful per text: a list searched in place beats hashing.
+        let mut countries: Vec<(&str, u32)> = Vec::new();
+        for i in 0..found.len() {
+            let mut in_countries = allowed(i)
+                .filter(|c| !c.needs_context)
+                .filter(|c| self.entries[c.entry as usize].kind == EntityKind::Place)
+                .filter_map(|c| self.entries[c.entry as usize].country.as_deref());
+            if let Some(first) = in_countries.next() {
+                if in_countries.all(|other| other == first) {
+                    match countries.iter_mut().find(|(c, _)| *c == first) {
+                        Some((_, votes)) => *votes += 1,
+                        None => countries.push((first, 1)),
+                    }
+                }
             }
         }
         let mut entities = Vec::new();
         let mut places: BTreeMap<String, Place> = BTreeMap::new();
-        for m in self.automaton.find_iter(&search) {
-            if m.start() >= m.end()
-                || !word_start(&search, m.start())
-                || !word_end(&search, m.end())
-            {
-                continue;
-            }
-            let Some(&entry_index) = self.owner.get(m.pattern().as_usize()) else {
-                continue;
+        for (i, name) in found.iter().enumerate() {
+            let support = |c: &Candidate| {
+                self.entries[c.entry as usize]
+                    .country
+                    .as_deref()
+                    .and_then(|country| countries.iter().find(|(c, _)| *c == country))
+                    .map(|(_, votes)| *votes)
+                    .unwrap_or(0)
             };
-            let entry = &self.entries[entry_index];
-            let from = origin[m.start()];
-            let last = origin[m.end() - 1];
+            let best = allowed(i)
+                .filter(|c| !c.needs_context || support(c) > 0)
+                .max_by_key(|c| {
+                    let entry = &self.entries[c.entry as usize];
+                    (
+                        support(c),
+                        !entry.bulk,
+                        entry.population.unwrap_or(0),
+                        std::cmp::Reverse(c.entry),
+                    )
+                });
+            let Some(best) = best else { continue };
+            let entry = &self.entries[best.entry as usize];
+            let from = text_at(name.start);
+            let last = text_at(name.end - 1);
             let to = last + text[last..].chars().next().map_or(0, char::len_utf8);
-            let length = search[m.start()..m.end()].chars().count();
+            let length = search[name.start..name.end].chars().count();
+            let mut confidence: f32 = if length <= 4 { 0.7 } else { 0.9 };
+            let distinct = allowed(i)
+                .filter(|c| self.entries[c.entry as usize].id != entry.id)
+                .count();
+            if distinct > 0 {
+                // Ambiguous: surer when the text's countries decided than when size did.
+                confidence *= if support(best) > 0 { 0.9 } else { 0.6 };
+            }
             let mut ids = serde_json::Map::new();
             ids.insert("khabar".into(), Value::String(entry.id.clone()));
             if let Some(g) = &entry.geonames {
@@ -126,22 +362,28 @@ impl Matcher {
                 kind: entry.kind,
                 start: from,
                 end: to,
-                confidence: if length <= 4 { 0.7 } else { 0.9 },
+                confidence,
                 ids,
             });
             if entry.kind == EntityKind::Place {
-                if let (Some(lat), Some(lon)) = (entry.lat, entry.lon) {
-                    places.entry(entry.id.clone()).or_insert_with(|| Place {
-                        canonical: entry.canonical.clone(),
-                        id: entry
-                            .geonames
-                            .clone()
-                            .map(|g| format!("geonames:{g}"))
-                            .unwrap_or_else(|| entry.id.clone()),
-                        lat,
-                        lon,
-                        country: entry.country.clone(),
-                    });
+                let (Some(lat), Some(lon)) = (entry.lat, entry.lon) else {
+                    continue;
+                };
+                if !places.contains_key(&entry.id) {
+                    places.insert(
+                        entry.id.clone(),
+                        Place {
+                            canonical: entry.canonical.clone(),
+                            id: entry
+                                .geonames
+                                .clone()
+                                .map(|g| format!("geonames:{g}"))
+                                .unwrap_or_else(|| entry.id.clone()),
+                            lat,
+                            lon,
+                            country: entry.country.clone(),
+                        },
+                    );
                 }
             }
         }
@@ -149,25 +391,48 @@ impl Matcher {
     }
 }
 
-/// A match starts a word, or follows up to three proclitics that start one.
-fn word_start(search: &str, start: usize) -> bool {
-    let mut before = search[..start].chars().rev();
-    for taken in 0..=3 {
-        match before.next() {
-            None => return true,
-            Some(c) if !c.is_alphanumeric() => return true,
-            Some(c) if taken < 3 && PROCLITICS.contains(&c) => continue,
-            Some(_) => return false,
-        }
-    }
-    false
-}
+/// Capitalised words that start sentences and phrases without being names.
+const FUNCTION_WORDS: &[&str] = &[
+    "A", "An", "The", "In", "At", "On", "From", "To", "Near", "Of", "And", "But", "Or", "For",
+    "By", "With", "Into", "Outside", "Inside", "Across", "Around", "After", "Before", "Since",
+];
 
-fn word_end(search: &str, end: usize) -> bool {
-    search[end..]
-        .chars()
-        .next()
-        .is_none_or(|c| !c.is_alphanumeric())
+/// Verbs that follow a person, not a place.
+const AFTER_A_PERSON: &[&str] = &[
+    "said",
+    "says",
+    "told",
+    "added",
+    "asked",
+    "wrote",
+    "explained",
+    "noted",
+    "argued",
+    "scored",
+    "threw",
+    "tweeted",
+    "replied",
+    "insisted",
+    "admitted",
+    "recalled",
+];
+
+/// Whether a capitalised single word between `before` and `after` reads as part of a longer
+/// proper name: a capitalised word right before it (not one that starts any phrase), a
+/// capitalised word right after it, or a verb of speech after it.
+fn reads_as_part_of_a_name(before: &str, after: &str) -> bool {
+    let previous = before
+        .strip_suffix(' ')
+        .and_then(|b| b.rsplit(|c: char| !c.is_alphanumeric() && c != '\'').next());
+    let previous_is_name = previous.is_some_and(|w| {
+        w.chars().next().is_some_and(char::is_uppercase) && !FUNCTION_WORDS.contains(&w)
+    });
+    let next = after
+        .strip_prefix(' ')
+        .and_then(|a| a.split(|c: char| !c.is_alphanumeric()).next());
+    let next_is_name = next.is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase));
+    let next_is_speech = next.is_some_and(|w| AFTER_A_PERSON.contains(&w));
+    previous_is_name || next_is_name || next_is_speech
 }
 
 #[async_trait]
@@ -178,19 +443,26 @@ impl TransformConfig for EntitiesConfig {
         } else {
             Vec::new()
         };
-        for list in &self.lists {
-            let path = ctx.resolve_input(list);
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                StageError::config(format!("field `lists`: {}: {e}", path.display()))
-            })?;
-            entries.extend(
-                parse_tsv(&text, &path.display().to_string())
-                    .map_err(|e| StageError::config(format!("field `lists`: {e}")))?,
-            );
+        for (field, paths, bulk) in [
+            ("lists", &self.lists, false),
+            ("places", &self.places, true),
+        ] {
+            for list in paths {
+                let path = ctx.resolve_input(list);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    StageError::config(format!("field `{field}`: {}: {e}", path.display()))
+                })?;
+                let mut read = parse_tsv(&text, &path.display().to_string())
+                    .map_err(|e| StageError::config(format!("field `{field}`: {e}")))?;
+                for entry in &mut read {
+                    entry.bulk = bulk;
+                }
+                entries.extend(read);
+            }
         }
         if entries.is_empty() {
             return Err(StageError::config(
-                "no gazetteer: set `curated = true` or name `lists`",
+                "no gazetteer: set `curated = true` or name `lists` or `places`",
             ));
         }
         Ok(Box::new(Entities {

@@ -1,8 +1,11 @@
 //! Gazetteers: who and where, with every name a text may use for them.
 //!
 //! A TSV line per entry: id, kind, canonical name, aliases (`|`), lat, lon, country, GeoNames
-//! id, note. Lines starting with `#` are comments. The curated list ships inside the binary;
-//! users add their own files.
+//! id, note, feature, population (columns after the fourth may be empty or missing). The
+//! feature is GeoNames' class and code: `P` a populated place, `A.PCLI` a country, `A.ADM1` a
+//! first-level division, `S`, `L`, `H` spots, areas and water (camps, oil fields, crossings).
+//! Lines starting with `#` are comments. The curated list ships inside the binary; users add
+//! their own files.
 
 use khabar_core_model::EntityKind;
 
@@ -17,6 +20,19 @@ pub struct GazetteerEntry {
     pub lon: Option<f64>,
     pub country: Option<String>,
     pub geonames: Option<String>,
+    /// GeoNames feature class and code (`P`, `A.PCLI`, `A.ADM1`…).
+    pub feature: Option<String>,
+    pub population: Option<u64>,
+    /// From a bulk list (GeoNames): its names are also common words somewhere, so the matcher
+    /// guards them (see `entities`).
+    pub bulk: bool,
+}
+
+impl GazetteerEntry {
+    /// A country (GeoNames feature A.PCLI).
+    pub fn is_country(&self) -> bool {
+        self.feature.as_deref() == Some("A.PCLI")
+    }
 }
 
 /// The curated bilingual list of Middle East and North Africa actors and places.
@@ -83,6 +99,17 @@ pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String
             lon: number_field(5)?,
             country: text_field(6),
             geonames: text_field(7),
+            feature: text_field(9),
+            population: match text_field(10) {
+                Some(p) => Some(p.parse().map_err(|_| {
+                    format!(
+                        "{}: column 11 (population) {p:?} is not a whole number",
+                        at()
+                    )
+                })?),
+                None => None,
+            },
+            bulk: false,
         });
     }
     Ok(entries)

@@ -171,6 +171,11 @@ const STOP_WORDS: &[&str] = &[
     "so",
 ];
 
+/// A stop word (in search form): also refused as a bulk gazetteer name.
+pub(crate) fn is_stop_word(folded: &str) -> bool {
+    STOP_WORDS.contains(&folded)
+}
+
 fn is_stop(folded: &str) -> bool {
     folded.chars().count() < 3
         || STOP_WORDS.contains(&folded)

@@ -113,177 +113,289 @@ pub fn fold_digit(c: char) -> char {
 /// everything is lower-cased.
 pub fn normalize_for_search(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    fold_for_search(text, &mut out, None);
+    fold_into(text, &mut out);
     out
 }
 
 /// The search form of `text` with, for each of its chars, the byte offset in `text` of the
 /// char it came from: matches found in the search form map back to the text as written.
 pub fn normalize_with_offsets(text: &str) -> (String, Vec<usize>) {
-    let mut out = String::with_capacity(text.len());
-    let mut offsets = Vec::with_capacity(text.len());
-    fold_for_search(text, &mut out, Some(&mut offsets));
-    (out, offsets)
+    let mut sink = CharOffsets {
+        out: String::with_capacity(text.len()),
+        offsets: Vec::with_capacity(text.len()),
+    };
+    fold_into(text, &mut sink);
+    (sink.out, sink.offsets)
 }
 
-/// Characters folded without NFKC: ASCII and the basic Arabic block, most of any news text.
-/// The Arabic combining madda and hamza (U+0653–U+0655) are not: they compose with the letter
-/// before them (و + ٔ = ؤ).
-fn folds_directly(c: char) -> bool {
-    c.is_ascii()
-        || (('\u{0621}'..='\u{066F}').contains(&c) && !('\u{0653}'..='\u{0655}').contains(&c))
+/// The search form of `text` without the chars for which `drop` holds (quotation marks, for
+/// matching names written with quotes inside), and for each of its *bytes* the byte offset in
+/// `text` of the char it came from: byte ranges found in the search form map straight back.
+pub fn normalize_with_origins(text: &str, drop: impl Fn(char) -> bool) -> (String, Vec<u32>) {
+    let mut sink = ByteOrigins {
+        out: String::with_capacity(text.len()),
+        origins: Vec::with_capacity(text.len()),
+        drop,
+    };
+    fold_into(text, &mut sink);
+    (sink.out, sink.origins)
 }
 
+/// Where folded characters go, each with the byte offset of the character it came from.
+trait FoldSink {
+    fn push(&mut self, c: char, origin: usize);
+
+    /// One character that folds to itself and is never dropped (an Arabic letter), as
+    /// written at `origin`.
+    fn push_as_is(&mut self, written: &str, origin: usize) {
+        for c in written.chars() {
+            self.push(c, origin);
+        }
+    }
+
+    /// A run of ASCII starting at `origin`, lower-cased.
+    fn push_ascii(&mut self, run: &str, origin: usize) {
+        for (i, b) in run.bytes().enumerate() {
+            self.push(char::from(b.to_ascii_lowercase()), origin + i);
+        }
+    }
+}
+
+impl FoldSink for String {
+    fn push(&mut self, c: char, _origin: usize) {
+        String::push(self, c);
+    }
+
+    fn push_as_is(&mut self, written: &str, _origin: usize) {
+        self.push_str(written);
+    }
+
+    fn push_ascii(&mut self, run: &str, _origin: usize) {
+        let start = self.len();
+        self.push_str(run);
+        self[start..].make_ascii_lowercase();
+    }
+}
+
+struct CharOffsets {
+    out: String,
+    offsets: Vec<usize>,
+}
+
+impl FoldSink for CharOffsets {
+    fn push(&mut self, c: char, origin: usize) {
+        self.out.push(c);
+        self.offsets.push(origin);
+    }
+
+    fn push_ascii(&mut self, run: &str, origin: usize) {
+        self.out.push_ascii(run, origin);
+        self.offsets.extend(origin..origin + run.len());
+    }
+}
+
+struct ByteOrigins<F> {
+    out: String,
+    origins: Vec<u32>,
+    drop: F,
+}
+
+impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<F> {
+    fn push_as_is(&mut self, written: &str, origin: usize) {
+        self.out.push_str(written);
+        let origin = u32::try_from(origin).unwrap_or(u32::MAX);
+        self.origins
+            .extend(std::iter::repeat_n(origin, written.len()));
+    }
+
+    fn push(&mut self, c: char, origin: usize) {
+        if (self.drop)(c) {
+            return;
+        }
+        self.out.push(c);
+        let origin = u32::try_from(origin).unwrap_or(u32::MAX);
+        for _ in 0..c.len_utf8() {
+            self.origins.push(origin);
+        }
+    }
+
+    fn push_ascii(&mut self, run: &str, origin: usize) {
+        // Copied in pieces between the characters to drop.
+        let mut from = 0;
+        for (i, b) in run.bytes().enumerate() {
+            if (self.drop)(char::from(b)) {
+                self.push_kept(&run[from..i], origin + from);
+                from = i + 1;
+            }
+        }
+        self.push_kept(&run[from..], origin + from);
+    }
+}
+
+impl<F> ByteOrigins<F> {
+    fn push_kept(&mut self, piece: &str, origin: usize) {
+        if piece.is_empty() {
+            return;
+        }
+        self.out.push_ascii(piece, origin);
+        let first = u32::try_from(origin).unwrap_or(u32::MAX);
+        let last = u32::try_from(origin + piece.len()).unwrap_or(u32::MAX);
+        self.origins.extend(first..last);
+    }
+}
+
+/// Whether `next` composes with the character before it under NFKC. Arabic harakat never do
+/// (they are dropped anyway); the combining madda and hamza (U+0653–U+0655) do (و + ٔ = ؤ).
 #[inline]
-fn fold_one(c: char, out: &mut String) -> usize {
-    // Arabic letters (not tatweel, U+0640), the bulk of Arabic text, first.
-    if matches!(c, '\u{0621}'..='\u{063F}' | '\u{0641}'..='\u{064A}') {
-        out.push(fold_arabic_letter(c));
-        return 1;
-    }
-    if is_arabic_diacritic(c) || is_tatweel(c) || is_invisible_noise(c) {
-        return 0;
-    }
-    let c = fold_digit(fold_arabic_letter(c));
-    if c.is_ascii() {
-        out.push(c.to_ascii_lowercase());
-        return 1;
-    }
-    // Arabic script and punctuation have no case.
-    if ('\u{0600}'..='\u{06FF}').contains(&c) || ('\u{2000}'..='\u{206F}').contains(&c) {
-        out.push(c);
-        return 1;
-    }
-    let mut pushed = 0;
-    for lower in c.to_lowercase() {
-        out.push(lower);
-        pushed += 1;
-    }
-    pushed
-}
-
-/// NFKC then folding, a character cluster at a time: a character with the combining marks
-/// after it (composition never reaches further), so each folded char can point back to the
-/// cluster it came from. Clusters of characters that fold directly skip NFKC, which is many
-/// times slower and changes nothing for them.
-fn fold_for_search(text: &str, out: &mut String, mut offsets: Option<&mut Vec<usize>>) {
-    // Long runs of ASCII (English text, URLs, numbers) are lower-cased in one go; the rest
-    // goes a cluster at a time. Short runs (the spaces between Arabic words) are not worth
-    // switching for.
-    const LONG_RUN: usize = 16;
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    let mut mixed_from = 0;
-    while at < bytes.len() {
-        if !bytes[at].is_ascii() {
-            at = bytes[at..]
-                .iter()
-                .position(u8::is_ascii)
-                .map_or(bytes.len(), |p| at + p);
-            continue;
-        }
-        let run_end = bytes[at..]
-            .iter()
-            .position(|b| !b.is_ascii())
-            .map_or(bytes.len(), |p| at + p);
-        if run_end - at < LONG_RUN {
-            at = run_end;
-            continue;
-        }
-        // The run's last character stays with what follows if a combining mark comes next.
-        let mark_follows = text[run_end..]
-            .chars()
-            .next()
-            .is_some_and(is_combining_mark);
-        let ascii_end = if mark_follows { run_end - 1 } else { run_end };
-        if at > mixed_from {
-            fold_mixed(
-                &text[mixed_from..at],
-                mixed_from,
-                out,
-                offsets.as_deref_mut(),
-            );
-        }
-        let start = out.len();
-        out.push_str(&text[at..ascii_end]);
-        out[start..].make_ascii_lowercase();
-        if let Some(offsets) = offsets.as_deref_mut() {
-            offsets.extend(at..ascii_end);
-        }
-        mixed_from = ascii_end;
-        at = run_end;
-    }
-    if bytes.len() > mixed_from {
-        fold_mixed(&text[mixed_from..], mixed_from, out, offsets);
+fn composes_with_previous(next: char) -> bool {
+    match next {
+        _ if next.is_ascii() => false,
+        '\u{0653}'..='\u{0655}' => true,
+        '\u{0600}'..='\u{06FF}' => false,
+        _ => unicode_normalization::char::is_combining_mark(next),
     }
 }
 
-/// Folds text that is not plain ASCII, a character cluster at a time; `base` is its offset
-/// in the whole text.
-fn fold_mixed(text: &str, base: usize, out: &mut String, mut offsets: Option<&mut Vec<usize>>) {
-    let mut chars = text.char_indices().map(|(at, c)| (base + at, c)).peekable();
-    let text_at = |at: usize| at - base;
-    let mut cluster = String::new();
-    while let Some((at, c)) = chars.next() {
-        let next_is_mark = chars
-            .peek()
-            .is_some_and(|&(_, next)| is_combining_mark(next));
-        if !next_is_mark {
-            // A cluster of one character: most of any text.
-            let pushed = if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-                1
-            } else if folds_directly(c) || is_nfkc_stable(c) {
-                fold_one(c, out)
-            } else {
-                cluster.clear();
-                cluster.extend(std::iter::once(c).nfkc());
-                cluster.chars().map(|c| fold_one(c, out)).sum()
-            };
-            if let Some(offsets) = offsets.as_deref_mut() {
-                offsets.extend(std::iter::repeat_n(at, pushed));
-            }
-            continue;
-        }
-        let mut direct = folds_directly(c);
-        let mut end = at + c.len_utf8();
-        while let Some(&(next_at, next)) = chars.peek() {
-            if !is_combining_mark(next) {
-                break;
-            }
-            direct &= folds_directly(next);
-            end = next_at + next.len_utf8();
-            chars.next();
-        }
-        let cluster_text = &text[text_at(at)..text_at(end)];
-        let pushed = if direct {
-            cluster_text.chars().map(|c| fold_one(c, out)).sum()
-        } else {
-            cluster.clear();
-            cluster.extend(cluster_text.nfkc());
-            cluster.chars().map(|c| fold_one(c, out)).sum()
-        };
-        if let Some(offsets) = offsets.as_deref_mut() {
-            offsets.extend(std::iter::repeat_n(at, pushed));
-        }
-    }
-}
-
-/// Whether `c` combines with the character before it, answered without a table lookup for
-/// ASCII and the Arabic letters and digits.
-fn is_combining_mark(c: char) -> bool {
-    match c {
-        _ if c.is_ascii() => false,
-        '\u{0621}'..='\u{064A}' | '\u{0660}'..='\u{0669}' => false,
-        '\u{064B}'..='\u{065F}' | '\u{0670}' => true,
-        _ => unicode_normalization::char::is_combining_mark(c),
-    }
+/// An Arabic letter that folding leaves as it is (all but the alef forms, alef maqsura and ta
+/// marbuta).
+#[inline]
+fn is_plain_arabic_letter(c: char) -> bool {
+    matches!(c, '\u{0621}'..='\u{063F}' | '\u{0641}'..='\u{064A}')
+        && !matches!(c, 'أ' | 'إ' | 'آ' | 'ى' | 'ة')
 }
 
 /// A character NFKC leaves as it is when it stands alone.
 fn is_nfkc_stable(c: char) -> bool {
     unicode_normalization::is_nfkc_quick(std::iter::once(c))
         == unicode_normalization::IsNormalized::Yes
+}
+
+/// Folds one character that NFKC has already been applied to.
+fn fold_normalized<S: FoldSink>(c: char, origin: usize, sink: &mut S) {
+    if is_arabic_diacritic(c) || is_tatweel(c) || is_invisible_noise(c) {
+        return;
+    }
+    let c = fold_digit(fold_arabic_letter(c));
+    if c.is_ascii() {
+        sink.push(c.to_ascii_lowercase(), origin);
+    } else if ('\u{0600}'..='\u{06FF}').contains(&c) || ('\u{2000}'..='\u{206F}').contains(&c) {
+        // Arabic script and punctuation have no case.
+        sink.push(c, origin);
+    } else {
+        for lower in c.to_lowercase() {
+            sink.push(lower, origin);
+        }
+    }
+}
+
+/// Folds one character that stands alone (nothing after it composes with it).
+#[inline]
+fn fold_char<S: FoldSink>(c: char, origin: usize, sink: &mut S) {
+    match c {
+        // Arabic letters (not tatweel, U+0640), the bulk of Arabic text.
+        '\u{0621}'..='\u{063F}' | '\u{0641}'..='\u{064A}' => {
+            sink.push(fold_arabic_letter(c), origin)
+        }
+        // The rest of the Arabic block (bar U+0675–U+0678) and the usual dashes and quotation
+        // marks are NFKC-stable: no table lookup needed.
+        '\u{0600}'..='\u{0674}'
+        | '\u{0679}'..='\u{06FF}'
+        | '\u{2013}'..='\u{2014}'
+        | '\u{2018}'..='\u{201D}' => fold_normalized(c, origin, sink),
+        _ if is_nfkc_stable(c) => fold_normalized(c, origin, sink),
+        _ => {
+            let mut buffer = [0u8; 4];
+            for n in c.encode_utf8(&mut buffer).nfkc() {
+                fold_normalized(n, origin, sink);
+            }
+        }
+    }
+}
+
+/// NFKC then folding. Runs of ASCII are lower-cased in one go and lone characters folded
+/// directly when NFKC cannot change them (it is many times slower); only a character followed
+/// by marks that compose with it goes through NFKC, together with them, all its output
+/// pointing back to the character.
+fn fold_into<S: FoldSink>(text: &str, sink: &mut S) {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let run_end = bytes[at..]
+            .iter()
+            .position(|b| b.is_ascii() != bytes[at].is_ascii())
+            .map_or(bytes.len(), |p| at + p);
+        let run = &text[at..run_end];
+        if bytes[at].is_ascii() {
+            // The run's last character stays with the marks after it, if they compose.
+            let composes = text[run_end..]
+                .chars()
+                .next()
+                .is_some_and(composes_with_previous);
+            let end = if composes { run_end - 1 } else { run_end };
+            if end == at + 1 {
+                // One character (the space between two Arabic words): no run to set up.
+                sink.push(char::from(bytes[at].to_ascii_lowercase()), at);
+            } else if end > at {
+                sink.push_ascii(&text[at..end], at);
+            }
+            at = if composes {
+                fold_cluster(text, end, sink)
+            } else {
+                run_end
+            };
+            continue;
+        }
+        let run_bytes = run.as_bytes();
+        let mut offset = 0;
+        while offset < run_bytes.len() {
+            // The basic Arabic block (U+0600–U+067F) is two bytes, D8 or D9 and one more;
+            // of what may follow a letter only the combining madda and hamza (D9 93–95)
+            // compose with it, so Arabic text is read without general decoding.
+            if let [lead @ (0xD8 | 0xD9), second, rest @ ..] = &run_bytes[offset..] {
+                let next_composes = matches!(rest, [0xD9, 0x93..=0x95, ..]);
+                if !next_composes {
+                    let code = (u32::from(lead & 0x1F) << 6) | u32::from(second & 0x3F);
+                    if let Some(c) = char::from_u32(code) {
+                        if is_plain_arabic_letter(c) {
+                            sink.push_as_is(&run[offset..offset + 2], at + offset);
+                        } else {
+                            fold_char(c, at + offset, sink);
+                        }
+                        offset += 2;
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = run[offset..].chars().next() else {
+                break;
+            };
+            let next = run[offset + c.len_utf8()..].chars().next();
+            if next.is_some_and(composes_with_previous) {
+                offset = fold_cluster(text, at + offset, sink) - at;
+            } else {
+                fold_char(c, at + offset, sink);
+                offset += c.len_utf8();
+            }
+        }
+        at = run_end;
+    }
+}
+
+/// Folds the character at `at` with the marks after it that compose with it, through NFKC,
+/// all of its output pointing back to the character; returns where the cluster ends.
+fn fold_cluster<S: FoldSink>(text: &str, at: usize, sink: &mut S) -> usize {
+    let mut chars = text[at..].chars();
+    let mut end = at + chars.next().map_or(0, char::len_utf8);
+    for mark in chars {
+        if !composes_with_previous(mark) {
+            break;
+        }
+        end += mark.len_utf8();
+    }
+    for n in text[at..end].nfkc() {
+        fold_normalized(n, at, sink);
+    }
+    end
 }
 
 #[cfg(test)]
@@ -344,6 +456,19 @@ mod tests {
             .unwrap_or(0);
         assert_eq!(&text[offsets[start]..], "سورية الديمقراطية (قسد)");
         assert_eq!(at.len(), offsets.len());
+    }
+
+    #[test]
+    fn origins_point_back_per_byte_and_dropped_chars_go() {
+        let text = "تنظيم \"داعش\" Café";
+        let (folded, origins) = normalize_with_origins(text, |c| c == '"');
+        assert_eq!(folded, "تنظيم داعش café");
+        assert_eq!(origins.len(), folded.len());
+        let at = folded.find("داعش").unwrap_or(0);
+        assert_eq!(&text[origins[at] as usize..], "داعش\" Café");
+        let e = folded.find('é').unwrap_or(0);
+        assert_eq!(origins[e], origins[e + 1]);
+        assert_eq!(&text[origins[e] as usize..], "é");
     }
 
     #[test]
