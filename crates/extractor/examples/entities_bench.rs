@@ -1,6 +1,6 @@
 //! MB/s of entity matching with the full gazetteer, for `cargo xtask bench entities`.
 //!
-//! `entities_bench [--mb N]`: the curated list plus config/gazetteers/geonames.tsv (as the
+//! `entities_bench [--mb N] [--show]` (`--show` lists what one copy of the text yields): the curated list plus config/gazetteers/geonames.tsv (as the
 //! bulk place list the default config loads); the text is
 //! the seed article and an English wire paragraph, repeated to N MB. MB/s from the fastest of
 //! three passes.

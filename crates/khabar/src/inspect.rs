@@ -81,7 +81,16 @@ pub async fn article(
         .process(&mut article)
         .await
         .map_err(|e| anyhow!("{location}: {e}"))?;
-    let entities: khabar_extractor::EntitiesConfig = serde_json::from_value(json!({}))?;
+    // As the default configuration does: the GeoNames places beside the curated list, when
+    // run from a checkout (or a directory) that has them.
+    let geonames = cwd.join("config/gazetteers/geonames.tsv");
+    let places: Vec<String> = if geonames.is_file() {
+        vec![geonames.display().to_string()]
+    } else {
+        Vec::new()
+    };
+    let entities: khabar_extractor::EntitiesConfig =
+        serde_json::from_value(json!({ "places": places }))?;
     entities
         .build(&ctx)
         .await?
