@@ -13,7 +13,8 @@
 //! three letters are left out, a Latin-script name must be capitalised in the text, and a
 //! single-word name is taken only when the text points to its country or it is a large city.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::PathBuf;
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
@@ -74,9 +75,63 @@ struct Candidate {
 /// A compiled gazetteer.
 pub struct Matcher {
     automaton: AhoCorasick,
+    /// The first word of every name. A name can start at a word only if the word (or what
+    /// follows its proclitics) is one of them; most words of a text are not, and are passed
+    /// over without walking the automaton.
+    first_words: HashSet<Box<str>, BuildHasherDefault<Fnv>>,
     /// Pattern number → the entries its name stands for.
     candidates: Vec<Vec<Candidate>>,
     entries: Vec<GazetteerEntry>,
+}
+
+/// Where the word starting at `at` ends; ASCII and the two-byte basic Arabic block read
+/// without general decoding.
+fn word_end(search: &str, at: usize) -> usize {
+    let bytes = search.as_bytes();
+    let mut end = at;
+    while end < bytes.len() {
+        let (word, width) = match bytes[end..] {
+            [b, ..] if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
+            [lead @ (0xD8 | 0xD9), second, ..] => {
+                let code = (u32::from(lead & 0x1F) << 6) | u32::from(second & 0x3F);
+                (char::from_u32(code).is_some_and(is_word_char), 2)
+            }
+            _ => match search[end..].chars().next() {
+                Some(c) => (is_word_char(c), c.len_utf8()),
+                None => break,
+            },
+        };
+        if !word {
+            break;
+        }
+        end += width;
+    }
+    end
+}
+
+/// FNV-1a: the first-word set is asked once per word of every text, and the standard hasher
+/// (built to resist crafted collisions, which a set of gazetteer words does not need) costs
+/// more than the question.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
 }
 
 /// A name found in the search form of a text (byte range) with its pattern.
@@ -168,6 +223,12 @@ impl Matcher {
                 }
             }
         }
+        let first_words = patterns
+            .iter()
+            .filter_map(|p| p.split(|c: char| !is_word_char(c)).next())
+            .filter(|w| !w.is_empty())
+            .map(Box::from)
+            .collect();
         // Only anchored searches are run (from word starts), so the automaton needs no
         // failure transitions for unanchored scanning.
         let automaton = AhoCorasick::builder()
@@ -177,6 +238,7 @@ impl Matcher {
             .map_err(|e| format!("gazetteer: {e}"))?;
         Ok(Matcher {
             automaton,
+            first_words,
             candidates,
             entries,
         })
@@ -189,11 +251,12 @@ impl Matcher {
 
     /// The longest name starting at word start `at` (or after proclitics there) that ends a
     /// word: (start, end, pattern).
-    fn name_at(&self, search: &str, at: usize) -> Option<Found> {
+    fn name_at(&self, search: &str, at: usize, word_end: usize) -> Option<Found> {
         let mut start = at;
         for _ in 0..=3 {
+            let could_start = self.first_words.contains(&search[start..word_end]);
             let input = Input::new(search).range(start..).anchored(Anchored::Yes);
-            if let Some(m) = self.automaton.find(input) {
+            if let Some(m) = could_start.then(|| self.automaton.find(input)).flatten() {
                 let ends_word = search[m.end()..]
                     .chars()
                     .next()
@@ -239,20 +302,25 @@ impl Matcher {
                 },
             };
             if word && !after_word {
-                if let Some(name) = self.name_at(&search, at) {
+                let word_end = word_end(&search, at);
+                if let Some(name) = self.name_at(&search, at, word_end) {
                     at = name.end;
-                    after_word = false;
                     found.push(name);
-                    continue;
+                } else {
+                    // No name starts inside a word: on to its end.
+                    at = word_end;
                 }
+                after_word = false;
+                continue;
             }
             after_word = word;
             at += width;
         }
-        let text_at = |search_at: usize| origin.get(search_at).map_or(text.len(), |&o| o as usize);
+        let text_at = |search_at: usize| origin.start(search_at).unwrap_or(text.len());
+        let text_end = |search_end: usize| origin.end(search_end).unwrap_or(text.len());
         // The readings the text allows at a mention: a bulk Latin-script name only where the
-        // text capitalises it.
-        // Both checks look at the text around a mention; most mentions need neither.
+        // text capitalises it and it is not part of a longer name. Both checks look at the text
+        // around the mention; most mentions need neither.
         let any_candidate = |name: &Found, test: fn(&Candidate) -> bool| {
             self.candidates
                 .get(name.pattern)
@@ -274,9 +342,7 @@ impl Matcher {
                 if !any_candidate(name, |c| c.single_latin) {
                     return false;
                 }
-                let from = text_at(name.start);
-                let last = text_at(name.end - 1);
-                let to = last + text[last..].chars().next().map_or(0, char::len_utf8);
+                let (from, to) = (text_at(name.start), text_end(name.end));
                 reads_as_part_of_a_name(&text[..from], &text[to..])
             })
             .collect();
@@ -315,7 +381,7 @@ impl Matcher {
                 }
             }
         }
-        let mut entities = Vec::new();
+        let mut entities = Vec::with_capacity(found.len());
         let mut places: BTreeMap<String, Place> = BTreeMap::new();
         for (i, name) in found.iter().enumerate() {
             let support = |c: &Candidate| {
@@ -339,9 +405,7 @@ impl Matcher {
                 });
             let Some(best) = best else { continue };
             let entry = &self.entries[best.entry as usize];
-            let from = text_at(name.start);
-            let last = text_at(name.end - 1);
-            let to = last + text[last..].chars().next().map_or(0, char::len_utf8);
+            let (from, to) = (text_at(name.start), text_end(name.end));
             let length = search[name.start..name.end].chars().count();
             let mut confidence: f32 = if length <= 4 { 0.7 } else { 0.9 };
             let distinct = allowed(i)

@@ -129,27 +129,74 @@ pub fn normalize_with_offsets(text: &str) -> (String, Vec<usize>) {
 }
 
 /// The search form of `text` without the chars for which `drop` holds (quotation marks, for
-/// matching names written with quotes inside), and for each of its *bytes* the byte offset in
-/// `text` of the char it came from: byte ranges found in the search form map straight back.
-pub fn normalize_with_origins(text: &str, drop: impl Fn(char) -> bool) -> (String, Vec<u32>) {
+/// matching names written with quotes inside), and where its bytes came from in `text`: byte
+/// ranges found in the search form map straight back.
+pub fn normalize_with_origins(text: &str, drop: impl Fn(char) -> bool) -> (String, Origins) {
     let mut sink = ByteOrigins {
+        text,
         out: String::with_capacity(text.len()),
-        origins: Vec::with_capacity(text.len()),
+        origins: Origins::default(),
+        last_origin: usize::MAX,
         drop,
     };
     fold_into(text, &mut sink);
     (sink.out, sink.origins)
 }
 
+/// Where the bytes of a search form came from in the text it was made from. Most of a search
+/// form is the text byte for byte (ASCII lower-cased, Arabic letters folded to letters of the
+/// same length), so it is kept as segments rather than an offset per byte.
+#[derive(Debug, Default, Clone)]
+pub struct Origins {
+    segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    /// Where the segment starts in the search form.
+    search: usize,
+    /// Where it starts in the text.
+    text: usize,
+    /// `None`: a copy, byte for byte. `Some(end)`: every byte comes from the one character at
+    /// `text..end` (a character folded to one of another length, or to several).
+    collapsed_to: Option<usize>,
+}
+
+impl Origins {
+    fn segment(&self, search: usize) -> Option<&Segment> {
+        let at = self.segments.partition_point(|s| s.search <= search);
+        self.segments.get(at.checked_sub(1)?)
+    }
+
+    /// Where in the text the character at byte `search` of the search form begins.
+    pub fn start(&self, search: usize) -> Option<usize> {
+        let segment = self.segment(search)?;
+        Some(match segment.collapsed_to {
+            None => segment.text + (search - segment.search),
+            Some(_) => segment.text,
+        })
+    }
+
+    /// Where in the text the character ending at byte `search_end` (exclusive) of the search
+    /// form ends.
+    pub fn end(&self, search_end: usize) -> Option<usize> {
+        let segment = self.segment(search_end.checked_sub(1)?)?;
+        Some(match segment.collapsed_to {
+            None => segment.text + (search_end - segment.search),
+            Some(end) => end,
+        })
+    }
+}
+
 /// Where folded characters go, each with the byte offset of the character it came from.
 trait FoldSink {
     fn push(&mut self, c: char, origin: usize);
 
-    /// One character that folds to itself and is never dropped (an Arabic letter), as
-    /// written at `origin`.
-    fn push_as_is(&mut self, written: &str, origin: usize) {
-        for c in written.chars() {
-            self.push(c, origin);
+    /// A run of two-byte characters that fold to themselves and are never dropped (Arabic
+    /// letters), as written from `origin`.
+    fn push_plain_arabic(&mut self, run: &str, origin: usize) {
+        for (i, c) in run.char_indices() {
+            self.push(c, origin + i);
         }
     }
 
@@ -166,8 +213,8 @@ impl FoldSink for String {
         String::push(self, c);
     }
 
-    fn push_as_is(&mut self, written: &str, _origin: usize) {
-        self.push_str(written);
+    fn push_plain_arabic(&mut self, run: &str, _origin: usize) {
+        self.push_str(run);
     }
 
     fn push_ascii(&mut self, run: &str, _origin: usize) {
@@ -194,29 +241,41 @@ impl FoldSink for CharOffsets {
     }
 }
 
-struct ByteOrigins<F> {
+struct ByteOrigins<'a, F> {
+    text: &'a str,
     out: String,
-    origins: Vec<u32>,
+    origins: Origins,
+    /// The text character the last pushed one came from.
+    last_origin: usize,
     drop: F,
 }
 
-impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<F> {
-    fn push_as_is(&mut self, written: &str, origin: usize) {
-        self.out.push_str(written);
-        let origin = u32::try_from(origin).unwrap_or(u32::MAX);
-        self.origins
-            .extend(std::iter::repeat_n(origin, written.len()));
+impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<'_, F> {
+    fn push_plain_arabic(&mut self, run: &str, origin: usize) {
+        self.copied(run.len(), origin);
+        self.out.push_str(run);
+        self.last_origin = origin + run.len() - 2;
     }
 
     fn push(&mut self, c: char, origin: usize) {
         if (self.drop)(c) {
             return;
         }
-        self.out.push(c);
-        let origin = u32::try_from(origin).unwrap_or(u32::MAX);
-        for _ in 0..c.len_utf8() {
-            self.origins.push(origin);
+        let source_len = match self.text.as_bytes().get(origin) {
+            Some(b) if b.is_ascii() => 1,
+            _ => self.text[origin..].chars().next().map_or(1, char::len_utf8),
+        };
+        if c.len_utf8() == source_len && origin != self.last_origin {
+            self.copied(source_len, origin);
+        } else {
+            self.origins.segments.push(Segment {
+                search: self.out.len(),
+                text: origin,
+                collapsed_to: Some(origin + source_len),
+            });
         }
+        self.out.push(c);
+        self.last_origin = origin;
     }
 
     fn push_ascii(&mut self, run: &str, origin: usize) {
@@ -232,15 +291,29 @@ impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<F> {
     }
 }
 
-impl<F> ByteOrigins<F> {
+impl<F> ByteOrigins<'_, F> {
+    /// Notes that the next `len` bytes of the search form copy the text from `origin`.
+    fn copied(&mut self, len: usize, origin: usize) {
+        let search = self.out.len();
+        let continues = self.origins.segments.last().is_some_and(|last| {
+            last.collapsed_to.is_none() && last.text + (search - last.search) == origin
+        });
+        if !continues && len > 0 {
+            self.origins.segments.push(Segment {
+                search,
+                text: origin,
+                collapsed_to: None,
+            });
+        }
+    }
+
     fn push_kept(&mut self, piece: &str, origin: usize) {
         if piece.is_empty() {
             return;
         }
+        self.copied(piece.len(), origin);
         self.out.push_ascii(piece, origin);
-        let first = u32::try_from(origin).unwrap_or(u32::MAX);
-        let last = u32::try_from(origin + piece.len()).unwrap_or(u32::MAX);
-        self.origins.extend(first..last);
+        self.last_origin = origin + piece.len() - 1;
     }
 }
 
@@ -262,6 +335,16 @@ fn composes_with_previous(next: char) -> bool {
 fn is_plain_arabic_letter(c: char) -> bool {
     matches!(c, '\u{0621}'..='\u{063F}' | '\u{0641}'..='\u{064A}')
         && !matches!(c, 'أ' | 'إ' | 'آ' | 'ى' | 'ة')
+}
+
+/// [`is_plain_arabic_letter`] on the two UTF-8 bytes of a character of U+0600–U+067F.
+#[inline]
+fn is_plain_arabic_letter_utf8(lead: u8, second: u8) -> bool {
+    // D8 A1–BF is U+0621–U+063F, D9 81–8A is U+0641–U+064A; آ أ إ ة ى fold to other letters.
+    matches!(
+        (lead, second),
+        (0xD8, 0xA1 | 0xA4 | 0xA6..=0xA8 | 0xAA..=0xBF) | (0xD9, 0x81..=0x88 | 0x8A)
+    )
 }
 
 /// A character NFKC leaves as it is when it stands alone.
@@ -347,6 +430,8 @@ fn fold_into<S: FoldSink>(text: &str, sink: &mut S) {
         }
         let run_bytes = run.as_bytes();
         let mut offset = 0;
+        // Plain Arabic letters are handed on in one piece.
+        let mut plain_from = None;
         while offset < run_bytes.len() {
             // The basic Arabic block (U+0600–U+067F) is two bytes, D8 or D9 and one more;
             // of what may follow a letter only the combining madda and hamza (D9 93–95)
@@ -354,17 +439,28 @@ fn fold_into<S: FoldSink>(text: &str, sink: &mut S) {
             if let [lead @ (0xD8 | 0xD9), second, rest @ ..] = &run_bytes[offset..] {
                 let next_composes = matches!(rest, [0xD9, 0x93..=0x95, ..]);
                 if !next_composes {
+                    if is_plain_arabic_letter_utf8(*lead, *second) {
+                        plain_from.get_or_insert(offset);
+                        offset += 2;
+                        continue;
+                    }
                     let code = (u32::from(lead & 0x1F) << 6) | u32::from(second & 0x3F);
                     if let Some(c) = char::from_u32(code) {
                         if is_plain_arabic_letter(c) {
-                            sink.push_as_is(&run[offset..offset + 2], at + offset);
+                            plain_from.get_or_insert(offset);
                         } else {
+                            if let Some(from) = plain_from.take() {
+                                sink.push_plain_arabic(&run[from..offset], at + from);
+                            }
                             fold_char(c, at + offset, sink);
                         }
                         offset += 2;
                         continue;
                     }
                 }
+            }
+            if let Some(from) = plain_from.take() {
+                sink.push_plain_arabic(&run[from..offset], at + from);
             }
             let Some(c) = run[offset..].chars().next() else {
                 break;
@@ -376,6 +472,9 @@ fn fold_into<S: FoldSink>(text: &str, sink: &mut S) {
                 fold_char(c, at + offset, sink);
                 offset += c.len_utf8();
             }
+        }
+        if let Some(from) = plain_from {
+            sink.push_plain_arabic(&run[from..], at + from);
         }
         at = run_end;
     }
@@ -459,16 +558,50 @@ mod tests {
     }
 
     #[test]
-    fn origins_point_back_per_byte_and_dropped_chars_go() {
-        let text = "تنظيم \"داعش\" Café";
+    fn origins_point_back_and_dropped_chars_go() {
+        let text = "تنظيم \"داعش\" Café ٢٠١٩ ﻻ";
         let (folded, origins) = normalize_with_origins(text, |c| c == '"');
-        assert_eq!(folded, "تنظيم داعش café");
-        assert_eq!(origins.len(), folded.len());
-        let at = folded.find("داعش").unwrap_or(0);
-        assert_eq!(&text[origins[at] as usize..], "داعش\" Café");
-        let e = folded.find('é').unwrap_or(0);
-        assert_eq!(origins[e], origins[e + 1]);
-        assert_eq!(&text[origins[e] as usize..], "é");
+        assert_eq!(folded, "تنظيم داعش café 2019 لا");
+        let span = |needle: &str| {
+            let at = folded.find(needle).unwrap_or(0);
+            let (start, end) = (origins.start(at), origins.end(at + needle.len()));
+            start.zip(end).map(|(s, e)| &text[s..e])
+        };
+        assert_eq!(span("داعش"), Some("داعش"));
+        assert_eq!(span("café"), Some("Café"));
+        assert_eq!(span("é"), Some("é"));
+        assert_eq!(span("2019"), Some("٢٠١٩"));
+        assert_eq!(span("لا"), Some("ﻻ"));
+        assert_eq!(span("تنظيم داعش"), Some("تنظيم \"داعش"));
+        // Every character of the search form maps to whole characters of the text.
+        for text in ["ab داعش", "x قوات سوريا", "تنظيم \"داعش\"", "مُحَمَّدٌ ـــ Ǆ ﬁ"]
+        {
+            let (folded, origins) = normalize_with_origins(text, |c| c == '"');
+            for (at, c) in folded.char_indices() {
+                let start = origins.start(at).unwrap_or(usize::MAX);
+                let end = origins.end(at + c.len_utf8()).unwrap_or(usize::MAX);
+                assert!(
+                    start < end && text.is_char_boundary(start) && text.is_char_boundary(end),
+                    "{text:?}: {c:?} at {at} -> {start}..{end}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_arabic_letters_by_bytes_and_by_char_agree() {
+        for code in 0x0600..=0x067F_u32 {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let mut bytes = [0u8; 4];
+            c.encode_utf8(&mut bytes);
+            assert_eq!(
+                is_plain_arabic_letter_utf8(bytes[0], bytes[1]),
+                is_plain_arabic_letter(c),
+                "U+{code:04X}"
+            );
+        }
     }
 
     #[test]
