@@ -192,19 +192,17 @@ impl Origins {
 trait FoldSink {
     fn push(&mut self, c: char, origin: usize);
 
-    /// A run of two-byte characters that fold to themselves and are never dropped (Arabic
-    /// letters), as written from `origin`.
-    fn push_plain_arabic(&mut self, run: &str, origin: usize) {
+    /// Text that folds to itself byte for byte (lower-case ASCII, plain Arabic letters),
+    /// starting at `origin`; none of it is dropped (see [`FoldSink::keeps`]).
+    fn push_verbatim(&mut self, run: &str, origin: usize) {
         for (i, c) in run.char_indices() {
             self.push(c, origin + i);
         }
     }
 
-    /// A run of ASCII starting at `origin`, lower-cased.
-    fn push_ascii(&mut self, run: &str, origin: usize) {
-        for (i, b) in run.bytes().enumerate() {
-            self.push(char::from(b.to_ascii_lowercase()), origin + i);
-        }
+    /// Whether this ASCII character is kept (a sink may drop some, such as quotation marks).
+    fn keeps(&self, _ascii: u8) -> bool {
+        true
     }
 }
 
@@ -213,14 +211,8 @@ impl FoldSink for String {
         String::push(self, c);
     }
 
-    fn push_plain_arabic(&mut self, run: &str, _origin: usize) {
+    fn push_verbatim(&mut self, run: &str, _origin: usize) {
         self.push_str(run);
-    }
-
-    fn push_ascii(&mut self, run: &str, _origin: usize) {
-        let start = self.len();
-        self.push_str(run);
-        self[start..].make_ascii_lowercase();
     }
 }
 
@@ -234,11 +226,6 @@ impl FoldSink for CharOffsets {
         self.out.push(c);
         self.offsets.push(origin);
     }
-
-    fn push_ascii(&mut self, run: &str, origin: usize) {
-        self.out.push_ascii(run, origin);
-        self.offsets.extend(origin..origin + run.len());
-    }
 }
 
 struct ByteOrigins<'a, F> {
@@ -251,10 +238,14 @@ struct ByteOrigins<'a, F> {
 }
 
 impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<'_, F> {
-    fn push_plain_arabic(&mut self, run: &str, origin: usize) {
-        self.copied(run.len(), origin);
+    fn push_verbatim(&mut self, run: &str, origin: usize) {
+        self.copied(origin);
         self.out.push_str(run);
-        self.last_origin = origin + run.len() - 2;
+        self.last_origin = origin + run.len().saturating_sub(1);
+    }
+
+    fn keeps(&self, ascii: u8) -> bool {
+        !(self.drop)(char::from(ascii))
     }
 
     fn push(&mut self, c: char, origin: usize) {
@@ -266,7 +257,7 @@ impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<'_, F> {
             _ => self.text[origin..].chars().next().map_or(1, char::len_utf8),
         };
         if c.len_utf8() == source_len && origin != self.last_origin {
-            self.copied(source_len, origin);
+            self.copied(origin);
         } else {
             self.origins.segments.push(Segment {
                 search: self.out.len(),
@@ -277,43 +268,22 @@ impl<F: Fn(char) -> bool> FoldSink for ByteOrigins<'_, F> {
         self.out.push(c);
         self.last_origin = origin;
     }
-
-    fn push_ascii(&mut self, run: &str, origin: usize) {
-        // Copied in pieces between the characters to drop.
-        let mut from = 0;
-        for (i, b) in run.bytes().enumerate() {
-            if (self.drop)(char::from(b)) {
-                self.push_kept(&run[from..i], origin + from);
-                from = i + 1;
-            }
-        }
-        self.push_kept(&run[from..], origin + from);
-    }
 }
 
 impl<F> ByteOrigins<'_, F> {
-    /// Notes that the next `len` bytes of the search form copy the text from `origin`.
-    fn copied(&mut self, len: usize, origin: usize) {
+    /// Notes that what is pushed next copies the text from `origin`, byte for byte.
+    fn copied(&mut self, origin: usize) {
         let search = self.out.len();
         let continues = self.origins.segments.last().is_some_and(|last| {
             last.collapsed_to.is_none() && last.text + (search - last.search) == origin
         });
-        if !continues && len > 0 {
+        if !continues {
             self.origins.segments.push(Segment {
                 search,
                 text: origin,
                 collapsed_to: None,
             });
         }
-    }
-
-    fn push_kept(&mut self, piece: &str, origin: usize) {
-        if piece.is_empty() {
-            return;
-        }
-        self.copied(piece.len(), origin);
-        self.out.push_ascii(piece, origin);
-        self.last_origin = origin + piece.len() - 1;
     }
 }
 
@@ -329,15 +299,8 @@ fn composes_with_previous(next: char) -> bool {
     }
 }
 
-/// An Arabic letter that folding leaves as it is (all but the alef forms, alef maqsura and ta
-/// marbuta).
-#[inline]
-fn is_plain_arabic_letter(c: char) -> bool {
-    matches!(c, '\u{0621}'..='\u{063F}' | '\u{0641}'..='\u{064A}')
-        && !matches!(c, 'أ' | 'إ' | 'آ' | 'ى' | 'ة')
-}
-
-/// [`is_plain_arabic_letter`] on the two UTF-8 bytes of a character of U+0600–U+067F.
+/// Whether the two UTF-8 bytes of a character of U+0600–U+067F are an Arabic letter that
+/// folding leaves as it is (all but the alef forms, alef maqsura and ta marbuta).
 #[inline]
 fn is_plain_arabic_letter_utf8(lead: u8, second: u8) -> bool {
     // D8 A1–BF is U+0621–U+063F, D9 81–8A is U+0641–U+064A; آ أ إ ة ى fold to other letters.
@@ -395,88 +358,67 @@ fn fold_char<S: FoldSink>(c: char, origin: usize, sink: &mut S) {
     }
 }
 
-/// NFKC then folding. Runs of ASCII are lower-cased in one go and lone characters folded
-/// directly when NFKC cannot change them (it is many times slower); only a character followed
-/// by marks that compose with it goes through NFKC, together with them, all its output
-/// pointing back to the character.
+/// NFKC then folding, in one pass over the bytes. What folds to itself (lower-case ASCII,
+/// plain Arabic letters: most of any news text) is handed on in runs, as written; upper-case
+/// ASCII is lower-cased, and other characters folded one at a time, directly when NFKC cannot
+/// change them (it is many times slower). Only a character followed by marks that compose with
+/// it goes through NFKC, together with them, all its output pointing back to the character.
 fn fold_into<S: FoldSink>(text: &str, sink: &mut S) {
     let bytes = text.as_bytes();
+    let mut verbatim_from = 0;
     let mut at = 0;
+    // Whether the character starting at `at` is followed by one that composes with it.
+    let composes_next = |after: usize| match bytes.get(after..) {
+        Some([b, ..]) if b.is_ascii() => false,
+        Some([0xD9, 0x93..=0x95, ..]) => true,
+        Some([0xD8..=0xDB, ..]) => false,
+        Some(rest) if !rest.is_empty() => text[after..]
+            .chars()
+            .next()
+            .is_some_and(composes_with_previous),
+        _ => false,
+    };
     while at < bytes.len() {
-        let run_end = bytes[at..]
-            .iter()
-            .position(|b| b.is_ascii() != bytes[at].is_ascii())
-            .map_or(bytes.len(), |p| at + p);
-        let run = &text[at..run_end];
-        if bytes[at].is_ascii() {
-            // The run's last character stays with the marks after it, if they compose.
-            let composes = text[run_end..]
-                .chars()
-                .next()
-                .is_some_and(composes_with_previous);
-            let end = if composes { run_end - 1 } else { run_end };
-            if end == at + 1 {
-                // One character (the space between two Arabic words): no run to set up.
-                sink.push(char::from(bytes[at].to_ascii_lowercase()), at);
-            } else if end > at {
-                sink.push_ascii(&text[at..end], at);
-            }
-            at = if composes {
-                fold_cluster(text, end, sink)
-            } else {
-                run_end
-            };
+        let b = bytes[at];
+        let width = match b {
+            0x00..=0x7F => 1,
+            0xD8 | 0xD9 => 2,
+            _ => text[at..].chars().next().map_or(1, char::len_utf8),
+        };
+        let verbatim = match b {
+            b'A'..=b'Z' => false,
+            0x00..=0x7F => sink.keeps(b),
+            0xD8 | 0xD9 => bytes
+                .get(at + 1)
+                .is_some_and(|&second| is_plain_arabic_letter_utf8(b, second)),
+            _ => false,
+        };
+        if verbatim && !composes_next(at + width) {
+            at += width;
             continue;
         }
-        let run_bytes = run.as_bytes();
-        let mut offset = 0;
-        // Plain Arabic letters are handed on in one piece.
-        let mut plain_from = None;
-        while offset < run_bytes.len() {
-            // The basic Arabic block (U+0600–U+067F) is two bytes, D8 or D9 and one more;
-            // of what may follow a letter only the combining madda and hamza (D9 93–95)
-            // compose with it, so Arabic text is read without general decoding.
-            if let [lead @ (0xD8 | 0xD9), second, rest @ ..] = &run_bytes[offset..] {
-                let next_composes = matches!(rest, [0xD9, 0x93..=0x95, ..]);
-                if !next_composes {
-                    if is_plain_arabic_letter_utf8(*lead, *second) {
-                        plain_from.get_or_insert(offset);
-                        offset += 2;
-                        continue;
-                    }
-                    let code = (u32::from(lead & 0x1F) << 6) | u32::from(second & 0x3F);
-                    if let Some(c) = char::from_u32(code) {
-                        if is_plain_arabic_letter(c) {
-                            plain_from.get_or_insert(offset);
-                        } else {
-                            if let Some(from) = plain_from.take() {
-                                sink.push_plain_arabic(&run[from..offset], at + from);
-                            }
-                            fold_char(c, at + offset, sink);
-                        }
-                        offset += 2;
-                        continue;
+        if at > verbatim_from {
+            sink.push_verbatim(&text[verbatim_from..at], verbatim_from);
+        }
+        if composes_next(at + width) {
+            at = fold_cluster(text, at, sink);
+        } else {
+            match b {
+                b'A'..=b'Z' => sink.push(char::from(b.to_ascii_lowercase()), at),
+                // An ASCII character the sink drops.
+                0x00..=0x7F => {}
+                _ => {
+                    if let Some(c) = text[at..].chars().next() {
+                        fold_char(c, at, sink);
                     }
                 }
             }
-            if let Some(from) = plain_from.take() {
-                sink.push_plain_arabic(&run[from..offset], at + from);
-            }
-            let Some(c) = run[offset..].chars().next() else {
-                break;
-            };
-            let next = run[offset + c.len_utf8()..].chars().next();
-            if next.is_some_and(composes_with_previous) {
-                offset = fold_cluster(text, at + offset, sink) - at;
-            } else {
-                fold_char(c, at + offset, sink);
-                offset += c.len_utf8();
-            }
+            at += width;
         }
-        if let Some(from) = plain_from {
-            sink.push_plain_arabic(&run[from..], at + from);
-        }
-        at = run_end;
+        verbatim_from = at;
+    }
+    if bytes.len() > verbatim_from {
+        sink.push_verbatim(&text[verbatim_from..], verbatim_from);
     }
 }
 
@@ -586,6 +528,13 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// An Arabic letter that folding leaves as it is (all but the alef forms, alef maqsura and ta
+    /// marbuta).
+    fn is_plain_arabic_letter(c: char) -> bool {
+        matches!(c, '\u{0621}'..='\u{063F}' | '\u{0641}'..='\u{064A}')
+            && !matches!(c, 'أ' | 'إ' | 'آ' | 'ى' | 'ة')
     }
 
     #[test]
