@@ -652,6 +652,63 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_markup_never_panics() {
+        // Fragments of real and broken markup, shuffled by a fixed-seed generator.
+        const PIECES: &[&str] = &[
+            "<p>",
+            "</p>",
+            "<div class=\"x\">",
+            "</div>",
+            "<li>",
+            "<table><tr><td>",
+            "</td>",
+            "<script>",
+            "</script>",
+            "<!--",
+            "-->",
+            "<",
+            ">",
+            "&amp;",
+            "&#x",
+            "&",
+            "\"",
+            "'",
+            "<a href='",
+            "<br/>",
+            "</",
+            "<svg>",
+            "<title>",
+            "قسد",
+            "text ",
+            "\u{0}",
+            "<!DOCTYPE",
+            "<head>",
+            "<body>",
+            "</html>",
+            "<p class=a b=c d>",
+            "é",
+            "<template>",
+            "</br>",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2_000 {
+            let length = (next() % 40) as usize;
+            let html: String = (0..length)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let document = Document::parse(&html);
+            let _ = document.root().text_content();
+            assert!(document.len() <= html.len() + 1, "{html:?}");
+        }
+    }
+
+    #[test]
     fn walks_in_document_order() {
         let document = Document::parse("<div><p>a<b>b</b></p><p>c</p></div><p>d</p>");
         let texts: String = document

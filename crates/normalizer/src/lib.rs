@@ -5,6 +5,10 @@
 
 pub mod dedupe;
 pub mod extract;
+/// The text mappings `normalize` applies (`text` as written, `text_normalized` for search and
+/// matching) and the date readers; they live in `khabar-text` so that the extractor and the
+/// sinks fold text exactly as the normalizer does.
+pub use khabar_text::{dates, fold, relative};
 pub mod lang;
 pub mod metadata;
 pub mod urls;

@@ -538,6 +538,46 @@ mod tests {
     }
 
     #[test]
+    fn every_mapping_points_at_whole_characters_of_any_text() {
+        const PIECES: &[&str] = &[
+            "a", "Z", " ", "\"", "'", "إ", "ة", "ى", "ـ", "\u{064B}", "\u{0654}", "و", "ﻻ", "ﬁ",
+            "Ǆ", "\u{0301}", "٢", "۳", "ک", "\u{200F}", "\u{00A0}", "“", "𝄞", "İ", "،", "قسد",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2_000 {
+            let length = (next() % 24) as usize;
+            let text: String = (0..length)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            let (folded, origins) = normalize_with_origins(&text, |c| c == '"');
+            assert_eq!(
+                folded,
+                normalize_for_search(&text).replace('"', ""),
+                "{text:?}"
+            );
+            for (at, c) in folded.char_indices() {
+                let start = origins.start(at).unwrap_or(usize::MAX);
+                let end = origins.end(at + c.len_utf8()).unwrap_or(usize::MAX);
+                assert!(
+                    start < end
+                        && end <= text.len()
+                        && text.is_char_boundary(start)
+                        && text.is_char_boundary(end),
+                    "{text:?}: {c:?} at {at} -> {start}..{end}"
+                );
+            }
+            let (search, offsets) = normalize_with_offsets(&text);
+            assert_eq!(search.chars().count(), offsets.len(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn plain_arabic_letters_by_bytes_and_by_char_agree() {
         for code in 0x0600..=0x067F_u32 {
             let Some(c) = char::from_u32(code) else {
