@@ -72,11 +72,10 @@ pub fn run(conll: &str) -> Result<(), String> {
         "/../../config/gazetteers/geonames.tsv"
     );
     let list = std::fs::read_to_string(geonames).map_err(|e| format!("{geonames}: {e}"))?;
-    let mut places = khabar_extractor::gazetteer::parse_tsv(&list, "geonames.tsv")?;
-    for place in &mut places {
-        place.bulk = true;
-    }
-    entries.extend(places);
+    entries.extend(khabar_extractor::gazetteer::parse_places_tsv(
+        &list,
+        "geonames.tsv",
+    )?);
     let matcher = khabar_extractor::Matcher::new(entries)?;
     let (predicted, _) = matcher.find(&text);
     println!(

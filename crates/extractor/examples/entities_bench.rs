@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use khabar_extractor::gazetteer::{parse_tsv, CURATED};
+use khabar_extractor::gazetteer::{parse_places_tsv, parse_tsv, CURATED};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -21,11 +21,7 @@ fn main() {
     let geonames =
         std::fs::read_to_string(root.join("config/gazetteers/geonames.tsv")).unwrap_or_default();
     let mut entries = parse_tsv(CURATED, "curated.tsv").unwrap_or_default();
-    let mut places = parse_tsv(&geonames, "geonames.tsv").unwrap_or_default();
-    for place in &mut places {
-        place.bulk = true;
-    }
-    entries.extend(places);
+    entries.extend(parse_places_tsv(&geonames, "geonames.tsv").unwrap_or_default());
     let names: usize = entries.iter().map(|e| e.aliases.len()).sum();
     let started = Instant::now();
     let matcher = match khabar_extractor::Matcher::new(entries) {

@@ -115,6 +115,16 @@ pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String
     Ok(entries)
 }
 
+/// Reads a bulk place list (the GeoNames list `cargo xtask gazetteer` builds): its entries
+/// are marked `bulk`, so that the matcher guards their names.
+pub fn parse_places_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String> {
+    let mut entries = parse_tsv(text, origin)?;
+    for entry in &mut entries {
+        entry.bulk = true;
+    }
+    Ok(entries)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! the default configuration loads it: a bulk place list beside the curated one.
 
 use khabar_core_model::{Entity, EntityKind};
-use khabar_extractor::gazetteer::{parse_tsv, GazetteerEntry, CURATED};
+use khabar_extractor::gazetteer::{parse_places_tsv, parse_tsv, GazetteerEntry, CURATED};
 use khabar_extractor::Matcher;
 
 fn geonames() -> Vec<GazetteerEntry> {
@@ -13,11 +13,7 @@ fn geonames() -> Vec<GazetteerEntry> {
         text.starts_with("# Places from GeoNames"),
         "the CC-BY attribution heads the file"
     );
-    let mut entries = parse_tsv(&text, "geonames.tsv").expect("parses");
-    for entry in &mut entries {
-        entry.bulk = true;
-    }
-    entries
+    parse_places_tsv(&text, "geonames.tsv").expect("parses")
 }
 
 /// The default configuration's matcher: the curated list and GeoNames.

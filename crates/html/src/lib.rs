@@ -690,17 +690,11 @@ mod tests {
             "<template>",
             "</br>",
         ];
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
         for _ in 0..2_000 {
-            let length = (next() % 40) as usize;
+            let length = rng.usize(..40);
             let html: String = (0..length)
-                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .map(|_| PIECES[rng.usize(..PIECES.len())])
                 .collect();
             let document = Document::parse(&html);
             let _ = document.root().text_content();

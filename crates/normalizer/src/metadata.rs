@@ -38,7 +38,8 @@ struct PageParts {
     metas: Vec<(Vec<String>, String)>,
     json_ld: Vec<String>,
     canonical: Option<String>,
-    time: Option<String>,
+    /// The first `<time datetime>` that reads as a date.
+    time: Option<DateTime<Utc>>,
     html_lang: Option<String>,
     h1: Option<String>,
     title: Option<String>,
@@ -78,10 +79,7 @@ impl PageParts {
                     }
                 }
                 "time" if parts.time.is_none() => {
-                    parts.time = e
-                        .attr("datetime")
-                        .filter(|d| parse_metadata_date(d).is_some())
-                        .map(str::to_string);
+                    parts.time = e.attr("datetime").and_then(parse_metadata_date);
                 }
                 "html" if parts.html_lang.is_none() => {
                     parts.html_lang = e.attr("lang").and_then(non_empty);
@@ -389,11 +387,7 @@ pub fn extract(document: &Document) -> PageMetadata {
 
     first(&mut m.canonical_url, parts.canonical, "link[rel=canonical]");
     first(&mut m.canonical_url, metas.first(&["og:url"]), "og:url");
-    first(
-        &mut m.published_at,
-        parts.time.as_deref().and_then(parse_metadata_date),
-        "time",
-    );
+    first(&mut m.published_at, parts.time, "time");
     first(&mut m.language, parts.html_lang, "html[lang]");
     first(
         &mut m.language,

@@ -543,17 +543,11 @@ mod tests {
             "a", "Z", " ", "\"", "'", "إ", "ة", "ى", "ـ", "\u{064B}", "\u{0654}", "و", "ﻻ", "ﬁ",
             "Ǆ", "\u{0301}", "٢", "۳", "ک", "\u{200F}", "\u{00A0}", "“", "𝄞", "İ", "،", "قسد",
         ];
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = fastrand::Rng::with_seed(0x2545_F491_4F6C_DD1D);
         for _ in 0..2_000 {
-            let length = (next() % 24) as usize;
+            let length = rng.usize(..24);
             let text: String = (0..length)
-                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .map(|_| PIECES[rng.usize(..PIECES.len())])
                 .collect();
             let (folded, origins) = normalize_with_origins(&text, |c| c == '"');
             assert_eq!(
