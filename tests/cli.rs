@@ -127,7 +127,7 @@ fn search_finds_folded_forms_with_filters() {
     let cfg = write_config(
         dir.path(),
         "[global]\ndata_dir = \"data\"\n[sources.seed]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
-         [transforms.page]\ntype = \"fetch_article\"\ninputs = [\"seed\"]\n\
+         [transforms.page]\ntype = \"fetch_article\"\ninputs = [\"seed\"]\nlocal_pages = [\".\"]\n\
          [transforms.clean]\ntype = \"normalize\"\ninputs = [\"page\"]\n\
          [sinks.db]\ntype = \"sqlite\"\ninputs = [\"clean\"]\npath = \"k.db\"\n",
     );

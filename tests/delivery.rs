@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use common::*;
 use khabar_core_model::{Article, BuildContext, RunMode, StageError};
-use khabar_runtime::{load_config, validate, Pipeline, Shutdown, SqliteStateStore};
+use khabar_runtime::{load_config, validate, Pipeline, Shutdown};
+use khabar_sqlite::SqliteStateStore;
 use serde::Deserialize;
 
 fn registry() -> khabar_core_model::Registry {

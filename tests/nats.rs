@@ -124,10 +124,10 @@ async fn feed_state_and_leases_on_nats_key_value() {
         return;
     };
     let bucket = format!("khabar-test-state-{}", std::process::id());
-    let a = khabar_sink::NatsStateStore::connect(&url, &bucket)
+    let a = khabar_nats::NatsStateStore::connect(&url, &bucket)
         .await
         .expect("store a");
-    let b = khabar_sink::NatsStateStore::connect(&url, &bucket)
+    let b = khabar_nats::NatsStateStore::connect(&url, &bucket)
         .await
         .expect("store b");
     use khabar_core_model::StateStore;
@@ -181,7 +181,7 @@ async fn feed_state_and_leases_on_nats_key_value() {
         "{}",
         common::stdout(&second)
     );
-    let feeds = khabar_sink::NatsStateStore::connect(&url, &bucket)
+    let feeds = khabar_nats::NatsStateStore::connect(&url, &bucket)
         .await
         .expect("store");
     assert_eq!(feeds.keys("f").await.expect("keys").len(), 1);

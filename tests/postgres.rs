@@ -10,8 +10,9 @@ use std::time::Duration;
 use khabar_core_model::{
     Article, BuildContext, Entity, EntityKind, FeedRef, RecordId, RunMode, SinkConfig,
 };
-use khabar_runtime::{load_config, validate, Pipeline, Shutdown, SqliteStateStore};
-use khabar_sink::PostgresConfig;
+use khabar_postgres::PostgresConfig;
+use khabar_runtime::{load_config, validate, Pipeline, Shutdown};
+use khabar_sqlite::SqliteStateStore;
 
 fn table_name(test: &str) -> String {
     format!("khabar_test_{test}_{}", std::process::id())

@@ -105,8 +105,8 @@ batch_timeout = 3
         "global.shutdown_timeout: invalid duration \"soon\"",
         "sources.news: field `urls`: invalid type: string",
         "sources.wire: field `interval`: invalid duration \"5 parsecs\"",
-        "transforms.page.max_in_flight: expected a whole number ≥ 1, found 0",
-        "sinks.out.batch_timeout: expected a duration such as \"30s\", found 3",
+        "transforms.page.max_in_flight: 0 is out of range (1 to 10000)",
+        "sinks.out.batch_timeout: invalid type: integer `3`, expected a duration such as \"30s\"",
     ] {
         assert!(
             report.contains(message),

@@ -193,7 +193,7 @@ pub async fn run_pipeline(
         .unwrap_or_else(|issues| panic!("{issues:?}"));
     std::fs::create_dir_all(plan.data_dir()).expect("data dir");
     let state =
-        khabar_runtime::SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
+        khabar_sqlite::SqliteStateStore::open(&plan.data_dir().join("state.db")).expect("state");
     let pipeline = khabar_runtime::Pipeline::build(plan, std::sync::Arc::new(state))
         .await
         .unwrap_or_else(|i| panic!("{i:?}"));

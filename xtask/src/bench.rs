@@ -285,7 +285,7 @@ fn sinks(args: &[String]) -> Result<(), String> {
         "--release",
         "-q",
         "-p",
-        "khabar-sink",
+        "khabar",
         "--example",
         "sink_bench",
         "--",

@@ -194,6 +194,15 @@ impl Article {
     }
 
     /// The JSON form without the raw page, as stores and logs want it.
+    /// The JSON of the record as sinks write it: with or without the raw page.
+    pub fn to_json(&self, include_html: bool) -> serde_json::Value {
+        if include_html {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        } else {
+            self.to_json_without_html()
+        }
+    }
+
     pub fn to_json_without_html(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(map) = value.as_object_mut() {

@@ -11,10 +11,23 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     })
 }
 
+struct DurationText;
+
+impl serde::de::Visitor<'_> for DurationText {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a duration such as \"30s\"")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Duration, E> {
+        parse(text).map_err(E::custom)
+    }
+}
+
 /// `#[serde(deserialize_with = "khabar_core_model::duration::deserialize")]`
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(d)?;
-    parse(&text).map_err(serde::de::Error::custom)
+    d.deserialize_str(DurationText)
 }
 
 /// Same, for an optional field.

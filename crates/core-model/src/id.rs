@@ -18,11 +18,7 @@ impl RecordId {
             hasher.update([0u8]);
         }
         let digest = hasher.finalize();
-        let mut hex = String::with_capacity(32);
-        for byte in &digest[..16] {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        RecordId(hex)
+        RecordId(crate::hex::encode(&digest[..16]))
     }
 
     /// From the article's canonical URL: the preferred key.

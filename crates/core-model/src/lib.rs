@@ -10,6 +10,7 @@ mod ack;
 mod article;
 pub mod duration;
 mod error;
+pub mod hex;
 mod id;
 mod registry;
 mod stage;
@@ -20,13 +21,15 @@ pub use ack::{Ack, AckReceiver, Outcome, Resolution};
 pub use article::{
     Article, Entity, EntityKind, Event, FeedRef, Keyphrase, Place, Record, SCHEMA_VERSION,
 };
-pub use error::StageError;
+pub use error::{error_chain, Cause, ErrorKind, StageError};
 pub use id::RecordId;
 pub use registry::{
-    BuildContext, Registry, Resources, SinkConfig, SourceConfig, StageKind, TransformConfig,
-    TypeInfo,
+    BuildContext, Registry, Resources, SinkConfig, SourceConfig, StageKind, StateContext,
+    StateStoreConfig, TransformConfig, TypeInfo,
 };
-pub use stage::{RunMode, Sink, Source, SourceContext, Transform, Verdict};
+pub use stage::{
+    DeadLetters, MemoryDeadLetters, RunMode, Sink, Source, SourceContext, Transform, Verdict,
+};
 pub use state::{MemoryStateStore, StateError, StateStore};
 pub use stats::{RunStats, StageCounters};
 

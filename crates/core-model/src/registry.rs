@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::StageError;
 use crate::stage::{Sink, Source, Transform};
-use crate::state::StateStore;
+use crate::state::{StateError, StateStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StageKind {
@@ -141,6 +141,40 @@ pub trait SinkConfig: Send + Sync {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError>;
 }
 
+/// Where a state store may keep its files: the pipeline's folders.
+#[derive(Debug, Clone)]
+pub struct StateContext {
+    /// `[global] data_dir`, created before the store is opened.
+    pub data_dir: PathBuf,
+    /// The folder of the config file.
+    pub config_dir: PathBuf,
+}
+
+impl StateContext {
+    /// A file the store writes: relative to `data_dir`.
+    pub fn resolve_data(&self, path: &std::path::Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.data_dir.join(path)
+        }
+    }
+}
+
+/// Decoded settings of a state store (`[global] state = { type = "…", … }`).
+///
+/// How it is driven: the runtime decodes the table (pure, during `validate`), then calls
+/// [`StateStoreConfig::open`] once per process before any stage is built; every stage and
+/// command of that process shares the store it returns.
+#[async_trait]
+pub trait StateStoreConfig: Send + Sync {
+    /// Checks that decoding cannot express. Touches no network or disk.
+    fn validate(&self) -> Vec<String> {
+        Vec::new()
+    }
+    async fn open(&self, ctx: &StateContext) -> Result<Arc<dyn StateStore>, StateError>;
+}
+
 type Decode<T> = fn(serde_json::Value) -> Result<Box<T>, String>;
 
 struct Entry<T: ?Sized> {
@@ -162,6 +196,7 @@ pub struct Registry {
     sources: BTreeMap<String, Entry<dyn SourceConfig>>,
     transforms: BTreeMap<String, Entry<dyn TransformConfig>>,
     sinks: BTreeMap<String, Entry<dyn SinkConfig>>,
+    state_stores: BTreeMap<String, Entry<dyn StateStoreConfig>>,
     conflicts: Vec<String>,
 }
 
@@ -203,18 +238,23 @@ fn decode_sink<C: SinkConfig + DeserializeOwned + 'static>(
     decode::<C>(value).map(|c| Box::new(c) as Box<dyn SinkConfig>)
 }
 
+fn decode_state_store<C: StateStoreConfig + DeserializeOwned + 'static>(
+    value: serde_json::Value,
+) -> Result<Box<dyn StateStoreConfig>, String> {
+    decode::<C>(value).map(|c| Box::new(c) as Box<dyn StateStoreConfig>)
+}
+
 fn insert<T: ?Sized>(
     map: &mut BTreeMap<String, Entry<T>>,
     conflicts: &mut Vec<String>,
-    kind: StageKind,
+    kind: &str,
     name: &str,
     description: &str,
     decode: Decode<T>,
 ) {
     if map.contains_key(name) {
         conflicts.push(format!(
-            "{} type {name:?} is registered twice; the first registration is kept",
-            kind.singular()
+            "{kind} type {name:?} is registered twice; the first registration is kept"
         ));
         return;
     }
@@ -241,7 +281,7 @@ impl Registry {
         insert(
             &mut self.sources,
             &mut self.conflicts,
-            StageKind::Source,
+            StageKind::Source.singular(),
             name,
             description,
             decode_source::<C>,
@@ -256,7 +296,7 @@ impl Registry {
         insert(
             &mut self.transforms,
             &mut self.conflicts,
-            StageKind::Transform,
+            StageKind::Transform.singular(),
             name,
             description,
             decode_transform::<C>,
@@ -271,11 +311,45 @@ impl Registry {
         insert(
             &mut self.sinks,
             &mut self.conflicts,
-            StageKind::Sink,
+            StageKind::Sink.singular(),
             name,
             description,
             decode_sink::<C>,
         );
+    }
+
+    /// Registers a state store type (`[global] state = { type = name, … }`); `C` is its
+    /// settings struct without the `type` key (use `deny_unknown_fields`).
+    pub fn add_state_store<C: StateStoreConfig + DeserializeOwned + 'static>(
+        &mut self,
+        name: &str,
+        description: &str,
+    ) {
+        insert(
+            &mut self.state_stores,
+            &mut self.conflicts,
+            "state store",
+            name,
+            description,
+            decode_state_store::<C>,
+        );
+    }
+
+    /// The registered state store types: name and description, sorted by name.
+    pub fn state_store_types(&self) -> Vec<(String, String)> {
+        self.state_stores
+            .iter()
+            .map(|(name, e)| (name.clone(), e.description.clone()))
+            .collect()
+    }
+
+    /// `None` when the type is unknown; otherwise the decoded settings or serde's message.
+    pub fn decode_state_store(
+        &self,
+        name: &str,
+        settings: serde_json::Value,
+    ) -> Option<Result<Box<dyn StateStoreConfig>, String>> {
+        self.state_stores.get(name).map(|e| (e.decode)(settings))
     }
 
     /// Two plugins that claimed the same type name.

@@ -18,8 +18,40 @@ pub enum RunMode {
     Once,
 }
 
+/// Where records that can never be delivered are kept, with their reason, so that nothing
+/// vanishes silently. The runtime provides one (a file in `data_dir`).
+pub trait DeadLetters: Send + Sync {
+    fn write(&self, stage: &str, reason: &str, article: &Article);
+}
+
+/// Keeps dead letters in memory: for tests and one-off commands.
+#[derive(Default)]
+pub struct MemoryDeadLetters {
+    letters: std::sync::Mutex<Vec<(String, String, Article)>>,
+}
+
+impl MemoryDeadLetters {
+    /// Every letter so far: stage, reason, record.
+    pub fn letters(&self) -> Vec<(String, String, Article)> {
+        match self.letters.lock() {
+            Ok(letters) => letters.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+impl DeadLetters for MemoryDeadLetters {
+    fn write(&self, stage: &str, reason: &str, article: &Article) {
+        let entry = (stage.to_string(), reason.to_string(), article.clone());
+        match self.letters.lock() {
+            Ok(mut letters) => letters.push(entry),
+            Err(poisoned) => poisoned.into_inner().push(entry),
+        }
+    }
+}
+
 /// What a [`Source`] gets from the runtime: where to send records, where to keep checkpoints,
-/// and when to stop.
+/// where to put records that ran out of attempts, and when to stop.
 pub struct SourceContext {
     pub id: String,
     pub mode: RunMode,
@@ -28,6 +60,7 @@ pub struct SourceContext {
     counters: Arc<StageCounters>,
     out: mpsc::Sender<Record>,
     shutdown: watch::Receiver<bool>,
+    dead_letters: Arc<dyn DeadLetters>,
 }
 
 impl SourceContext {
@@ -48,7 +81,23 @@ impl SourceContext {
             counters,
             out,
             shutdown,
+            // Kept, at least, until the runtime gives the file it writes.
+            dead_letters: Arc::new(MemoryDeadLetters::default()),
         }
+    }
+
+    /// Where this source's records go when their retry budget is spent.
+    pub fn with_dead_letters(mut self, dead_letters: Arc<dyn DeadLetters>) -> Self {
+        self.dead_letters = dead_letters;
+        self
+    }
+
+    /// Gives up on a record for good (its retry budget is spent): it goes to the dead-letter
+    /// file with `reason`, and counts as rejected.
+    pub fn dead_letter(&self, article: &Article, reason: &str) {
+        self.dead_letters.write(&self.id, reason, article);
+        StageCounters::add(&self.counters.errored, 1);
+        RunStats::add(&self.stats.rejected, 1);
     }
 
     /// Sends an article downstream, waiting while the pipeline is full (backpressure). The

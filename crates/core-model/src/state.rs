@@ -4,11 +4,50 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use thiserror::Error;
 
-#[derive(Debug, Error)]
-#[error("state store: {0}")]
-pub struct StateError(pub String);
+/// A state store that cannot answer: what it was doing, and why (the store's own error).
+#[derive(Debug, Clone)]
+pub struct StateError {
+    message: String,
+    cause: Option<crate::error::Cause>,
+}
+
+impl StateError {
+    pub fn new(message: impl Into<String>) -> StateError {
+        StateError {
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// Keeps `cause` behind this error; its chain is printed with it.
+    pub fn with_cause(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(std::sync::Arc::new(cause));
+        self
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "state store: {}", self.message)?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {}", crate::error::error_chain(cause.as_ref()))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// A small key-value store, namespaced per stage. Values are opaque bytes (sources store JSON).
 ///
@@ -57,7 +96,7 @@ impl MemoryStateStore {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Entries>, StateError> {
         self.map
             .lock()
-            .map_err(|_| StateError("memory store poisoned".into()))
+            .map_err(|_| StateError::new("memory store poisoned"))
     }
 }
 

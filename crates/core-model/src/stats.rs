@@ -9,6 +9,9 @@ pub struct RunStats {
     pub delivered: AtomicU64,
     pub retried: AtomicU64,
     pub rejected: AtomicU64,
+    /// Tasks (feed loops, per-record work, stages) that panicked and were restarted or
+    /// settled by the runtime.
+    pub tasks_crashed: AtomicU64,
 }
 
 impl RunStats {

@@ -1,6 +1,7 @@
 //! The `fetch_article` transform: fetches each item's page, minding robots.txt, and keeps its
 //! HTML for the normalizer.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -19,10 +20,15 @@ use crate::robots::RobotsCache;
 pub struct FetchArticleConfig {
     #[serde(default)]
     pub http: HttpOptions,
-    /// Items without a link (or with one that is not http, https or file) pass on without a
-    /// page when true, and are rejected when false.
+    /// Items without a link (or with one that is not http or https) pass on without a page
+    /// when true, and are rejected when false.
     #[serde(default = "default_true")]
     pub pass_without_link: bool,
+    /// Folders (relative to the config file) whose files an item's `file:` link may name:
+    /// for demos and fixtures. Empty by default, so a feed can never make Khabar read a local
+    /// file; a link outside these folders (after resolving `..` and symbolic links) is refused.
+    #[serde(default)]
+    pub local_pages: Vec<PathBuf>,
     /// Honour robots.txt. A disallowed page is not fetched; the record passes on with the
     /// feed's title and summary and `attrs.page_skipped = "robots.txt"`.
     #[serde(default = "default_true")]
@@ -42,8 +48,18 @@ impl TransformConfig for FetchArticleConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let politeness = ctx.resources.get_or_init(Politeness::default);
         let fetcher = Fetcher::new(self.http.clone(), politeness).map_err(StageError::config)?;
+        let mut local_pages = Vec::new();
+        for folder in &self.local_pages {
+            let folder = ctx.resolve_input(folder);
+            let canonical = std::fs::canonicalize(&folder).map_err(|e| {
+                StageError::config(format!("field `local_pages`: {}", folder.display()))
+                    .with_cause(e)
+            })?;
+            local_pages.push(canonical);
+        }
         Ok(Box::new(FetchArticle {
             fetcher,
+            local_pages,
             pass_without_link: self.pass_without_link,
             robots: self
                 .respect_robots
@@ -54,6 +70,8 @@ impl TransformConfig for FetchArticleConfig {
 
 struct FetchArticle {
     fetcher: Fetcher,
+    /// Canonical folders `file:` links may point into.
+    local_pages: Vec<PathBuf>,
     pass_without_link: bool,
     robots: Option<Arc<RobotsCache>>,
 }
@@ -62,13 +80,26 @@ struct FetchArticle {
 impl Transform for FetchArticle {
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         let url = match url::Url::parse(&article.url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https" | "file") => url,
-            _ if self.pass_without_link => return Ok(Verdict::Keep),
-            _ => {
-                return Err(StageError::permanent(format!(
-                    "item has no fetchable link ({:?})",
-                    article.url
-                )))
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+            Ok(url) if url.scheme() == "file" => match self.local_page(&url).await {
+                Ok(local) => {
+                    keep_page(article, self.fetcher.read_file(&local).await?);
+                    return Ok(Verdict::Keep);
+                }
+                Err(refused) => return self.skip(article, refused),
+            },
+            // A link from the network naming another scheme (ftp:, data:, javascript:) is
+            // never followed.
+            Ok(url) => {
+                let refused = format!(
+                    "{url}: scheme {:?} refused: an item's link may only be http or https",
+                    url.scheme()
+                );
+                return self.skip(article, refused);
+            }
+            Err(_) => {
+                let missing = format!("item has no fetchable link ({:?})", article.url);
+                return self.skip(article, missing);
             }
         };
         if let Some(robots) = &self.robots {
@@ -84,18 +115,62 @@ impl Transform for FetchArticle {
             self.fetcher.get(&url, None).await?.ok_or_else(|| {
                 StageError::transient(format!("{url}: unexpected 304 Not Modified"))
             })?;
-        let decoded = decode_html(&fetched.body, fetched.content_type.as_deref());
-        if fetched.final_url != article.url {
-            article.attrs.insert(
-                "fetched_url".into(),
-                Value::String(fetched.final_url.clone()),
-            );
-        }
-        article.attrs.insert(
-            "page_encoding".into(),
-            Value::String(decoded.encoding.to_string()),
-        );
-        article.html = Some(decoded.text);
+        keep_page(article, fetched);
         Ok(Verdict::Keep)
     }
+}
+
+impl FetchArticle {
+    /// A link that will not be fetched: the record passes on with the feed's data (and the
+    /// reason in `attrs.page_skipped`) when `pass_without_link`, else it is rejected.
+    fn skip(&self, article: &mut Article, reason: String) -> Result<Verdict, StageError> {
+        if !self.pass_without_link {
+            return Err(StageError::permanent(reason));
+        }
+        tracing::debug!(id = %article.id, reason, "page not fetched; passing the feed's data on");
+        article
+            .attrs
+            .insert("page_skipped".into(), Value::String(reason));
+        Ok(Verdict::Keep)
+    }
+
+    /// A `file:` link is followed only when it lies inside one of the operator's
+    /// `local_pages` folders; the canonical path (symbolic links and `..` resolved) is read.
+    async fn local_page(&self, url: &url::Url) -> Result<url::Url, String> {
+        let refused = format!(
+            "{url}: a local file refused: an item's link may only name a file inside the stage's `local_pages` folders"
+        );
+        let path = url.to_file_path().map_err(|_| refused.clone())?;
+        let canonical = tokio::fs::canonicalize(&path)
+            .await
+            .map_err(|_| refused.clone())?;
+        if !self
+            .local_pages
+            .iter()
+            .any(|folder| inside(&canonical, folder))
+        {
+            return Err(refused);
+        }
+        url::Url::from_file_path(&canonical).map_err(|_| refused)
+    }
+}
+
+fn inside(path: &Path, folder: &Path) -> bool {
+    path.starts_with(folder) && path != folder
+}
+
+/// Decodes a fetched page into the record.
+fn keep_page(article: &mut Article, fetched: crate::http::Fetched) {
+    let decoded = decode_html(&fetched.body, fetched.content_type.as_deref());
+    if fetched.final_url != article.url {
+        article.attrs.insert(
+            "fetched_url".into(),
+            Value::String(fetched.final_url.clone()),
+        );
+    }
+    article.attrs.insert(
+        "page_encoding".into(),
+        Value::String(decoded.encoding.to_string()),
+    );
+    article.html = Some(decoded.text);
 }

@@ -113,14 +113,38 @@ impl HttpOptions {
                 self.max_body_size
             ));
         }
+        if self.max_body_size > 1 << 30 {
+            out.push(format!(
+                "field `http.max_body_size`: {} bytes is over the 1 GiB allowed",
+                self.max_body_size
+            ));
+        }
         if self.timeout.is_zero() {
             out.push("field `http.timeout`: must be more than zero".to_string());
         }
-        if self.per_host_concurrency == 0 {
-            out.push("field `http.per_host_concurrency`: must be at least 1".to_string());
+        let hour = Duration::from_secs(3600);
+        for (field, value) in [
+            ("timeout", self.timeout),
+            ("connect_timeout", self.connect_timeout),
+            ("per_host_interval", self.per_host_interval),
+        ] {
+            if value > hour {
+                out.push(format!(
+                    "field `http.{field}`: {value:?} is longer than the 1h allowed"
+                ));
+            }
         }
-        if self.max_connections == 0 {
-            out.push("field `http.max_connections`: must be at least 1".to_string());
+        // Semaphores and pools panic or exhaust memory far below 2^62 permits.
+        for (field, value, max) in [
+            ("per_host_concurrency", self.per_host_concurrency, 1_000),
+            ("max_connections", self.max_connections, 100_000),
+            ("max_redirects", self.max_redirects.max(1), 30),
+        ] {
+            if value == 0 || value > max {
+                out.push(format!(
+                    "field `http.{field}`: {value} is out of range (1 to {max})"
+                ));
+            }
         }
         if let Some(proxy) = &self.proxy {
             if url::Url::parse(proxy).is_err() {
@@ -196,24 +220,33 @@ impl FetchError {
 
 impl From<FetchError> for khabar_core_model::StageError {
     fn from(e: FetchError) -> Self {
-        match e.kind {
-            FailureKind::Transient => khabar_core_model::StageError::Transient(e.message),
-            FailureKind::Permanent | FailureKind::Gone => {
-                khabar_core_model::StageError::Permanent(e.message)
-            }
-        }
+        let kind = match e.kind {
+            FailureKind::Transient => khabar_core_model::ErrorKind::Transient,
+            FailureKind::Permanent | FailureKind::Gone => khabar_core_model::ErrorKind::Permanent,
+        };
+        khabar_core_model::StageError::new(kind, e.message)
     }
 }
 
 /// `Retry-After`: seconds or an HTTP date.
+///
+/// Capped at [`MAX_RETRY_AFTER`]: the value comes from a server we do not control, and a wait
+/// of 10^13 seconds would overflow date arithmetic (and silence the feed for good). A date in
+/// the past means "now".
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = khabar_text::parse_date(value)?;
-    Some((at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO))
+    let wait = if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
+        // Digits beyond u64 are still "very long", not "unreadable".
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX))
+    } else {
+        let at = khabar_text::parse_date(value)?;
+        (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
+
+/// The longest a server's `Retry-After` is honoured for.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Freshness from `Cache-Control: max-age` (or `s-maxage`), else `Expires`.
 fn freshness(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
@@ -287,40 +320,63 @@ impl Fetcher {
         &self.options.user_agent
     }
 
-    /// GETs `url`. With `validators`, asks only for a changed document: `Ok(None)` means
-    /// "not modified".
+    /// GETs a URL that came from fetched content (an item's link, a page's feed link, a
+    /// sitemap's child, a redirect): only `http(s)`, through the private-address policy. With
+    /// `validators`, asks only for a changed document: `Ok(None)` means "not modified".
     pub async fn get(
         &self,
         url: &url::Url,
         validators: Option<&Validators>,
     ) -> Result<Option<Fetched>, FetchError> {
         match url.scheme() {
-            "file" => self.read_file(url).await.map(Some),
             "http" | "https" => self.get_http(url, validators).await,
             other => Err(FetchError::permanent(format!(
-                "{url}: unsupported scheme {other:?}"
+                "{url}: scheme {other:?} refused: a link found in fetched content may only be http or https"
             ))),
         }
     }
 
-    async fn read_file(&self, url: &url::Url) -> Result<Fetched, FetchError> {
+    /// GETs a URL the operator wrote (in the config, an OPML file, on the command line):
+    /// `file:` too. Nothing derived from fetched content may come here.
+    pub async fn get_configured(
+        &self,
+        url: &url::Url,
+        validators: Option<&Validators>,
+    ) -> Result<Option<Fetched>, FetchError> {
+        match url.scheme() {
+            "file" => self.read_file(url).await.map(Some),
+            _ => self.get(url, validators).await,
+        }
+    }
+
+    /// Reads a local file: regular files only (a device such as `/dev/zero` never ends), and
+    /// never more than `max_body_size`, whatever size the file claims.
+    pub async fn read_file(&self, url: &url::Url) -> Result<Fetched, FetchError> {
+        use tokio::io::AsyncReadExt;
         let path = url
             .to_file_path()
             .map_err(|_| FetchError::permanent(format!("{url}: not a usable file path")))?;
-        let meta = tokio::fs::metadata(&path)
-            .await
-            .map_err(|e| FetchError::permanent(format!("{}: {e}", path.display())))?;
-        if meta.len() as usize > self.options.max_body_size {
+        let at = |e: std::io::Error| FetchError::permanent(format!("{}: {e}", path.display()));
+        let file = tokio::fs::File::open(&path).await.map_err(at)?;
+        let meta = file.metadata().await.map_err(at)?;
+        if !meta.is_file() {
             return Err(FetchError::permanent(format!(
-                "{}: {} bytes is over the {}-byte limit",
-                path.display(),
-                meta.len(),
-                self.options.max_body_size
+                "{}: not a regular file",
+                path.display()
             )));
         }
-        let body = tokio::fs::read(&path)
+        let limit = self.options.max_body_size;
+        let mut body = Vec::new();
+        file.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+            .read_to_end(&mut body)
             .await
-            .map_err(|e| FetchError::permanent(format!("{}: {e}", path.display())))?;
+            .map_err(at)?;
+        if body.len() > limit {
+            return Err(FetchError::permanent(format!(
+                "{}: over the {limit}-byte limit",
+                path.display()
+            )));
+        }
         Ok(Fetched {
             final_url: url.to_string(),
             status: 200,
@@ -332,19 +388,33 @@ impl Fetcher {
         })
     }
 
-    fn check_address(&self, url: &url::Url) -> Result<(), FetchError> {
+    /// Refuses private, loopback and link-local targets (unless allowed). Without a proxy the
+    /// resolver enforces it at connect time (so DNS rebinding cannot slip past); with a proxy
+    /// the proxy resolves names, so they are resolved and checked here first.
+    async fn check_address(&self, url: &url::Url) -> Result<(), FetchError> {
         if !self.options.refuse_private_addresses {
             return Ok(());
         }
-        let ip = match url.host() {
-            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
-            _ => None,
-        };
-        match ip {
-            Some(ip) if is_private(ip) => Err(FetchError::permanent(format!(
+        let refuse = |ip: std::net::IpAddr| {
+            FetchError::permanent(format!(
                 "{url}: {ip} is a private, loopback or link-local address, which this fetcher refuses (http.refuse_private_addresses)"
-            ))),
+            ))
+        };
+        match url.host() {
+            Some(url::Host::Ipv4(ip)) if is_private(ip.into()) => Err(refuse(ip.into())),
+            Some(url::Host::Ipv6(ip)) if is_private(ip.into()) => Err(refuse(ip.into())),
+            Some(url::Host::Domain(host)) if self.options.proxy.is_some() => {
+                let port = url.port_or_known_default().unwrap_or(80);
+                let addresses = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+                    FetchError::transient(format!("{url}: cannot resolve {host}: {e}"))
+                })?;
+                for address in addresses {
+                    if is_private(address.ip()) {
+                        return Err(refuse(address.ip()));
+                    }
+                }
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -358,7 +428,7 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut hops = 0;
         let mut response = loop {
-            self.check_address(&current)?;
+            self.check_address(&current).await?;
             let host_key = format!(
                 "{}:{}",
                 current.host_str().unwrap_or(""),

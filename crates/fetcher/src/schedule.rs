@@ -36,7 +36,20 @@ const MAX_SERVER_FLOOR: Duration = Duration::from_secs(24 * 3600);
 const FIRST_BACKOFF: Duration = Duration::from_secs(60);
 
 fn jitter(d: Duration, spread: f64) -> Duration {
-    d.mul_f64(1.0 - spread + fastrand::f64() * 2.0 * spread)
+    seconds(d.as_secs_f64() * (1.0 - spread + fastrand::f64() * 2.0 * spread))
+}
+
+/// Seconds as a duration, for values computed from persisted or observed numbers: NaN and
+/// negatives are zero, and anything past a year is a year (`Duration::from_secs_f64` panics
+/// on what it cannot hold; a feed's rate decays towards zero over weeks of empty polls, and
+/// 3600 / rate grows without bound).
+fn seconds(value: f64) -> Duration {
+    const YEAR: f64 = 366.0 * 24.0 * 3600.0;
+    if value.is_nan() || value <= 0.0 {
+        Duration::ZERO
+    } else {
+        Duration::from_secs_f64(value.min(YEAR))
+    }
 }
 
 impl Policy {
@@ -52,7 +65,7 @@ impl Policy {
     ) -> Duration {
         state.consecutive_errors = 0;
         let base = if state.interval_secs > 0.0 {
-            Duration::from_secs_f64(state.interval_secs)
+            seconds(state.interval_secs)
         } else {
             self.interval
         };
@@ -65,11 +78,14 @@ impl Policy {
                     observed
                 };
             }
+            if !state.rate_per_hour.is_finite() || state.rate_per_hour < 0.0 {
+                state.rate_per_hour = 0.0;
+            }
             if state.rate_per_hour > 0.0 && elapsed.is_some() {
                 // Aim at about one new item per poll.
-                Duration::from_secs_f64(3600.0 / state.rate_per_hour)
+                seconds(3600.0 / state.rate_per_hour)
             } else if elapsed.is_some() && new_items == 0 {
-                base.mul_f64(1.5)
+                seconds(base.as_secs_f64() * 1.5)
             } else {
                 base
             }
@@ -93,6 +109,7 @@ impl Policy {
     ) -> Duration {
         state.consecutive_errors = state.consecutive_errors.saturating_add(1);
         let exponent = state.consecutive_errors.saturating_sub(1).min(20);
+        // The settings are validated, but a schedule must never be the thing that panics.
         let backoff = FIRST_BACKOFF
             .saturating_mul(1u32 << exponent)
             .min(self.max_backoff);
@@ -146,6 +163,30 @@ mod tests {
             21600.0,
             0.1
         ));
+    }
+
+    #[test]
+    fn a_feed_that_stays_quiet_for_months_is_still_scheduled() {
+        let mut quiet = ScheduleState::default();
+        POLICY.after_success(&mut quiet, 3, None, None);
+        POLICY.after_success(&mut quiet, 3, Some(Duration::from_secs(600)), None);
+        // Years of empty polls: the smoothed rate decays towards zero (and past what an f64
+        // interval can hold); every poll must still give a wait within the bounds.
+        for _ in 0..5_000 {
+            let wait = POLICY.after_success(&mut quiet, 0, Some(Duration::from_secs(21600)), None);
+            assert!(wait <= POLICY.max_interval.mul_f64(1.1), "{wait:?}");
+        }
+        // A corrupted persisted state is read as "unknown", not as a crash.
+        for (interval, rate) in [(f64::NAN, f64::NAN), (f64::INFINITY, -1.0), (1e300, 1e-320)] {
+            let mut odd = ScheduleState {
+                interval_secs: interval,
+                rate_per_hour: rate,
+                consecutive_errors: u32::MAX,
+            };
+            let wait = POLICY.after_success(&mut odd, 0, Some(Duration::from_secs(60)), None);
+            assert!(wait <= POLICY.max_interval.mul_f64(1.1), "{wait:?}");
+            assert!(POLICY.after_failure(&mut odd, Some(Duration::MAX)) <= MAX_SERVER_FLOOR);
+        }
     }
 
     #[test]

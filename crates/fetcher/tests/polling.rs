@@ -523,12 +523,12 @@ async fn fetch_article_classifies_failures() {
     let stage = loopback_fetch_article().await;
     let gone = stage.process(&mut article(&server.url("/gone"))).await;
     assert!(
-        matches!(gone, Err(khabar_core_model::StageError::Permanent(ref m)) if m.contains("404")),
+        matches!(&gone, Err(e) if e.is_permanent() && e.to_string().contains("404")),
         "{gone:?}"
     );
     let busy = stage.process(&mut article(&server.url("/busy"))).await;
     assert!(
-        matches!(busy, Err(khabar_core_model::StageError::Transient(ref m)) if m.contains("503")),
+        matches!(&busy, Err(e) if e.is_transient() && e.to_string().contains("503")),
         "{busy:?}"
     );
 }

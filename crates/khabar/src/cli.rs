@@ -5,10 +5,7 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use khabar_core_model::{Registry, RunMode, StageKind};
-use khabar_runtime::{
-    load_config, validate, ConfigIssue, Pipeline, Plan, RunSummary, Shutdown, SqliteStateStore,
-    StateSettings,
-};
+use khabar_runtime::{load_config, validate, ConfigIssue, Pipeline, Plan, RunSummary, Shutdown};
 
 use crate::inspect;
 
@@ -243,15 +240,14 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                 None => sqlite_path_from_config(&config, &registry)?,
             };
             let normalized = khabar_text::normalize_for_search(&query.join(" "));
-            let filter = khabar_sink::sqlite::SearchFilter {
+            let filter = khabar_sqlite::SearchFilter {
                 since: since.map(|s| normalize_bound(&s)).transpose()?,
                 until: until.map(|s| normalize_bound(&s)).transpose()?,
                 source,
                 language,
                 limit,
             };
-            let hits =
-                khabar_sink::sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
+            let hits = khabar_sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&hits)?);
             } else if hits.is_empty() {
@@ -416,21 +412,7 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
 
 /// The state store `[global] state` names.
 pub(crate) async fn open_state(plan: &Plan) -> Result<Arc<dyn khabar_core_model::StateStore>> {
-    Ok(match &plan.global.state {
-        StateSettings::Sqlite { path } => {
-            let path = if path.is_absolute() {
-                path.clone()
-            } else {
-                plan.data_dir().join(path)
-            };
-            Arc::new(SqliteStateStore::open(&path).map_err(|e| anyhow!("global.state: {e}"))?)
-        }
-        StateSettings::Nats { url, bucket } => Arc::new(
-            khabar_sink::NatsStateStore::connect(url, bucket)
-                .await
-                .map_err(|e| anyhow!("{e}"))?,
-        ),
-    })
+    plan.open_state().await.map_err(|issue| anyhow!("{issue}"))
 }
 
 /// First SIGINT or SIGTERM: graceful shutdown. Second: exit at once.

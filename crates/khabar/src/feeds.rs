@@ -40,13 +40,8 @@ async fn sources(
         if !matches!(stage.type_name.as_str(), "feed" | "sitemap") {
             continue;
         }
-        let mut table = raw.root["sources"][&stage.id].clone();
-        if let Some(map) = table.as_object_mut() {
-            map.remove("type");
-            map.remove("buffer");
-        }
-        let settings: FeedSourceConfig =
-            serde_json::from_value(table).with_context(|| format!("sources.{}", stage.id))?;
+        let settings: FeedSourceConfig = serde_json::from_value(stage.own_settings.clone())
+            .with_context(|| format!("sources.{}", stage.id))?;
         let configured = settings
             .subscriptions(&plan.config_dir)
             .map_err(|e| anyhow!("sources.{}: {e}", stage.id))?;
@@ -106,10 +101,11 @@ pub async fn run(
                 "LAST SUCCESS", "NEXT POLL", "ERRORS", "ITEMS", "STATUS"
             );
             for f in &all {
-                let status = match (&f.disabled, &f.last_error) {
-                    (Some(_), _) => "disabled",
-                    (None, Some(_)) => "failing",
-                    (None, None) if f.last_success.is_none() => "new",
+                let status = match (&f.disabled, &f.crashed, &f.last_error) {
+                    (Some(_), _, _) => "disabled",
+                    (None, Some(_), _) => "crashed",
+                    (None, None, Some(_)) => "failing",
+                    (None, None, None) if f.last_success.is_none() => "new",
                     _ => "ok",
                 };
                 println!(
@@ -123,6 +119,9 @@ pub async fn run(
                 );
                 if let Some(polling) = &f.polling_url {
                     println!("{:>60} now polled at {polling}", "↳");
+                }
+                if let Some(panic) = &f.crashed {
+                    println!("{:>60} crashed: {panic}", "↳");
                 }
                 if let Some(reason) = f.disabled.as_ref().or(f.last_error.as_ref()) {
                     println!("{:>60} {reason}", "↳");

@@ -17,7 +17,7 @@ fn fetcher(allow_private: bool) -> Result<khabar_fetcher::Fetcher> {
 pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Value> {
     let url = khabar_fetcher::location_to_url(location, cwd).map_err(|e| anyhow!(e))?;
     let fetched = fetcher(allow_private)?
-        .get(&url, None)
+        .get_configured(&url, None)
         .await
         .map_err(|e| anyhow!("{e}"))?
         .ok_or_else(|| anyhow!("{url}: the server answered 304 Not Modified to a plain GET"))?;
@@ -52,8 +52,18 @@ pub async fn article(
 ) -> Result<Value> {
     let target = khabar_fetcher::location_to_url(location, cwd).map_err(|e| anyhow!(e))?;
     let ctx = BuildContext::standalone("inspect", std::env::temp_dir(), cwd.to_path_buf());
-    let fetch: khabar_fetcher::FetchArticleConfig =
-        serde_json::from_value(json!({"http": {"refuse_private_addresses": !allow_private}}))?;
+    // The operator named this file on the command line: its folder may be read.
+    let local_pages: Vec<String> = target
+        .to_file_path()
+        .ok()
+        .and_then(|path| path.parent().map(|p| p.display().to_string()))
+        .into_iter()
+        .collect();
+    let fetch: khabar_fetcher::FetchArticleConfig = serde_json::from_value(json!({
+        "http": {"refuse_private_addresses": !allow_private},
+        "local_pages": local_pages,
+        "pass_without_link": false,
+    }))?;
     let normalize: khabar_normalizer::NormalizeConfig = serde_json::from_value(json!({}))?;
     let (fetch, normalize) = (fetch.build(&ctx).await?, normalize.build(&ctx).await?);
 

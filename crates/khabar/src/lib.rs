@@ -24,5 +24,8 @@ pub fn builtin_registry() -> Registry {
     khabar_normalizer::register(&mut registry);
     khabar_extractor::register(&mut registry);
     khabar_sink::register(&mut registry);
+    khabar_sqlite::register(&mut registry);
+    khabar_postgres::register(&mut registry);
+    khabar_nats::register(&mut registry);
     registry
 }

@@ -157,11 +157,7 @@ pub fn url_date(url: &str) -> Option<DateTime<Utc>> {
 }
 
 fn hash_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    khabar_core_model::hex::encode(&Sha256::digest(text.as_bytes())[..16])
 }
 
 /// Fills the record's text and metadata from its page (or, without a page, from the feed's

@@ -8,8 +8,16 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("config file {path}: {message}")]
-    Load { path: PathBuf, message: String },
+    #[error("config file {path}: no such file")]
+    Missing { path: PathBuf },
+    #[error("config file {path}: unknown config format {extension:?}; use .toml, .yaml or .json")]
+    Format { path: PathBuf, extension: String },
+    /// The file could not be read or parsed (TOML/YAML/JSON syntax, environment overrides).
+    #[error("config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: config::ConfigError,
+    },
 }
 
 /// The config as read, before validation: `[global]` and the three stage sections, as JSON.
@@ -44,45 +52,17 @@ pub struct GlobalConfig {
     /// `text` or `json`.
     #[serde(default = "default_log_format")]
     pub log_format: String,
-    /// Where checkpoints, schedules and feed leases live.
-    #[serde(default)]
-    pub state: StateSettings,
+    /// Where checkpoints, schedules and feed leases live: `{ type = "…", … }`, decoded by the
+    /// registered state store of that type.
+    #[serde(default = "default_state")]
+    pub state: serde_json::Value,
 }
 
-/// `[global] state = { type = "sqlite", path = "state.db" }` (the default, in `data_dir`), or
-/// `{ type = "nats", url = "nats://…", bucket = "khabar-state" }` for fetchers on several
-/// machines.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum StateSettings {
-    Sqlite {
-        #[serde(default = "default_state_file")]
-        path: PathBuf,
-    },
-    Nats {
-        #[serde(default = "default_nats_url")]
-        url: String,
-        #[serde(default = "default_bucket")]
-        bucket: String,
-    },
-}
-
-fn default_state_file() -> PathBuf {
-    PathBuf::from("state.db")
-}
-fn default_nats_url() -> String {
-    "nats://127.0.0.1:4222".to_string()
-}
-fn default_bucket() -> String {
-    "khabar-state".to_string()
-}
-
-impl Default for StateSettings {
-    fn default() -> Self {
-        StateSettings::Sqlite {
-            path: default_state_file(),
-        }
-    }
+/// `[global] state`: a table whose `type` names a registered state store (`sqlite`, the
+/// default, in `data_dir`; `nats` for fetchers on several machines); the rest of the table is
+/// that store's settings.
+fn default_state() -> serde_json::Value {
+    serde_json::json!({ "type": "sqlite" })
 }
 
 fn default_data_dir() -> PathBuf {
@@ -108,7 +88,7 @@ impl Default for GlobalConfig {
             shutdown_timeout: default_shutdown_timeout(),
             metrics_interval: default_metrics_interval(),
             log_format: default_log_format(),
-            state: StateSettings::default(),
+            state: default_state(),
         }
     }
 }
@@ -117,22 +97,24 @@ impl Default for GlobalConfig {
 /// `KHABAR__SINKS__DB__PATH=/tmp/k.db` sets `[sinks.db] path`. Environment keys are lower-cased,
 /// so stage ids meant to be overridden should be lower case.
 pub fn load_config(path: &Path) -> Result<RawConfig, ConfigError> {
-    let load_error = |message: String| ConfigError::Load {
+    let read_error = |source: config::ConfigError| ConfigError::Read {
         path: path.to_path_buf(),
-        message,
+        source,
     };
     if !path.is_file() {
-        return Err(load_error("no such file".to_string()));
+        return Err(ConfigError::Missing {
+            path: path.to_path_buf(),
+        });
     }
     let format = match path.extension().and_then(|e| e.to_str()) {
         Some("toml") => config::FileFormat::Toml,
         Some("yaml") | Some("yml") => config::FileFormat::Yaml,
         Some("json") => config::FileFormat::Json,
         other => {
-            return Err(load_error(format!(
-                "unknown config format {:?}; use .toml, .yaml or .json",
-                other.unwrap_or("")
-            )))
+            return Err(ConfigError::Format {
+                path: path.to_path_buf(),
+                extension: other.unwrap_or("").to_string(),
+            })
         }
     };
     let built = config::Config::builder()
@@ -144,10 +126,8 @@ pub fn load_config(path: &Path) -> Result<RawConfig, ConfigError> {
                 .try_parsing(true),
         )
         .build()
-        .map_err(|e| load_error(e.to_string()))?;
-    let root: serde_json::Value = built
-        .try_deserialize()
-        .map_err(|e| load_error(e.to_string()))?;
+        .map_err(read_error)?;
+    let root: serde_json::Value = built.try_deserialize().map_err(read_error)?;
     let dir = path
         .parent()
         .map(|p| {

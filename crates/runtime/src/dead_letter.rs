@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use khabar_core_model::Article;
+use khabar_core_model::{Article, DeadLetters};
 
 /// Appends one JSON object per rejected record to `data_dir/dead-letter.jsonl`:
 /// `{"at", "stage", "reason", "record"}` (the record without its raw HTML).
@@ -51,5 +51,11 @@ impl DeadLetter {
                 tracing::error!(stage, reason, record = %line, error = %e, path = %self.path.display(), "record rejected and the dead-letter file could not be written")
             }
         }
+    }
+}
+
+impl DeadLetters for DeadLetter {
+    fn write(&self, stage: &str, reason: &str, article: &Article) {
+        DeadLetter::write(self, stage, reason, article);
     }
 }

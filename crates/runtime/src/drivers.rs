@@ -107,7 +107,7 @@ async fn process_one(
     output: &Output,
 ) {
     let Record { mut article, ack } = record;
-    let mut attempt: u32 = 0;
+    let mut attempt: usize = 0;
     loop {
         match transform.process(&mut article).await {
             Ok(Verdict::Keep) => {
@@ -125,7 +125,7 @@ async fn process_one(
                 let backoff = stage
                     .common
                     .retry_backoff
-                    .saturating_mul(1 << attempt.min(16));
+                    .saturating_mul(1u32 << attempt.min(16));
                 if attempt < stage.common.retries
                     && !stage.shutting_down()
                     && stage.pause(backoff).await

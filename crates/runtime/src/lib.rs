@@ -7,12 +7,10 @@ mod dead_letter;
 mod drivers;
 mod metrics;
 mod pipeline;
-mod sqlite_state;
 mod validate;
 
-pub use config::{load_config, ConfigError, GlobalConfig, RawConfig, StateSettings};
+pub use config::{load_config, ConfigError, GlobalConfig, RawConfig};
 pub use dead_letter::DeadLetter;
 pub use metrics::StageMetrics;
 pub use pipeline::{Pipeline, RunSummary, Shutdown};
-pub use sqlite_state::SqliteStateStore;
 pub use validate::{validate, ConfigIssue, Plan, StagePlan};

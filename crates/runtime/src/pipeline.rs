@@ -207,7 +207,8 @@ impl Pipeline {
                         counters,
                         out,
                         shutdown.subscribe(),
-                    );
+                    )
+                    .with_dead_letters(Arc::clone(&dead_letter) as _);
                     let id = stage.id.clone();
                     tasks.spawn(async move {
                         match source.run(ctx).await {

@@ -4,7 +4,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use khabar_core_model::{Registry, SinkConfig, SourceConfig, StageKind, TransformConfig};
+use std::sync::Arc;
+
+use khabar_core_model::{
+    Registry, SinkConfig, SourceConfig, StageKind, StateContext, StateStore, StateStoreConfig,
+    TransformConfig,
+};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::config::{GlobalConfig, RawConfig};
@@ -29,33 +35,122 @@ pub enum StageSettings {
     Sink(Box<dyn SinkConfig>),
 }
 
-/// The settings the runtime itself reads from a stage table (removed before the stage's own
-/// settings are decoded).
-#[derive(Debug, Clone, PartialEq)]
+/// The settings the runtime itself reads from a stage table (taken out before the stage's own
+/// settings are decoded). Which keys a stage may give depends on its kind
+/// ([`common_keys`]); the ranges keep every value one the runtime can honour (a channel of
+/// 2^62 slots or a backoff of 300,000 years would pass decoding and then panic or hang).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Common {
     /// Capacity of the stage's input channel.
+    #[serde(default = "default_buffer", deserialize_with = "count")]
     pub buffer: usize,
     /// Transforms: calls of `process` at once.
+    #[serde(default = "default_max_in_flight", deserialize_with = "count")]
     pub max_in_flight: usize,
     /// Transforms: attempts after a transient error before the record goes back as `Retry`.
-    pub retries: u32,
+    #[serde(default = "default_retries", deserialize_with = "count")]
+    pub retries: usize,
     /// First wait between attempts; doubles each time.
+    #[serde(
+        default = "default_retry_backoff",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
     pub retry_backoff: Duration,
     /// Sinks: records per `write`.
+    #[serde(default = "default_batch_size", deserialize_with = "count")]
     pub batch_size: usize,
     /// Sinks: longest wait for a batch to fill.
+    #[serde(
+        default = "default_batch_timeout",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
     pub batch_timeout: Duration,
+}
+
+fn default_buffer() -> usize {
+    64
+}
+fn default_max_in_flight() -> usize {
+    4
+}
+fn default_retries() -> usize {
+    3
+}
+fn default_retry_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_batch_size() -> usize {
+    100
+}
+fn default_batch_timeout() -> Duration {
+    Duration::from_millis(500)
+}
+
+/// A whole number, also written as a string (environment overrides arrive as strings).
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Count {
+        Number(u64),
+        Text(String),
+    }
+    let n = match Count::deserialize(d)? {
+        Count::Number(n) => n,
+        Count::Text(text) => text.trim().parse().map_err(|_| {
+            serde::de::Error::custom(format!("expected a whole number, found {text:?}"))
+        })?,
+    };
+    usize::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is too large")))
+}
+
+/// The allowed range of each count, and the longest duration of each wait.
+const COUNT_RANGES: [(&str, usize, usize); 4] = [
+    ("buffer", 1, 1_000_000),
+    ("max_in_flight", 1, 10_000),
+    ("retries", 0, 100),
+    ("batch_size", 1, 100_000),
+];
+const LONGEST_WAIT: Duration = Duration::from_secs(3600);
+
+impl Common {
+    fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let values = [
+            self.buffer,
+            self.max_in_flight,
+            self.retries,
+            self.batch_size,
+        ];
+        for ((field, min, max), value) in COUNT_RANGES.iter().zip(values) {
+            if value < *min || value > *max {
+                out.push((*field, format!("{value} is out of range ({min} to {max})")));
+            }
+        }
+        for (field, value) in [
+            ("retry_backoff", self.retry_backoff),
+            ("batch_timeout", self.batch_timeout),
+        ] {
+            if value > LONGEST_WAIT {
+                out.push((field, format!("{value:?} is longer than the 1h allowed")));
+            }
+        }
+        if self.batch_timeout.is_zero() {
+            out.push(("batch_timeout", "must be more than zero".to_string()));
+        }
+        out
+    }
 }
 
 impl Default for Common {
     fn default() -> Self {
         Common {
-            buffer: 64,
-            max_in_flight: 4,
-            retries: 3,
-            retry_backoff: Duration::from_secs(1),
-            batch_size: 100,
-            batch_timeout: Duration::from_millis(500),
+            buffer: default_buffer(),
+            max_in_flight: default_max_in_flight(),
+            retries: default_retries(),
+            retry_backoff: default_retry_backoff(),
+            batch_size: default_batch_size(),
+            batch_timeout: default_batch_timeout(),
         }
     }
 }
@@ -67,12 +162,17 @@ pub struct StagePlan {
     pub type_name: String,
     pub inputs: Vec<String>,
     pub common: Common,
+    /// The stage's own settings as written (the common keys taken out), for tools that
+    /// decode a known type's settings themselves.
+    pub own_settings: Value,
     pub settings: StageSettings,
 }
 
 /// A config that passed every check.
 pub struct Plan {
     pub global: GlobalConfig,
+    /// The decoded `[global] state` settings.
+    pub state: Box<dyn StateStoreConfig>,
     pub config_dir: PathBuf,
     /// Sources, then transforms in an order where inputs come first, then sinks.
     pub stages: Vec<StagePlan>,
@@ -86,6 +186,23 @@ impl Plan {
         } else {
             self.config_dir.join(&self.global.data_dir)
         }
+    }
+
+    /// Opens the state store `[global] state` names, creating `data_dir` first.
+    pub async fn open_state(&self) -> Result<Arc<dyn StateStore>, ConfigIssue> {
+        let data_dir = self.data_dir();
+        std::fs::create_dir_all(&data_dir).map_err(|e| ConfigIssue {
+            location: "global.data_dir".into(),
+            message: format!("cannot create {}: {e}", data_dir.display()),
+        })?;
+        let ctx = StateContext {
+            data_dir,
+            config_dir: self.config_dir.clone(),
+        };
+        self.state.open(&ctx).await.map_err(|e| ConfigIssue {
+            location: "global.state".into(),
+            message: e.to_string(),
+        })
     }
 
     /// Ids of the stages that read from `id`.
@@ -124,38 +241,6 @@ impl Collector {
             location: location.into(),
             message: message.into(),
         });
-    }
-
-    fn count(&mut self, at: &str, field: &str, value: &Value, min: u64) -> Option<u64> {
-        match value
-            .as_u64()
-            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
-        {
-            Some(n) if n >= min => Some(n),
-            _ => {
-                self.push(
-                    format!("{at}.{field}"),
-                    format!("expected a whole number ≥ {min}, found {value}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn duration(&mut self, at: &str, field: &str, value: &Value) -> Option<Duration> {
-        let parsed = match value.as_str() {
-            Some(text) => khabar_core_model::duration::parse(text),
-            None => Err(format!(
-                "expected a duration such as \"30s\", found {value}"
-            )),
-        };
-        match parsed {
-            Ok(d) => Some(d),
-            Err(message) => {
-                self.push(format!("{at}.{field}"), message);
-                None
-            }
-        }
     }
 }
 
@@ -212,42 +297,27 @@ fn take_common(
             );
         }
     }
+    let mut given = serde_json::Map::new();
     for key in common_keys(kind) {
-        let Some(value) = table.remove(*key) else {
-            continue;
-        };
-        match *key {
-            "buffer" => {
-                if let Some(n) = c.count(at, key, &value, 1) {
-                    common.buffer = n as usize;
-                }
+        if let Some(value) = table.remove(*key) {
+            given.insert((*key).to_string(), value);
+        }
+    }
+    match serde_path_to_error::deserialize::<_, Common>(Value::Object(given)) {
+        Ok(decoded) => {
+            for (field, message) in decoded.problems() {
+                c.push(format!("{at}.{field}"), message);
             }
-            "max_in_flight" => {
-                if let Some(n) = c.count(at, key, &value, 1) {
-                    common.max_in_flight = n as usize;
-                }
-            }
-            "retries" => {
-                if let Some(n) = c.count(at, key, &value, 0) {
-                    common.retries = n.min(u32::MAX as u64) as u32;
-                }
-            }
-            "batch_size" => {
-                if let Some(n) = c.count(at, key, &value, 1) {
-                    common.batch_size = n as usize;
-                }
-            }
-            "retry_backoff" => {
-                if let Some(d) = c.duration(at, key, &value) {
-                    common.retry_backoff = d;
-                }
-            }
-            "batch_timeout" => {
-                if let Some(d) = c.duration(at, key, &value) {
-                    common.batch_timeout = d;
-                }
-            }
-            _ => {}
+            common = decoded;
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            let location = if path.is_empty() || path == "." {
+                at.to_string()
+            } else {
+                format!("{at}.{path}")
+            };
+            c.push(location, e.inner().to_string());
         }
     }
     (type_name, inputs, common)
@@ -329,6 +399,9 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
         );
     }
 
+    let state = decode_state(&mut c, registry, &global.state);
+    check_global_ranges(&mut c, &global);
+
     let mut stages: Vec<StagePlan> = Vec::new();
     let mut seen_ids: BTreeMap<String, StageKind> = BTreeMap::new();
     for kind in SECTIONS {
@@ -363,7 +436,8 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
             };
             let (type_name, inputs, common) = take_common(&mut c, kind, &at, &mut table);
             let Some(type_name) = type_name else { continue };
-            match decode_settings(registry, kind, &type_name, Value::Object(table)) {
+            let own_settings = Value::Object(table);
+            match decode_settings(registry, kind, &type_name, own_settings.clone()) {
                 None => c.push(
                     format!("{at}.type"),
                     format!(
@@ -384,6 +458,7 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
                         type_name,
                         inputs,
                         common,
+                        own_settings,
                         settings,
                     });
                 }
@@ -398,18 +473,97 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
     if seen_ids.values().all(|k| *k != StageKind::Sink) {
         c.push("sinks", "the pipeline has no sink");
     }
-    if !c.issues.is_empty() {
-        return Err(c.issues);
-    }
+    let state = match state {
+        Some(state) if c.issues.is_empty() => state,
+        _ => return Err(c.issues),
+    };
     let order = topological_order(&stages);
     let mut by_id: BTreeMap<String, StagePlan> =
         stages.into_iter().map(|s| (s.id.clone(), s)).collect();
     let stages = order.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(Plan {
         global,
+        state,
         config_dir: raw.dir.clone(),
         stages,
     })
+}
+
+/// `[global] state = { type = "…", … }` through the registry's state stores.
+fn decode_state(
+    c: &mut Collector,
+    registry: &Registry,
+    table: &Value,
+) -> Option<Box<dyn StateStoreConfig>> {
+    let Value::Object(table) = table else {
+        c.push(
+            "global.state",
+            format!("expected a table such as {{ type = \"sqlite\" }}, found {table}"),
+        );
+        return None;
+    };
+    let mut settings = table.clone();
+    let type_name = match settings.remove("type") {
+        Some(Value::String(name)) => name,
+        Some(other) => {
+            c.push(
+                "global.state.type",
+                format!("expected a state store type, found {other}"),
+            );
+            return None;
+        }
+        None => "sqlite".to_string(),
+    };
+    match registry.decode_state_store(&type_name, Value::Object(settings)) {
+        None => {
+            let known: Vec<String> = registry
+                .state_store_types()
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            c.push(
+                "global.state.type",
+                format!(
+                    "unknown state store type {type_name:?}; known types: {}",
+                    known.join(", ")
+                ),
+            );
+            None
+        }
+        Some(Err(message)) => {
+            c.push("global.state", message);
+            None
+        }
+        Some(Ok(state)) => {
+            let problems = state.validate();
+            for message in &problems {
+                c.push("global.state", message.clone());
+            }
+            problems.is_empty().then_some(state)
+        }
+    }
+}
+
+/// Ranges of `[global]` values that decode but could not be honoured.
+fn check_global_ranges(c: &mut Collector, global: &GlobalConfig) {
+    // A zero interval would make the metrics ticker panic; a day is longer than anyone waits.
+    if global.metrics_interval < Duration::from_secs(1)
+        || global.metrics_interval > Duration::from_secs(24 * 3600)
+    {
+        c.push(
+            "global.metrics_interval",
+            format!("{:?} is out of range (1s to 24h)", global.metrics_interval),
+        );
+    }
+    if global.shutdown_timeout > Duration::from_secs(24 * 3600) {
+        c.push(
+            "global.shutdown_timeout",
+            format!(
+                "{:?} is longer than the 24h allowed",
+                global.shutdown_timeout
+            ),
+        );
+    }
 }
 
 fn check_graph(c: &mut Collector, stages: &[StagePlan], kinds: &BTreeMap<String, StageKind>) {

@@ -6,8 +6,6 @@ use async_trait::async_trait;
 use khabar_core_model::{Article, BuildContext, Sink, SinkConfig, StageError};
 use serde::Deserialize;
 
-use crate::stdout::record_json;
-
 /// `[sinks.<id>] type = "jsonl"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +77,7 @@ impl Sink for JsonlSink {
                 results.push(Ok(()));
                 continue;
             }
-            match serde_json::to_string(&record_json(article, self.include_html)) {
+            match serde_json::to_string(&article.to_json(self.include_html)) {
                 Ok(line) => {
                     text.push_str(&line);
                     text.push('\n');

@@ -1,21 +1,13 @@
-//! Khabar's sinks: where records end up.
+//! Khabar's sinks that need no client library of their own: standard output, JSON Lines files
+//! and webhooks. (SQLite, PostgreSQL and NATS each have their crate.)
 //!
-//! Stages registered here: `stdout`, `jsonl`, `sqlite`. The SQLite store also answers
-//! `khabar search` through [`sqlite::search`].
+//! Stages registered here: `stdout`, `jsonl`, `webhook`.
 
 mod jsonl;
-mod nats;
-mod nats_state;
-mod postgres;
-pub mod sqlite;
 mod stdout;
 mod webhook;
 
 pub use jsonl::JsonlConfig;
-pub use nats::{NatsSinkConfig, NatsSourceConfig};
-pub use nats_state::NatsStateStore;
-pub use postgres::PostgresConfig;
-pub use sqlite::SqliteConfig;
 pub use stdout::StdoutConfig;
 pub use webhook::{signature, WebhookConfig};
 
@@ -30,6 +22,7 @@ fn path_problems(path: &std::path::Path) -> Vec<String> {
     }
 }
 
+/// Adds this crate's stage types to `registry`.
 pub fn register(registry: &mut Registry) {
     registry.add_sink::<StdoutConfig>(
         "stdout",
@@ -39,24 +32,8 @@ pub fn register(registry: &mut Registry) {
         "jsonl",
         "appends each record as one JSON line to a file; skips ids already in the file",
     );
-    registry.add_source::<NatsSourceConfig>(
-        "nats",
-        "NATS JetStream durable pull consumer shared by workers; acks a message when its record is delivered, naks to retry",
-    );
-    registry.add_sink::<NatsSinkConfig>(
-        "nats",
-        "NATS JetStream publisher, deduplicated on Nats-Msg-Id = record id; delivered on the server's acknowledgement",
-    );
-    registry.add_sink::<PostgresConfig>(
-        "postgres",
-        "PostgreSQL: upsert by id in batches, versioned schema, JSONB entities, places and events, a full-text column",
-    );
     registry.add_sink::<WebhookConfig>(
         "webhook",
         "POSTs each batch as a JSON array, signed with HMAC-SHA256 when a secret is set; retries 5xx and timeouts",
-    );
-    registry.add_sink::<SqliteConfig>(
-        "sqlite",
-        "embedded SQLite store: upsert by id, FTS5 full-text index, searchable with `khabar search`",
     );
 }

@@ -29,15 +29,6 @@ struct StdoutSink {
     config: StdoutConfig,
 }
 
-/// The JSON of a record as sinks write it.
-pub(crate) fn record_json(article: &Article, include_html: bool) -> serde_json::Value {
-    if include_html {
-        serde_json::to_value(article).unwrap_or(serde_json::Value::Null)
-    } else {
-        article.to_json_without_html()
-    }
-}
-
 #[async_trait]
 impl Sink for StdoutSink {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
@@ -46,7 +37,7 @@ impl Sink for StdoutSink {
         batch
             .iter()
             .map(|article| {
-                let value = record_json(article, self.config.include_html);
+                let value = article.to_json(self.config.include_html);
                 let text = if self.config.pretty {
                     serde_json::to_string_pretty(&value)
                 } else {

@@ -9,8 +9,6 @@ use khabar_core_model::{Article, BuildContext, Sink, SinkConfig, StageError};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::stdout::record_json;
-
 /// `[sinks.<id>] type = "webhook"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,13 +42,7 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     };
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    format!(
-        "sha256={}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("sha256={}", khabar_core_model::hex::encode(&digest))
 }
 
 #[async_trait]
@@ -99,7 +91,7 @@ impl Sink for Webhook {
         };
         let records: Vec<serde_json::Value> = batch
             .iter()
-            .map(|a| record_json(a, self.config.include_html))
+            .map(|a| a.to_json(self.config.include_html))
             .collect();
         let body = match serde_json::to_vec(&records) {
             Ok(b) => b,
@@ -202,11 +194,11 @@ mod tests {
         let busy = sink.write(&batch).await;
         assert!(
             busy.iter()
-                .all(|r| matches!(r, Err(StageError::Transient(m)) if m.contains("503"))),
+                .all(|r| matches!(r, Err(e) if e.is_transient() && e.to_string().contains("503"))),
             "{busy:?}"
         );
         let refused = sink.write(&batch).await;
-        assert!(refused.iter().all(|r| matches!(r, Err(StageError::Permanent(m)) if m.contains("422") && m.contains("unknown field"))), "{refused:?}");
+        assert!(refused.iter().all(|r| matches!(r, Err(e) if e.is_permanent() && e.to_string().contains("422") && e.to_string().contains("unknown field"))), "{refused:?}");
 
         let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
         let (body, signature_header) = &seen[0];
@@ -233,7 +225,7 @@ mod tests {
             .await?;
         let results = sink.write(&[article("https://x/1")]).await;
         assert!(
-            matches!(&results[0], Err(StageError::Transient(m)) if m.contains("timed out")),
+            matches!(&results[0], Err(e) if e.is_transient() && e.to_string().contains("timed out")),
             "{results:?}"
         );
         Ok(())

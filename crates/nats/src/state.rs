@@ -6,32 +6,70 @@ use std::time::Duration;
 use async_nats::jetstream::{self, kv};
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use khabar_core_model::{StateError, StateStore};
+use std::sync::Arc;
+
+use khabar_core_model::{StateContext, StateError, StateStore, StateStoreConfig};
 use serde::{Deserialize, Serialize};
 
 /// NATS keys allow only a few characters; namespaces and keys (feed URLs) are hex-encoded and
 /// joined by a dot.
 fn encode(part: &str) -> String {
-    part.bytes().map(|b| format!("{b:02x}")).collect()
+    khabar_core_model::hex::encode(part.as_bytes())
 }
 
 fn decode(hex: &str) -> Option<String> {
-    let bytes: Option<Vec<u8>> = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-        })
-        .collect();
-    String::from_utf8(bytes?).ok()
+    String::from_utf8(khabar_core_model::hex::decode(hex)?).ok()
 }
 
 fn key(namespace: &str, key: &str) -> String {
     format!("{}.{}", encode(namespace), encode(key))
 }
 
-fn err(e: impl std::fmt::Display) -> StateError {
-    StateError(format!("nats key-value: {e}"))
+fn err(e: impl std::error::Error + Send + Sync + 'static) -> StateError {
+    StateError::new("nats key-value").with_cause(e)
+}
+
+/// `[global] state = { type = "nats", url = "nats://…", bucket = "khabar-state" }`: one
+/// key-value bucket shared by fetchers on several machines.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsStateConfig {
+    #[serde(default = "default_url")]
+    pub url: String,
+    #[serde(default = "default_bucket")]
+    pub bucket: String,
+}
+
+fn default_url() -> String {
+    "nats://127.0.0.1:4222".to_string()
+}
+fn default_bucket() -> String {
+    "khabar-state".to_string()
+}
+
+#[async_trait]
+impl StateStoreConfig for NatsStateConfig {
+    fn validate(&self) -> Vec<String> {
+        let valid = !self.bucket.is_empty()
+            && self
+                .bucket
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if valid {
+            Vec::new()
+        } else {
+            vec![format!(
+                "field `bucket`: {:?} may hold only letters, digits, '-' and '_'",
+                self.bucket
+            )]
+        }
+    }
+
+    async fn open(&self, _ctx: &StateContext) -> Result<Arc<dyn StateStore>, StateError> {
+        Ok(Arc::new(
+            NatsStateStore::connect(&self.url, &self.bucket).await?,
+        ))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -51,7 +89,7 @@ impl NatsStateStore {
             .connection_timeout(Duration::from_secs(10))
             .connect(url)
             .await
-            .map_err(|e| StateError(format!("global.state: cannot connect to {url}: {e}")))?;
+            .map_err(|e| StateError::new(format!("cannot connect to {url}")).with_cause(e))?;
         let js = jetstream::new(client);
         // The bucket's stream is created by hand, with only the settings a key-value bucket
         // needs, so that servers older than the client (2.9) accept it.
@@ -66,15 +104,11 @@ impl NatsStateStore {
             ..Default::default()
         })
         .await
-        .map_err(|e| {
-            StateError(format!(
-                "global.state: cannot create bucket {bucket:?}: {e}"
-            ))
-        })?;
+        .map_err(|e| StateError::new(format!("cannot create bucket {bucket:?}")).with_cause(e))?;
         let store = js
             .get_key_value(bucket)
             .await
-            .map_err(|e| StateError(format!("global.state: cannot open bucket {bucket:?}: {e}")))?;
+            .map_err(|e| StateError::new(format!("cannot open bucket {bucket:?}")).with_cause(e))?;
         Ok(NatsStateStore { store })
     }
 }

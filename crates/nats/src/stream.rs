@@ -37,8 +37,20 @@ async fn connect(url: &str) -> Result<(async_nats::Client, jetstream::Context), 
         .connection_timeout(Duration::from_secs(10))
         .connect(url)
         .await
-        .map_err(|e| StageError::config(format!("field `url`: cannot connect to {url}: {e}")))?;
+        .map_err(|e| {
+            StageError::config(format!("field `url`: cannot connect to {url}")).with_cause(e)
+        })?;
     Ok((client.clone(), jetstream::new(client)))
+}
+
+/// How much of the stream the server keeps. Without limits every record (with its page) would
+/// stay on the server's disk for ever; past either limit the oldest messages go first, so a
+/// worker that lags by more than this loses them (they are fetched again on a later poll only
+/// if their feed still lists them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Retention {
+    max_age: Duration,
+    max_bytes: i64,
 }
 
 async fn ensure_stream(
@@ -46,24 +58,71 @@ async fn ensure_stream(
     name: &str,
     subject: &str,
     duplicate_window: Duration,
+    retention: Retention,
     create: bool,
 ) -> Result<jetstream::stream::Stream, StageError> {
-    if create {
-        js.get_or_create_stream(jetstream::stream::Config {
-            name: name.to_string(),
-            subjects: vec![subject.to_string()],
-            duplicate_window,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| StageError::config(format!("field `stream`: cannot create {name:?}: {e}")))
-    } else {
-        js.get_stream(name).await.map_err(|e| {
+    if !create {
+        return js.get_stream(name).await.map_err(|e| {
             StageError::config(format!(
-                "field `stream`: {name:?}: {e} (set create_stream = true to create it)"
+                "field `stream`: {name:?} (set create_stream = true to create it)"
             ))
-        })
+            .with_cause(e)
+        });
     }
+    let wanted = jetstream::stream::Config {
+        name: name.to_string(),
+        subjects: vec![subject.to_string()],
+        duplicate_window,
+        max_age: retention.max_age,
+        max_bytes: retention.max_bytes,
+        ..Default::default()
+    };
+    let mut stream = js.get_or_create_stream(wanted.clone()).await.map_err(|e| {
+        StageError::config(format!("field `stream`: cannot create {name:?}")).with_cause(e)
+    })?;
+    // A stream made by an earlier version (or by hand) keeps its limits until told otherwise.
+    let current = stream
+        .info()
+        .await
+        .map_err(|e| StageError::config(format!("field `stream`: {name:?}")).with_cause(e))?
+        .config
+        .clone();
+    if current.max_age != retention.max_age || current.max_bytes != retention.max_bytes {
+        let updated = jetstream::stream::Config {
+            max_age: retention.max_age,
+            max_bytes: retention.max_bytes,
+            ..current
+        };
+        js.update_stream(updated).await.map_err(|e| {
+            StageError::config(format!(
+                "field `max_age`/`max_bytes`: cannot set the limits of stream {name:?}"
+            ))
+            .with_cause(e)
+        })?;
+        tracing::info!(stream = name, max_age = ?retention.max_age, max_bytes = retention.max_bytes, "stream retention limits updated");
+    }
+    Ok(stream)
+}
+
+fn retention_problems(max_age: Duration, max_bytes: i64) -> Vec<String> {
+    let mut problems = Vec::new();
+    if max_age < Duration::from_secs(60) {
+        problems.push("field `max_age`: at least 1m".to_string());
+    }
+    if max_age > Duration::from_secs(10 * 365 * 24 * 3600) {
+        problems.push("field `max_age`: at most 10 years".to_string());
+    }
+    if max_bytes < 1 << 20 {
+        problems.push("field `max_bytes`: at least 1048576 (1 MiB)".to_string());
+    }
+    problems
+}
+
+fn default_max_age() -> Duration {
+    Duration::from_secs(7 * 24 * 3600)
+}
+fn default_max_bytes() -> i64 {
+    8 << 30
 }
 
 fn check_names(stream: &str, subject: &str) -> Vec<String> {
@@ -103,12 +162,23 @@ pub struct NatsSinkConfig {
     /// Send the raw page (workers downstream usually need it to normalize).
     #[serde(default = "default_true")]
     pub include_html: bool,
+    /// Messages older than this are removed from the stream (when this stage creates it).
+    #[serde(
+        default = "default_max_age",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub max_age: Duration,
+    /// The most the stream keeps on the server's disk; the oldest messages go first.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: i64,
 }
 
 #[async_trait]
 impl SinkConfig for NatsSinkConfig {
     fn validate(&self) -> Vec<String> {
-        check_names(&self.stream, &self.subject)
+        let mut problems = check_names(&self.stream, &self.subject);
+        problems.extend(retention_problems(self.max_age, self.max_bytes));
+        problems
     }
 
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
@@ -118,6 +188,10 @@ impl SinkConfig for NatsSinkConfig {
             &self.stream,
             &self.subject,
             self.duplicate_window,
+            Retention {
+                max_age: self.max_age,
+                max_bytes: self.max_bytes,
+            },
             self.create_stream,
         )
         .await?;
@@ -138,7 +212,7 @@ impl Sink for NatsSink {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
         let mut pending = Vec::with_capacity(batch.len());
         for article in batch {
-            let payload = crate::stdout::record_json(article, self.config.include_html);
+            let payload = article.to_json(self.config.include_html);
             let bytes = match serde_json::to_vec(&payload) {
                 Ok(b) => b,
                 Err(e) => {
@@ -154,7 +228,7 @@ impl Sink for NatsSink {
                 .js
                 .publish_with_headers(self.config.subject.clone(), headers, bytes.into())
                 .await
-                .map_err(|e| StageError::transient(format!("nats publish: {e}")));
+                .map_err(|e| StageError::transient("nats publish").with_cause(e));
             pending.push(sent);
         }
         let mut results = Vec::with_capacity(batch.len());
@@ -164,7 +238,7 @@ impl Sink for NatsSink {
                 Ok(ack) => ack
                     .await
                     .map(|_| ())
-                    .map_err(|e| StageError::transient(format!("nats publish ack: {e}"))),
+                    .map_err(|e| StageError::transient("nats publish ack").with_cause(e)),
                 Err(e) => Err(e),
             });
         }
@@ -187,6 +261,14 @@ pub struct NatsSourceConfig {
     pub consumer: String,
     #[serde(default = "default_true")]
     pub create_stream: bool,
+    /// The stream's limits when this stage creates it (see the sink's).
+    #[serde(
+        default = "default_max_age",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub max_age: Duration,
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: i64,
     /// Messages handed out and not yet acknowledged, across all workers.
     #[serde(default = "default_max_ack_pending")]
     pub max_ack_pending: i64,
@@ -240,6 +322,7 @@ impl SourceConfig for NatsSourceConfig {
         if self.max_ack_pending < 1 {
             problems.push("field `max_ack_pending`: at least 1".to_string());
         }
+        problems.extend(retention_problems(self.max_age, self.max_bytes));
         problems
     }
 
@@ -250,6 +333,10 @@ impl SourceConfig for NatsSourceConfig {
             &self.stream,
             &self.subject,
             default_duplicate_window(),
+            Retention {
+                max_age: self.max_age,
+                max_bytes: self.max_bytes,
+            },
             self.create_stream,
         )
         .await?;
@@ -267,7 +354,7 @@ impl SourceConfig for NatsSourceConfig {
             )
             .await
             .map_err(|e| {
-                StageError::config(format!("field `consumer`: {:?}: {e}", self.consumer))
+                StageError::config(format!("field `consumer`: {:?}", self.consumer)).with_cause(e)
             })?;
         Ok(Box::new(NatsSource {
             client,
@@ -322,7 +409,7 @@ impl Source for NatsSource {
                 .expires(self.config.idle_timeout)
                 .messages();
             let mut messages = tokio::select! {
-                m = fetch => m.map_err(|e| StageError::transient(format!("nats fetch: {e}")))?,
+                m = fetch => m.map_err(|e| StageError::transient("nats fetch").with_cause(e))?,
                 _ = ctx.shutdown_requested() => break,
             };
             let mut got = 0usize;

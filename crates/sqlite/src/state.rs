@@ -1,10 +1,37 @@
 //! The embedded default `StateStore`: one SQLite file in `data_dir`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use khabar_core_model::{StateError, StateStore};
+use khabar_core_model::{StateContext, StateError, StateStore, StateStoreConfig};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::Deserialize;
+
+/// `[global] state = { type = "sqlite", path = "state.db" }`: the default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqliteStateConfig {
+    /// The database file; relative to `data_dir`.
+    #[serde(default = "default_state_file")]
+    pub path: PathBuf,
+}
+
+fn default_state_file() -> PathBuf {
+    PathBuf::from("state.db")
+}
+
+#[async_trait]
+impl StateStoreConfig for SqliteStateConfig {
+    fn validate(&self) -> Vec<String> {
+        crate::path_problems(&self.path)
+    }
+
+    async fn open(&self, ctx: &StateContext) -> Result<Arc<dyn StateStore>, StateError> {
+        let path = ctx.resolve_data(&self.path);
+        Ok(Arc::new(SqliteStateStore::open(&path)?))
+    }
+}
 
 type Job = Box<dyn FnOnce(&Connection) + Send>;
 
@@ -15,14 +42,14 @@ pub struct SqliteStateStore {
     jobs: std::sync::mpsc::Sender<Job>,
 }
 
-fn err(e: impl std::fmt::Display) -> StateError {
-    StateError(e.to_string())
+fn err(e: rusqlite::Error) -> StateError {
+    StateError::new("SQLite").with_cause(e)
 }
 
 impl SqliteStateStore {
     pub fn open(path: &Path) -> Result<SqliteStateStore, StateError> {
-        let conn =
-            Connection::open(path).map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        let at = |e: rusqlite::Error| StateError::new(path.display().to_string()).with_cause(e);
+        let conn = Connection::open(path).map_err(at)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
@@ -42,7 +69,7 @@ impl SqliteStateStore {
                  PRIMARY KEY (namespace, key)
              );",
         )
-        .map_err(|e| StateError(format!("{}: {e}", path.display())))?;
+        .map_err(at)?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("khabar-state".into())
@@ -52,7 +79,7 @@ impl SqliteStateStore {
                     job(&conn);
                 }
             })
-            .map_err(|e| StateError(format!("cannot start the state thread: {e}")))?;
+            .map_err(|e| StateError::new("cannot start the state thread").with_cause(e))?;
         Ok(SqliteStateStore { jobs })
     }
 
@@ -66,10 +93,10 @@ impl SqliteStateStore {
         });
         self.jobs
             .send(job)
-            .map_err(|_| StateError("the state thread has stopped".into()))?;
+            .map_err(|_| StateError::new("the state thread has stopped"))?;
         answer
             .await
-            .map_err(|_| StateError("the state thread has stopped".into()))?
+            .map_err(|_| StateError::new("the state thread has stopped"))?
     }
 }
 
@@ -166,7 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn values_survive_reopening() -> Result<(), StateError> {
-        let dir = tempfile::tempdir().map_err(err)?;
+        let dir = tempfile::tempdir().map_err(|e| StateError::new("tempdir").with_cause(e))?;
         let path = dir.path().join("state.db");
         {
             let store = SqliteStateStore::open(&path)?;
@@ -185,7 +212,7 @@ mod tests {
 
     #[tokio::test]
     async fn leases_exclude_other_holders_until_released_or_expired() -> Result<(), StateError> {
-        let dir = tempfile::tempdir().map_err(err)?;
+        let dir = tempfile::tempdir().map_err(|e| StateError::new("tempdir").with_cause(e))?;
         let a = SqliteStateStore::open(&dir.path().join("state.db"))?;
         let b = SqliteStateStore::open(&dir.path().join("state.db"))?;
         let long = std::time::Duration::from_secs(60);

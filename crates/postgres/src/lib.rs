@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use khabar_core_model::{Article, BuildContext, Sink, SinkConfig, StageError};
+use khabar_core_model::{Article, BuildContext, ErrorKind, Sink, SinkConfig, StageError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_postgres::error::SqlState;
@@ -98,20 +98,22 @@ fn migrations(table: &str) -> Vec<(i32, String)> {
     )]
 }
 
-fn classify(context: &str, e: &tokio_postgres::Error) -> StageError {
+fn classify(context: &str, e: tokio_postgres::Error) -> StageError {
     let code = e.code();
     // Data and integrity errors are this record's fault; everything else (connection lost,
     // server shutting down, too many clients) passes.
     let permanent = code.is_some_and(|c| {
-        let class = &c.code()[..2];
-        class == "22" || class == "23" || c == &SqlState::UNDEFINED_COLUMN
+        let class = c.code().get(..2);
+        class == Some("22") || class == Some("23") || c == &SqlState::UNDEFINED_COLUMN
     });
-    let message = format!("{context}: {e}");
-    if permanent {
-        StageError::permanent(message)
+    // tokio-postgres says only "db error" until its cause (the server's message: permission
+    // denied, …) is read; the cause is kept so that the log says it.
+    let kind = if permanent {
+        ErrorKind::Permanent
     } else {
-        StageError::transient(message)
-    }
+        ErrorKind::Transient
+    };
+    StageError::new(kind, context.to_string()).with_cause(e)
 }
 
 #[async_trait]
@@ -137,7 +139,7 @@ impl SinkConfig for PostgresConfig {
         let mut pg: tokio_postgres::Config = self
             .url
             .parse()
-            .map_err(|e| StageError::config(format!("field `url`: {e}")))?;
+            .map_err(|e| StageError::config("field `url`").with_cause(e))?;
         pg.connect_timeout(self.connect_timeout);
         if pg.get_application_name().is_none() {
             pg.application_name("khabar");
@@ -152,17 +154,26 @@ impl SinkConfig for PostgresConfig {
         let pool = Pool::builder(manager)
             .max_size(self.pool_size)
             .build()
-            .map_err(|e| StageError::config(format!("connection pool: {e}")))?;
+            .map_err(|e| StageError::config("connection pool").with_cause(e))?;
         let sink = PostgresSink {
             pool,
             table: self.table.clone(),
             store_html: self.store_html,
         };
-        sink.migrate()
-            .await
-            .map_err(|e| StageError::config(format!("{} (is the database reachable?)", e)))?;
+        sink.migrate().await.map_err(|e| {
+            StageError::config("cannot prepare the table (is the database reachable?)")
+                .with_cause(e)
+        })?;
         Ok(Box::new(sink))
     }
+}
+
+/// Adds the `postgres` sink to `registry`.
+pub fn register(registry: &mut khabar_core_model::Registry) {
+    registry.add_sink::<PostgresConfig>(
+        "postgres",
+        "PostgreSQL: upsert by id in batches, versioned schema, JSONB entities, places and events, a full-text column",
+    );
 }
 
 struct PostgresSink {
@@ -176,7 +187,7 @@ impl PostgresSink {
         self.pool
             .get()
             .await
-            .map_err(|e| StageError::transient(format!("postgres: {e}")))
+            .map_err(|e| StageError::transient("postgres: connection").with_cause(e))
     }
 
     async fn migrate(&self) -> Result<(), StageError> {
@@ -184,7 +195,7 @@ impl PostgresSink {
         let tx = client
             .transaction()
             .await
-            .map_err(|e| classify("postgres", &e))?;
+            .map_err(|e| classify("postgres", e))?;
         tx.batch_execute(
             "SELECT pg_advisory_xact_lock(7275829184);
              CREATE TABLE IF NOT EXISTS khabar_schema_migrations (
@@ -192,7 +203,7 @@ impl PostgresSink {
                  PRIMARY KEY (tbl, version))",
         )
         .await
-        .map_err(|e| classify("postgres migration", &e))?;
+        .map_err(|e| classify("postgres migration", e))?;
         for (version, sql) in migrations(&self.table) {
             let done = tx
                 .query_opt(
@@ -200,23 +211,23 @@ impl PostgresSink {
                     &[&self.table, &version],
                 )
                 .await
-                .map_err(|e| classify("postgres migration", &e))?;
+                .map_err(|e| classify("postgres migration", e))?;
             if done.is_some() {
                 continue;
             }
             tx.batch_execute(&sql)
                 .await
-                .map_err(|e| classify(&format!("postgres migration {version}"), &e))?;
+                .map_err(|e| classify(&format!("postgres migration {version}"), e))?;
             tx.execute(
                 "INSERT INTO khabar_schema_migrations (tbl, version) VALUES ($1, $2)",
                 &[&self.table, &version],
             )
             .await
-            .map_err(|e| classify("postgres migration", &e))?;
+            .map_err(|e| classify("postgres migration", e))?;
         }
         tx.commit()
             .await
-            .map_err(|e| classify("postgres migration", &e))
+            .map_err(|e| classify("postgres migration", e))
     }
 
     fn row(&self, a: &Article) -> Value {
@@ -269,13 +280,13 @@ impl PostgresSink {
         let statement = client
             .prepare_cached(&self.upsert_sql())
             .await
-            .map_err(|e| classify("postgres", &e))?;
+            .map_err(|e| classify("postgres", e))?;
         let payload = Value::Array(rows.to_vec());
         client
             .execute(&statement, &[&payload])
             .await
             .map(|_| ())
-            .map_err(|e| classify("postgres", &e))
+            .map_err(|e| classify("postgres", e))
     }
 }
 
@@ -297,7 +308,7 @@ impl Sink for PostgresSink {
         }
         match self.write_rows(&rows).await {
             Ok(()) => batch.iter().map(|_| Ok(())).collect(),
-            Err(StageError::Permanent(_)) if batch.len() > 1 => {
+            Err(e) if e.is_permanent() && batch.len() > 1 => {
                 // One bad record must not hold back the others: write them one by one.
                 let mut results = Vec::with_capacity(batch.len());
                 for article in batch {

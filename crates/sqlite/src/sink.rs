@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use khabar_core_model::{Article, BuildContext, Sink, SinkConfig, StageError};
+use khabar_core_model::{Article, BuildContext, ErrorKind, Sink, SinkConfig, StageError};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,7 @@ impl SinkConfig for SqliteConfig {
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
         let path = ctx.resolve_data(&self.path);
-        let conn = open(&path).map_err(|e| StageError::config(format!("field `path`: {e}")))?;
+        let conn = open(&path).map_err(|e| StageError::config("field `path`").with_cause(e))?;
         Ok(Box::new(SqliteSink {
             conn: Arc::new(Mutex::new(conn)),
             store_html: self.store_html,
@@ -36,15 +36,44 @@ impl SinkConfig for SqliteConfig {
     }
 }
 
+/// Why a store could not be opened or searched.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("{path}: no such database; run the pipeline first")]
+    Missing { path: PathBuf },
+    #[error("the query has no words to search for")]
+    EmptyQuery,
+}
+
 /// Opens (creating or migrating) a Khabar SQLite store.
-pub fn open(path: &Path) -> Result<Connection, String> {
-    let describe = |e: rusqlite::Error| format!("{}: {e}", path.display());
+///
+/// `synchronous = FULL`: a committed batch survives a power cut, so a source's checkpoint
+/// (committed only after this sink acknowledged the records) can never be ahead of the
+/// records it covers.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let describe = |source: rusqlite::Error| StoreError::Database {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
     let conn = Connection::open(path).map_err(describe)?;
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
     )
     .map_err(describe)?;
     migrate(&conn).map_err(describe)?;
@@ -206,7 +235,7 @@ fn is_transient(e: &rusqlite::Error) -> bool {
                 | rusqlite::ErrorCode::SystemIoFailure
                 | rusqlite::ErrorCode::CannotOpen
         )
-    ) || e.sqlite_error_code().is_none()
+    )
 }
 
 struct SqliteSink {
@@ -226,26 +255,29 @@ impl Sink for SqliteSink {
                 .map_err(|_| StageError::transient("sqlite connection poisoned"))?;
             let tx = guard
                 .transaction()
-                .map_err(|e| StageError::transient(format!("sqlite: {e}")))?;
+                .map_err(|e| StageError::transient("sqlite: begin").with_cause(e))?;
             let mut results = Vec::with_capacity(rows.len());
             for row in rows {
                 results.push(match row {
                     Ok(row) => upsert(&tx, &row).map_err(|e| {
-                        if is_transient(&e) {
-                            StageError::transient(format!("sqlite: {e}"))
+                        // An error without an SQLite code (a value that cannot be converted)
+                        // fails the same way every time: retrying it would stall the sink.
+                        let kind = if is_transient(&e) {
+                            ErrorKind::Transient
                         } else {
-                            StageError::permanent(format!("sqlite: {e}"))
-                        }
+                            ErrorKind::Permanent
+                        };
+                        StageError::new(kind, "sqlite: upsert").with_cause(e)
                     }),
                     Err(e) => Err(e),
                 });
             }
             tx.commit()
-                .map_err(|e| StageError::transient(format!("sqlite commit: {e}")))?;
+                .map_err(|e| StageError::transient("sqlite: commit").with_cause(e))?;
             Ok::<_, StageError>(results)
         })
         .await
-        .map_err(|e| StageError::transient(format!("sqlite writer: {e}")))
+        .map_err(|e| StageError::transient("sqlite writer").with_cause(e))
         .and_then(|r| r);
         match outcome {
             Ok(results) => results,
@@ -335,12 +367,11 @@ pub fn search(
     db: &Path,
     normalized_query: &str,
     filter: &SearchFilter,
-) -> Result<Vec<SearchHit>, String> {
+) -> Result<Vec<SearchHit>, StoreError> {
     if !db.is_file() {
-        return Err(format!(
-            "{}: no such database; run the pipeline first",
-            db.display()
-        ));
+        return Err(StoreError::Missing {
+            path: db.to_path_buf(),
+        });
     }
     let conn = open(db)?;
     let words: Vec<String> = normalized_query
@@ -349,7 +380,7 @@ pub fn search(
         .map(str::to_string)
         .collect();
     if words.is_empty() {
-        return Err("the query has no words to search for".to_string());
+        return Err(StoreError::EmptyQuery);
     }
     let fts_query = words
         .iter()
@@ -377,7 +408,10 @@ pub fn search(
         " ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT {}",
         filter.limit.max(1)
     ));
-    let describe = |e: rusqlite::Error| format!("{}: {e}", db.display());
+    let describe = |source: rusqlite::Error| StoreError::Database {
+        path: db.to_path_buf(),
+        source,
+    };
     let mut stmt = conn.prepare(&sql).map_err(describe)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(values.iter()), |r| {

@@ -92,12 +92,12 @@ async fn main() {
     let records: Vec<Article> = (0..n).map(record).collect();
     let tag = std::process::id();
     println!("| sink | throughput | detail |\n|---|---|---|");
-    let sqlite: khabar_sink::SqliteConfig =
+    let sqlite: khabar_sqlite::SqliteConfig =
         serde_json::from_value(serde_json::json!({"path": "bench.db"}))
             .unwrap_or_else(|e| panic!("{e}"));
     measure("sqlite (FTS5, WAL)", Box::new(sqlite), &records, batch).await;
     let table = format!("khabar_bench_{tag}");
-    let postgres: khabar_sink::PostgresConfig =
+    let postgres: khabar_postgres::PostgresConfig =
         serde_json::from_value(serde_json::json!({"url": pg, "table": table}))
             .unwrap_or_else(|e| panic!("{e}"));
     measure(
@@ -112,7 +112,7 @@ async fn main() {
         let _ = client.batch_execute(&format!("DROP TABLE IF EXISTS {table}; DELETE FROM khabar_schema_migrations WHERE tbl = '{table}'")).await;
     }
     let stream = format!("KHABAR_BENCH_{tag}");
-    let nats_sink: khabar_sink::NatsSinkConfig = serde_json::from_value(serde_json::json!({"url": nats, "stream": stream, "subject": format!("khabar.bench.{tag}")})).unwrap_or_else(|e| panic!("{e}"));
+    let nats_sink: khabar_nats::NatsSinkConfig = serde_json::from_value(serde_json::json!({"url": nats, "stream": stream, "subject": format!("khabar.bench.{tag}")})).unwrap_or_else(|e| panic!("{e}"));
     measure(
         "nats (JetStream publish, acked)",
         Box::new(nats_sink),

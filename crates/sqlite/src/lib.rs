@@ -1,0 +1,33 @@
+//! Khabar's embedded SQLite: the default article store (upsert by id, an FTS5 index that
+//! `khabar search` reads) and the default state store (checkpoints, schedules, leases).
+//!
+//! Registered here: the `sqlite` sink and the `sqlite` state store.
+
+pub mod sink;
+mod state;
+
+pub use sink::{open, search, SearchFilter, SearchHit, SqliteConfig, StoreError};
+pub use state::{SqliteStateConfig, SqliteStateStore};
+
+use khabar_core_model::Registry;
+
+/// The check made of every `path` setting that names a database file.
+fn path_problems(path: &std::path::Path) -> Vec<String> {
+    if path.as_os_str().is_empty() {
+        vec!["field `path`: empty".to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Adds this crate's types to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.add_sink::<SqliteConfig>(
+        "sqlite",
+        "embedded SQLite store: upsert by id, FTS5 full-text index, searchable with `khabar search`",
+    );
+    registry.add_state_store::<SqliteStateConfig>(
+        "sqlite",
+        "one SQLite file in data_dir (the default): checkpoints, schedules and feed leases of one machine",
+    );
+}
