@@ -233,3 +233,104 @@ async fn max_in_flight_bounds_concurrency() {
     assert_eq!(summary.delivered, 12, "{summary:?}");
     assert_eq!(PEAK.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+fn dead_letters(dir: &Path) -> Vec<serde_json::Value> {
+    lines(&dir.join("data/dead-letter.jsonl"))
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_transform_dead_letters_its_record_and_goes_on() {
+    for cpu_bound in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write_feed(dir.path(), &["calm one", "boom story", "calm two"]);
+        let cfg = write_config(
+            dir.path(),
+            &format!(
+                "[global]\ndata_dir = \"data\"\n[sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+                 [transforms.p]\ntype = \"panicky\"\ninputs = [\"f\"]\npanic_title = \"boom\"\ncpu_bound = {cpu_bound}\n\
+                 [sinks.out]\ntype = \"jsonl\"\ninputs = [\"p\"]\npath = \"out.jsonl\"\nbatch_timeout = \"20ms\"\n"
+            ),
+        );
+        let summary = run_once(&cfg, None).await;
+        assert_eq!(
+            (
+                summary.delivered,
+                summary.rejected,
+                summary.tasks_crashed,
+                summary.retried
+            ),
+            (2, 1, 1, 0),
+            "cpu_bound {cpu_bound}: {summary:?}"
+        );
+        assert_eq!(lines(&dir.path().join("data/out.jsonl")).len(), 2);
+        let dead = dead_letters(dir.path());
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0]["stage"], "p");
+        assert_eq!(dead[0]["record"]["title"], "boom story");
+        assert!(dead[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("panicked")));
+        // Settled for good: the poison record is not emitted again.
+        let again = run_once(&cfg, None).await;
+        assert_eq!(again.new_items, 0, "{again:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_sink_is_rebuilt_and_only_the_poison_record_is_lost_to_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_feed(dir.path(), &["calm one", "boom story", "calm two"]);
+    let cfg = write_config(
+        dir.path(),
+        "[global]\ndata_dir = \"data\"\n[sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+         [sinks.flaky]\ntype = \"flaky\"\ninputs = [\"f\"]\nlog = \"flaky.log\"\npanic_title = \"boom\"\nbatch_timeout = \"200ms\"\n",
+    );
+    let summary = run_once(&cfg, None).await;
+    assert_eq!((summary.delivered, summary.rejected), (2, 1), "{summary:?}");
+    assert!(
+        summary.tasks_crashed >= 2,
+        "the batch and the record: {summary:?}"
+    );
+    assert_eq!(lines(&dir.path().join("data/flaky.log")).len(), 2);
+    let dead = dead_letters(dir.path());
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["record"]["title"], "boom story");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_source_is_restarted_while_running_and_reported_in_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = write_config(
+        dir.path(),
+        "[global]\ndata_dir = \"data\"\n[sources.c]\ntype = \"crashy\"\npanics = 1\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"c\"]\npath = \"out.jsonl\"\nbatch_timeout = \"20ms\"\n",
+    );
+    let raw = load_config(&cfg).expect("config");
+    let plan = validate(&raw, &registry()).unwrap_or_else(|i| panic!("{i:?}"));
+    let state = SqliteStateStore::open(&dir.path().join("state.db")).expect("state");
+    let pipeline = Pipeline::build(plan, Arc::new(state))
+        .await
+        .unwrap_or_else(|i| panic!("{i:?}"));
+    let shutdown = Shutdown::new();
+    let stop = shutdown.clone();
+    let out = dir.path().join("data/out.jsonl");
+    let watcher = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        while lines(&out).is_empty() && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.trigger();
+    });
+    let summary = pipeline.run(RunMode::Continuous, shutdown).await;
+    watcher.await.expect("watcher");
+    assert_eq!(summary.tasks_crashed, 1, "{summary:?}");
+    assert_eq!(
+        lines(&dir.path().join("data/out.jsonl")).len(),
+        1,
+        "the rebuilt source ran: {summary:?}"
+    );
+    assert!(summary.stage_errors.is_empty(), "{summary:?}");
+}

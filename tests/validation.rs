@@ -178,3 +178,99 @@ fn environment_overrides_config_values() {
         stderr(&out)
     );
 }
+
+/// Values that decode but would panic, hang or overflow at run time are refused up front.
+#[test]
+fn values_the_runtime_cannot_honour_are_refused() {
+    let (ok, report) = validate(
+        r#"
+[global]
+metrics_interval = "0s"
+once_timeout = "0s"
+[sources.news]
+type = "feed"
+urls = ["https://example.org/rss"]
+buffer = 4611686018427387904
+interval = "300000y"
+max_interval = "300000y"
+max_backoff = "300000y"
+concurrency = 4611686018427387904
+http = { per_host_concurrency = 4611686018427387904, max_connections = 4611686018427387904 }
+[transforms.page]
+type = "fetch_article"
+inputs = ["news"]
+max_in_flight = 4611686018427387904
+retry_backoff = "300000y"
+[transforms.dupes]
+type = "dedupe"
+inputs = ["page"]
+ttl = "300000y"
+[sinks.out]
+type = "jsonl"
+inputs = ["dupes"]
+path = "x.jsonl"
+batch_size = 4611686018427387904
+"#,
+    );
+    assert!(!ok);
+    for location in [
+        "global.metrics_interval",
+        "global.once_timeout",
+        "sources.news.buffer",
+        "field `interval`",
+        "field `max_interval`",
+        "field `max_backoff`",
+        "field `concurrency`",
+        "field `http.per_host_concurrency`",
+        "field `http.max_connections`",
+        "transforms.page.max_in_flight",
+        "transforms.page.retry_backoff",
+        "field `ttl`",
+        "sinks.out.batch_size",
+    ] {
+        assert!(
+            report.contains(location),
+            "missing {location:?} in:\n{report}"
+        );
+    }
+}
+
+#[test]
+fn the_state_store_is_chosen_through_the_registry() {
+    let (ok, report) = validate(
+        r#"
+[global]
+state = { type = "etcd", url = "http://127.0.0.1:2379" }
+[sources.news]
+type = "feed"
+urls = ["https://example.org/rss"]
+[sinks.out]
+type = "stdout"
+inputs = ["news"]
+"#,
+    );
+    assert!(!ok);
+    assert!(
+        report.contains("global.state.type: unknown state store type \"etcd\"")
+            && report.contains("nats")
+            && report.contains("sqlite"),
+        "{report}"
+    );
+    let (ok, report) = validate(
+        r#"
+[global]
+state = { type = "nats", buckett = "x" }
+[sources.news]
+type = "feed"
+urls = ["https://example.org/rss"]
+[sinks.out]
+type = "stdout"
+inputs = ["news"]
+"#,
+    );
+    assert!(!ok);
+    assert!(
+        report.contains("global.state") && report.contains("buckett"),
+        "{report}"
+    );
+}

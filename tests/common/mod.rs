@@ -103,6 +103,9 @@ pub struct FlakyConfig {
     reject_title: Option<String>,
     #[serde(default)]
     always_fail: bool,
+    /// Panics on a batch holding a record with this in its title.
+    #[serde(default)]
+    panic_title: Option<String>,
 }
 
 pub struct Flaky {
@@ -110,6 +113,7 @@ pub struct Flaky {
     failures_left: usize,
     reject_title: Option<String>,
     always_fail: bool,
+    panic_title: Option<String>,
 }
 
 #[async_trait]
@@ -120,6 +124,7 @@ impl SinkConfig for FlakyConfig {
             failures_left: self.fail_first,
             reject_title: self.reject_title.clone(),
             always_fail: self.always_fail,
+            panic_title: self.panic_title.clone(),
         }))
     }
 }
@@ -127,6 +132,15 @@ impl SinkConfig for FlakyConfig {
 #[async_trait]
 impl Sink for Flaky {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
+        if let Some(poison) = &self.panic_title {
+            if batch.iter().any(|a| {
+                a.title
+                    .as_deref()
+                    .is_some_and(|t| t.contains(poison.as_str()))
+            }) {
+                panic!("the sink cannot handle {poison:?}");
+            }
+        }
         if self.always_fail || self.failures_left > 0 {
             self.failures_left = self.failures_left.saturating_sub(1);
             return batch
@@ -157,10 +171,109 @@ impl Sink for Flaky {
     }
 }
 
-/// The built-in stage types plus `flaky`.
+/// A transform that panics on records whose title holds `panic_title` (on a blocking thread
+/// when `cpu_bound`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanickyConfig {
+    panic_title: String,
+    #[serde(default)]
+    cpu_bound: bool,
+}
+
+pub struct Panicky {
+    panic_title: String,
+    cpu_bound: bool,
+}
+
+#[async_trait]
+impl khabar_core_model::TransformConfig for PanickyConfig {
+    async fn build(
+        &self,
+        _ctx: &BuildContext,
+    ) -> Result<Box<dyn khabar_core_model::Transform>, StageError> {
+        Ok(Box::new(Panicky {
+            panic_title: self.panic_title.clone(),
+            cpu_bound: self.cpu_bound,
+        }))
+    }
+}
+
+#[async_trait]
+impl khabar_core_model::Transform for Panicky {
+    async fn process(
+        &self,
+        article: &mut Article,
+    ) -> Result<khabar_core_model::Verdict, StageError> {
+        if article
+            .title
+            .as_deref()
+            .is_some_and(|t| t.contains(self.panic_title.as_str()))
+        {
+            panic!("cannot handle {:?}", self.panic_title);
+        }
+        Ok(khabar_core_model::Verdict::Keep)
+    }
+
+    fn cpu_bound(&self) -> bool {
+        self.cpu_bound
+    }
+}
+
+/// A source that panics on its first `panics` runs (counted per process), then emits one
+/// record and returns.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashySourceConfig {
+    panics: usize,
+}
+
+static CRASHY_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[async_trait]
+impl khabar_core_model::SourceConfig for CrashySourceConfig {
+    async fn build(
+        &self,
+        _ctx: &BuildContext,
+    ) -> Result<Box<dyn khabar_core_model::Source>, StageError> {
+        Ok(Box::new(CrashySource {
+            panics: self.panics,
+        }))
+    }
+}
+
+pub struct CrashySource {
+    panics: usize,
+}
+
+#[async_trait]
+impl khabar_core_model::Source for CrashySource {
+    async fn run(self: Box<Self>, ctx: khabar_core_model::SourceContext) -> Result<(), StageError> {
+        let run = CRASHY_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if run < self.panics {
+            panic!("crashy source, run {run}");
+        }
+        let url = "https://example.org/survivor";
+        let article = Article::new(
+            khabar_core_model::RecordId::from_url(url),
+            khabar_core_model::FeedRef::default(),
+            url,
+            chrono::Utc::now(),
+        );
+        let receiver = ctx.emit(article).await?;
+        let _ = receiver.resolution().await;
+        ctx.shutdown_requested().await;
+        Ok(())
+    }
+}
+
+/// The built-in stage types plus the test ones: `flaky` (sink), `panicky` (transform),
+/// `crashy` (source).
 pub fn registry_with_flaky() -> khabar_core_model::Registry {
     let mut registry = khabar::builtin_registry();
     registry.add_sink::<FlakyConfig>("flaky", "test sink that fails on purpose");
+    registry.add_transform::<PanickyConfig>("panicky", "test transform that panics on purpose");
+    registry.add_source::<CrashySourceConfig>("crashy", "test source that panics on purpose");
     registry
 }
 

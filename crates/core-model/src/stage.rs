@@ -153,10 +153,21 @@ pub enum Verdict {
 /// the article in place and returns a [`Verdict`]. A [`StageError::Transient`] makes the
 /// runtime call it again with backoff, up to the stage's `retries`, then hands the record back
 /// to its source as `Retry`; so leave the article unchanged when you fail. A
-/// [`StageError::Permanent`] sends the record to the dead-letter file as rejected.
+/// [`StageError::Permanent`] sends the record to the dead-letter file as rejected. A panic
+/// inside `process` is caught: the record goes to the dead-letter file with the panic's
+/// message, and the stage goes on with the next one.
+///
+/// A transform that computes rather than waits (text extraction, entity matching) says so
+/// with [`Transform::cpu_bound`]: the runtime then runs its `process` on a blocking thread, so
+/// that it never stalls the worker threads that poll feeds and talk to the network.
 #[async_trait]
 pub trait Transform: Send + Sync {
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError>;
+
+    /// True when `process` spends its time computing, not waiting.
+    fn cpu_bound(&self) -> bool {
+        false
+    }
 }
 
 /// A stage that stores or forwards records: a file, a database, a queue.

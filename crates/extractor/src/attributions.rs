@@ -191,6 +191,10 @@ struct Attributions;
 
 #[async_trait]
 impl Transform for Attributions {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         if let Some(text) = article.text.as_deref() {
             article

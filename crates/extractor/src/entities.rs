@@ -507,6 +507,10 @@ struct Entities {
 
 #[async_trait]
 impl Transform for Entities {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         let Some(text) = article.text.as_deref() else {
             return Ok(Verdict::Keep);

@@ -356,6 +356,10 @@ struct Events;
 
 #[async_trait]
 impl Transform for Events {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         article.events = find_events(article);
         Ok(Verdict::Keep)

@@ -298,6 +298,10 @@ struct Keyphrases {
 
 #[async_trait]
 impl Transform for Keyphrases {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         if let Some(text) = article.text.as_deref() {
             article.keyphrases = keyphrases(text, self.limit);

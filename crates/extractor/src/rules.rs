@@ -97,6 +97,10 @@ struct Rules {
 
 #[async_trait]
 impl Transform for Rules {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         let fields = [
             article.title.as_deref(),

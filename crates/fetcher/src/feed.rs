@@ -105,6 +105,17 @@ pub fn parse_feed(
     content_type: Option<&str>,
     feed_url: &str,
 ) -> Result<ParsedFeed, FeedError> {
+    // Decoding and repair run on hostile bytes too: a panic anywhere in them is this feed's
+    // error, never the end of its polling.
+    contain_panic(feed_url, || read_feed(bytes, content_type, feed_url))
+        .map_err(FeedError::Invalid)?
+}
+
+fn read_feed(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    feed_url: &str,
+) -> Result<ParsedFeed, FeedError> {
     let decoded = decode_xml(bytes, content_type);
     if looks_like_html(&decoded.text) {
         return Err(FeedError::Html {
@@ -114,6 +125,12 @@ pub fn parse_feed(
     }
     // feed-rs tolerates some broken markup by dropping content (a title with a bare `&`
     // comes out empty), so the repairs run first; on a well-formed feed they change nothing.
+    if crate::repair::nesting_exceeds(&decoded.text, crate::repair::MAX_DEPTH) {
+        return Err(FeedError::Invalid(format!(
+            "{feed_url}: not a readable feed: elements nested more than {} deep",
+            crate::repair::MAX_DEPTH
+        )));
+    }
     let repaired = repair_markup(&decoded.text);
     let mut repairs = repaired.applied;
     let parsed = match feed_rs_parse(&repaired.text, feed_url) {

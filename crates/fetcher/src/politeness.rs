@@ -12,6 +12,9 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+/// Past this many hosts, idle ones are forgotten (see [`Politeness::gate`]).
+pub const MAX_IDLE_HOSTS: usize = 10_000;
+
 #[derive(Debug, Clone, Copy)]
 struct Limits {
     global: usize,
@@ -83,6 +86,12 @@ impl Politeness {
     fn gate(&self, host: &str) -> Arc<HostGate> {
         let limits = self.limits();
         let mut hosts = lock(&self.hosts);
+        if hosts.len() >= MAX_IDLE_HOSTS && !hosts.contains_key(host) {
+            // Hosts come from the network: forget the ones nobody is using and whose next
+            // turn has passed (they start afresh, which is no less polite).
+            let now = Instant::now();
+            hosts.retain(|_, gate| Arc::strong_count(gate) > 1 || lock(&gate.schedule).0 > now);
+        }
         Arc::clone(hosts.entry(host.to_string()).or_insert_with(|| {
             Arc::new(HostGate {
                 permits: Arc::new(Semaphore::new(limits.per_host.max(1))),
@@ -110,8 +119,8 @@ impl Politeness {
             let mut schedule = lock(&gate.schedule);
             let now = Instant::now();
             let start = schedule.0.max(now);
-            schedule.0 = start + schedule.1;
-            start - now
+            schedule.0 = start.checked_add(schedule.1).unwrap_or(start);
+            start.saturating_duration_since(now)
         };
         tokio::time::sleep(wait).await;
         let global_permit = global.acquire_owned().await.ok()?;
@@ -125,6 +134,17 @@ impl Politeness {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_hosts_are_forgotten_past_the_bound() {
+        let p = Politeness::default();
+        p.declare(10, 1, Duration::from_millis(10));
+        for i in 0..MAX_IDLE_HOSTS + 100 {
+            drop(p.acquire(&format!("h{i}:80")).await);
+            tokio::time::advance(Duration::from_millis(20)).await;
+        }
+        assert!(lock(&p.hosts).len() <= MAX_IDLE_HOSTS);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn spaces_requests_to_one_host_and_caps_concurrency() {

@@ -10,6 +10,41 @@ use texting_robots::Robot;
 use crate::http::{FailureKind, FetchError, Fetcher};
 
 const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+/// Hosts whose rules are kept at once. Hosts come from the network (every link of every
+/// feed), so the cache is bounded: past this, expired rules go first, then the oldest.
+pub const MAX_ROBOTS_HOSTS: usize = 10_000;
+
+/// A `Crawl-delay` as a wait: the value is the server's (NaN, negative, "inf" all parse as
+/// numbers), so anything but a finite delay up to a minute is read as at most a minute.
+fn crawl_delay(seconds: f32) -> Duration {
+    if seconds.is_finite() && seconds > 0.0 {
+        Duration::from_secs_f32(seconds.min(60.0))
+    } else if seconds == f32::INFINITY {
+        Duration::from_secs(60)
+    } else {
+        Duration::ZERO
+    }
+}
+
+/// Makes room for one more host: drops expired rules, then (still full) the oldest.
+fn make_room(hosts: &mut HashMap<String, Cached>) {
+    if hosts.len() < MAX_ROBOTS_HOSTS {
+        return;
+    }
+    hosts.retain(|_, (at, _)| at.elapsed() < KEEP_FOR);
+    while hosts.len() >= MAX_ROBOTS_HOSTS {
+        let oldest = hosts
+            .iter()
+            .min_by_key(|(_, (at, _))| *at)
+            .map(|(key, _)| key.clone());
+        match oldest {
+            Some(key) => {
+                hosts.remove(&key);
+            }
+            None => break,
+        }
+    }
+}
 
 /// The product token matched against `User-agent` lines.
 pub const ROBOTS_AGENT: &str = "Khabar";
@@ -54,7 +89,7 @@ impl RobotsCache {
                     Err(_) => None,
                 };
                 if let Some(delay) = robot.as_ref().and_then(|r| r.delay) {
-                    let delay = Duration::from_secs_f32(delay.clamp(0.0, 60.0));
+                    let delay = crawl_delay(delay);
                     let host = format!(
                         "{}:{}",
                         url.host_str().unwrap_or(""),
@@ -63,11 +98,41 @@ impl RobotsCache {
                     fetcher.politeness().slow_down(&host, delay);
                 }
                 if let Ok(mut hosts) = self.hosts.lock() {
+                    make_room(&mut hosts);
                     hosts.insert(key, (Instant::now(), robot.clone()));
                 }
                 robot
             }
         };
         Ok(robot.is_none_or(|r| r.allowed(url.as_str())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crawl_delays_from_servers_never_panic() {
+        assert_eq!(crawl_delay(f32::NAN), Duration::ZERO);
+        assert_eq!(crawl_delay(-5.0), Duration::ZERO);
+        assert_eq!(crawl_delay(f32::INFINITY), Duration::from_secs(60));
+        assert_eq!(crawl_delay(1e30), Duration::from_secs(60));
+        assert_eq!(crawl_delay(2.5), Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_bound() {
+        let mut hosts: HashMap<String, Cached> = HashMap::new();
+        for i in 0..MAX_ROBOTS_HOSTS + 50 {
+            make_room(&mut hosts);
+            hosts.insert(format!("https://h{i}:443"), (Instant::now(), None));
+        }
+        assert_eq!(hosts.len(), MAX_ROBOTS_HOSTS);
+        assert!(hosts.contains_key(&format!("https://h{}:443", MAX_ROBOTS_HOSTS + 49)));
+        assert!(
+            !hosts.contains_key("https://h0:443"),
+            "the oldest went first"
+        );
     }
 }

@@ -7,97 +7,15 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use khabar_core_model::{
-    Article, BuildContext, FeedRef, MemoryStateStore, RecordId, RunMode, RunStats, SourceConfig,
-    SourceContext, StageCounters, StateStore, TransformConfig,
+    Article, BuildContext, FeedRef, MemoryStateStore, RecordId, TransformConfig,
 };
-use khabar_fetcher::{FeedSourceConfig, FeedState, FetchArticleConfig, SitemapSourceConfig};
+use khabar_fetcher::FetchArticleConfig;
 use khabar_testkit::{Reply, TestServer};
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, watch};
 
-fn rss(items: &[(&str, &str)]) -> String {
-    let items: String = items
-        .iter()
-        .map(|(title, link)| format!("<item><title>{title}</title><link>{link}</link></item>"))
-        .collect();
-    format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>")
-}
+mod common;
 
-/// Settings for a source polling loopback servers.
-fn settings(urls: &[String], extra: Value) -> Value {
-    let mut v = json!({ "urls": urls, "http": { "refuse_private_addresses": false, "per_host_interval": "0s" } });
-    if let (Some(base), Some(more)) = (v.as_object_mut(), extra.as_object()) {
-        for (k, val) in more {
-            if k == "http" {
-                if let (Some(http), Some(extra_http)) = (
-                    base.get_mut("http").and_then(Value::as_object_mut),
-                    val.as_object(),
-                ) {
-                    http.extend(extra_http.clone());
-                }
-            } else {
-                base.insert(k.clone(), val.clone());
-            }
-        }
-    }
-    v
-}
-
-struct Poll {
-    articles: Vec<Article>,
-    stats: Arc<RunStats>,
-}
-
-/// One `khabar once` cycle of a source, every record acknowledged as delivered.
-async fn poll_once(kind: &str, config: Value, state: Arc<MemoryStateStore>) -> Poll {
-    let mut ctx = BuildContext::standalone("src", std::env::temp_dir(), std::env::temp_dir());
-    ctx.state = state.clone();
-    let source = match kind {
-        "sitemap" => serde_json::from_value::<SitemapSourceConfig>(config)
-            .map(|c| Box::new(c) as Box<dyn SourceConfig>),
-        _ => serde_json::from_value::<FeedSourceConfig>(config)
-            .map(|c| Box::new(c) as Box<dyn SourceConfig>),
-    }
-    .expect("settings decode");
-    assert!(source.validate().is_empty(), "{:?}", source.validate());
-    let source = source.build(&ctx).await.expect("build");
-    let (tx, mut rx) = mpsc::channel(16);
-    let (_stop, stop_rx) = watch::channel(false);
-    let stats = Arc::new(RunStats::default());
-    let sctx = SourceContext::new(
-        "src".into(),
-        RunMode::Once,
-        state,
-        Arc::clone(&stats),
-        Arc::new(StageCounters::default()),
-        tx,
-        stop_rx,
-    );
-    let collector = tokio::spawn(async move {
-        let mut got = Vec::new();
-        while let Some(record) = rx.recv().await {
-            got.push(record.article);
-            record.ack.delivered();
-        }
-        got
-    });
-    source.run(sctx).await.expect("run");
-    let articles = collector.await.expect("collector");
-    Poll { articles, stats }
-}
-
-async fn feed_state(state: &MemoryStateStore, url: &str) -> FeedState {
-    let bytes = state
-        .get("src", url)
-        .await
-        .expect("state")
-        .expect("a state for the feed");
-    serde_json::from_slice(&bytes).expect("state JSON")
-}
-
-fn count(stat: &std::sync::atomic::AtomicU64) -> u64 {
-    stat.load(Ordering::Relaxed)
-}
+use common::{count, feed_state, poll_once, rss, settings};
 
 #[tokio::test]
 async fn conditional_get_and_unchanged_bodies_deliver_nothing_new() {

@@ -367,6 +367,12 @@ fn print_summary(summary: &RunSummary, json: bool) -> Result<()> {
             summary.retried,
             summary.rejected
         );
+        if summary.tasks_crashed > 0 {
+            println!(
+                "panics caught: {} (see the log; the records involved are in the dead-letter file)",
+                summary.tasks_crashed
+            );
+        }
         for error in &summary.stage_errors {
             println!("stage error: {error}");
         }
@@ -402,6 +408,7 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
     }
     let failed = summary.feeds_failed + summary.retried + summary.rejected > 0
         || !summary.stage_errors.is_empty()
+        || summary.tasks_crashed > 0
         || summary.timed_out;
     Ok(if failed {
         ExitCode::FAILURE

@@ -39,6 +39,25 @@ pub struct DedupeConfig {
     /// text's SimHash says little.
     #[serde(default = "default_min_words")]
     pub min_words: usize,
+    /// Most fingerprints held in memory; past it the oldest are forgotten before `ttl`.
+    #[serde(default = "default_max_entries")]
+    pub max_entries: usize,
+}
+
+fn default_max_entries() -> usize {
+    2_000_000
+}
+
+/// The longest `ttl`: past it date arithmetic could overflow, and no newsroom needs to match
+/// a copy against a story ten years old.
+const LONGEST_TTL: Duration = Duration::from_secs(10 * 366 * 24 * 3600);
+
+/// The moment before which fingerprints are forgotten.
+fn oldest_kept(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(ttl.min(LONGEST_TTL))
+        .ok()
+        .and_then(|ttl| now.checked_sub_signed(ttl))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// 10 of 64 bits catches a syndicated copy with its own dateline, a reworded sentence and a
@@ -117,7 +136,13 @@ struct Index {
     by_content: HashMap<String, RecordId>,
     /// (band number, band value) → records.
     by_band: HashMap<(u32, u64), Vec<RecordId>>,
+    /// Inserts since expired fingerprints were last swept out.
+    since_sweep: usize,
 }
+
+/// Inserts between two sweeps of expired fingerprints: often enough to keep the index near
+/// its live size, rarely enough that the sweep's cost is small per record.
+const SWEEP_EVERY: usize = 4096;
 
 fn bands(hash: u64, count: u32) -> Vec<(u32, u64)> {
     let width = 64 / count;
@@ -151,6 +176,28 @@ impl Index {
             }
         }
         self.by_id.insert(id, fp);
+        self.since_sweep += 1;
+    }
+
+    /// Forgets fingerprints seen before `oldest`, and the oldest ones past `max_entries`,
+    /// from every map: a daemon that runs for months keeps only what `ttl` asks for.
+    fn evict(&mut self, oldest: DateTime<Utc>, max_entries: usize) {
+        self.since_sweep = 0;
+        self.by_id.retain(|_, fp| fp.seen_at >= oldest);
+        if self.by_id.len() > max_entries {
+            let mut ages: Vec<DateTime<Utc>> = self.by_id.values().map(|fp| fp.seen_at).collect();
+            let cut = ages.len() - max_entries;
+            ages.select_nth_unstable(cut);
+            let threshold = ages[cut];
+            self.by_id.retain(|_, fp| fp.seen_at >= threshold);
+        }
+        let by_id = &self.by_id;
+        self.by_url.retain(|_, id| by_id.contains_key(id));
+        self.by_content.retain(|_, id| by_id.contains_key(id));
+        self.by_band.retain(|_, ids| {
+            ids.retain(|id| by_id.contains_key(id));
+            !ids.is_empty()
+        });
     }
 
     fn live(&self, id: &RecordId, oldest: DateTime<Utc>) -> Option<&Fingerprint> {
@@ -178,13 +225,24 @@ impl TransformConfig for DedupeConfig {
         if self.shingle == 0 || self.shingle > 10 {
             problems.push("field `shingle`: between 1 and 10 words".to_string());
         }
+        if self.ttl > LONGEST_TTL || self.ttl.is_zero() {
+            problems.push(format!(
+                "field `ttl`: {:?} is out of range (more than zero, at most 10 years)",
+                self.ttl
+            ));
+        }
+        if self.max_entries == 0 || self.max_entries > 100_000_000 {
+            problems.push(format!(
+                "field `max_entries`: {} is out of range (1 to 100000000)",
+                self.max_entries
+            ));
+        }
         problems
     }
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let namespace = ctx.stage_id.clone();
-        let oldest =
-            Utc::now() - chrono::Duration::from_std(self.ttl).unwrap_or(chrono::Duration::days(7));
+        let oldest = oldest_kept(Utc::now(), self.ttl);
         let mut index = Index::default();
         let band_count = self.max_distance + 1;
         let keys = ctx
@@ -209,6 +267,9 @@ impl TransformConfig for DedupeConfig {
         remembered.sort_by_key(|(_, fp)| fp.seen_at);
         for (id, fp) in remembered {
             index.insert(id, fp, band_count);
+        }
+        if index.by_id.len() > self.max_entries {
+            index.evict(oldest, self.max_entries);
         }
         Ok(Box::new(Dedupe {
             config: self.clone(),
@@ -275,6 +336,10 @@ impl Dedupe {
 
 #[async_trait]
 impl Transform for Dedupe {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         let basis = article.text_normalized.clone().or_else(|| {
             article
@@ -291,13 +356,17 @@ impl Transform for Dedupe {
             article.simhash = Some(format!("{hash:016x}"));
         }
         let now = Utc::now();
-        let oldest =
-            now - chrono::Duration::from_std(self.config.ttl).unwrap_or(chrono::Duration::days(7));
+        let oldest = oldest_kept(now, self.config.ttl);
         let (found, fingerprint) = {
-            let mut index = self
-                .index
-                .lock()
-                .map_err(|_| StageError::transient("dedupe index poisoned"))?;
+            let mut index = match self.index.lock() {
+                Ok(index) => index,
+                // A panic while the index was held left it as it was between two records at
+                // worst (each insert is whole or absent): it stays usable.
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if index.since_sweep >= SWEEP_EVERY || index.by_id.len() > self.config.max_entries {
+                index.evict(oldest, self.config.max_entries);
+            }
             // A record seen before (a replay after a crash) keeps its cluster.
             if let Some(known) = index.live(&article.id, oldest).cloned() {
                 article.cluster_id = Some(known.cluster.clone());
@@ -357,5 +426,54 @@ impl Transform for Dedupe {
             });
         }
         Ok(Verdict::Keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(seen_at: DateTime<Utc>, simhash: u64, url: &str) -> Fingerprint {
+        Fingerprint {
+            simhash: Some(simhash),
+            content_hash: Some(format!("c-{url}")),
+            canonical_url: Some(url.to_string()),
+            cluster: RecordId::from_url(url),
+            seen_at,
+        }
+    }
+
+    #[test]
+    fn the_index_forgets_what_ttl_and_max_entries_ask_for() {
+        let now = Utc::now();
+        let mut index = Index::default();
+        for i in 0..100u64 {
+            let url = format!("https://x/{i}");
+            let seen_at = now - chrono::TimeDelta::hours(i64::try_from(i).unwrap_or(0));
+            index.insert(RecordId::from_url(&url), fingerprint(seen_at, i, &url), 11);
+        }
+        // Fingerprints older than 50 hours expire; of the 51 left, the 20 newest stay.
+        index.evict(now - chrono::TimeDelta::hours(50), 20);
+        assert_eq!(index.by_id.len(), 20);
+        assert_eq!(index.by_url.len(), 20);
+        assert_eq!(index.by_content.len(), 20);
+        let banded: std::collections::HashSet<&RecordId> =
+            index.by_band.values().flatten().collect();
+        assert_eq!(banded.len(), 20);
+        assert!(index.by_id.contains_key(&RecordId::from_url("https://x/0")));
+        assert!(!index
+            .by_id
+            .contains_key(&RecordId::from_url("https://x/20")));
+    }
+
+    #[test]
+    fn a_huge_ttl_is_refused_and_never_overflows() {
+        let config: DedupeConfig = serde_json::from_value(serde_json::json!({"ttl": "300000y"}))
+            .unwrap_or_else(|e| {
+                panic!("decodes: {e}");
+            });
+        assert!(config.validate().iter().any(|p| p.contains("`ttl`")));
+        let far = oldest_kept(Utc::now(), Duration::from_secs(u64::MAX));
+        assert!(far < Utc::now());
     }
 }

@@ -58,6 +58,10 @@ struct Normalize {
 
 #[async_trait]
 impl Transform for Normalize {
+    fn cpu_bound(&self) -> bool {
+        true
+    }
+
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError> {
         normalize_article(article);
         if !self.keep_html {

@@ -43,6 +43,14 @@ pub struct GlobalConfig {
         deserialize_with = "khabar_core_model::duration::deserialize"
     )]
     pub shutdown_timeout: Duration,
+    /// `khabar once` gives up after this long (a sink that keeps failing, a server that drips
+    /// one byte a second): it shuts down as on a signal, and what was not delivered is
+    /// fetched again on the next run.
+    #[serde(
+        default = "default_once_timeout",
+        deserialize_with = "khabar_core_model::duration::deserialize"
+    )]
+    pub once_timeout: Duration,
     /// How often per-stage counters are logged.
     #[serde(
         default = "default_metrics_interval",
@@ -73,6 +81,10 @@ fn default_shutdown_timeout() -> Duration {
     Duration::from_secs(30)
 }
 
+fn default_once_timeout() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
 fn default_metrics_interval() -> Duration {
     Duration::from_secs(60)
 }
@@ -86,6 +98,7 @@ impl Default for GlobalConfig {
         GlobalConfig {
             data_dir: default_data_dir(),
             shutdown_timeout: default_shutdown_timeout(),
+            once_timeout: default_once_timeout(),
             metrics_interval: default_metrics_interval(),
             log_format: default_log_format(),
             state: default_state(),

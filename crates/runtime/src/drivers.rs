@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use khabar_core_model::{
-    Ack, Article, Record, Sink, StageCounters, StageError, Transform, Verdict,
+    Ack, Article, BuildContext, Record, RunStats, Sink, SinkConfig, StageCounters, StageError,
+    Transform, Verdict,
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
@@ -44,6 +45,8 @@ pub(crate) struct StageRuntime {
     pub(crate) counters: Arc<StageCounters>,
     pub(crate) dead_letter: Arc<DeadLetter>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The run's totals (panics caught are counted in `tasks_crashed`).
+    pub(crate) stats: Arc<RunStats>,
 }
 
 impl StageRuntime {
@@ -83,6 +86,7 @@ pub(crate) async fn drive_transform(
     output: Output,
 ) {
     let permits = Arc::new(Semaphore::new(stage.common.max_in_flight));
+    let cpu_bound = transform.cpu_bound();
     let mut tasks = JoinSet::new();
     while let Some(record) = input.recv().await {
         StageCounters::add(&stage.counters.received, 1);
@@ -92,7 +96,7 @@ pub(crate) async fn drive_transform(
         let (stage, transform, output) =
             (Arc::clone(&stage), Arc::clone(&transform), output.clone());
         tasks.spawn(async move {
-            process_one(&stage, transform.as_ref(), record, &output).await;
+            process_one(&stage, &transform, cpu_bound, record, &output).await;
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -100,45 +104,116 @@ pub(crate) async fn drive_transform(
     while tasks.join_next().await.is_some() {}
 }
 
+/// The text of a caught panic.
+pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
+/// What became of one call of `process`.
+enum Attempt {
+    Finished(Article, Result<Verdict, StageError>),
+    Panicked(Article, String),
+    /// The blocking task was cancelled (the runtime is stopping): the record is abandoned like
+    /// any in-flight one, and its source emits it again.
+    Abandoned(String),
+}
+
+/// One call of `process`: on a blocking thread when the stage computes (so the async workers
+/// stay free for polling and I/O), with a panic caught either way.
+async fn attempt(transform: &Arc<dyn Transform>, cpu_bound: bool, mut article: Article) -> Attempt {
+    use futures_util::FutureExt;
+    if !cpu_bound {
+        let outcome = std::panic::AssertUnwindSafe(transform.process(&mut article))
+            .catch_unwind()
+            .await;
+        return match outcome {
+            Ok(result) => Attempt::Finished(article, result),
+            Err(payload) => Attempt::Panicked(article, panic_text(payload.as_ref())),
+        };
+    }
+    let transform = Arc::clone(transform);
+    let handle = tokio::runtime::Handle::current();
+    let joined = tokio::task::spawn_blocking(move || {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle.block_on(transform.process(&mut article))
+        }));
+        match outcome {
+            Ok(result) => Attempt::Finished(article, result),
+            Err(payload) => Attempt::Panicked(article, panic_text(payload.as_ref())),
+        }
+    })
+    .await;
+    joined.unwrap_or_else(|e| Attempt::Abandoned(e.to_string()))
+}
+
 async fn process_one(
     stage: &StageRuntime,
-    transform: &dyn Transform,
+    transform: &Arc<dyn Transform>,
+    cpu_bound: bool,
     record: Record,
     output: &Output,
 ) {
     let Record { mut article, ack } = record;
-    let mut attempt: usize = 0;
+    let mut attempts: usize = 0;
     loop {
-        match transform.process(&mut article).await {
-            Ok(Verdict::Keep) => {
+        let outcome = match attempt(transform, cpu_bound, article).await {
+            Attempt::Finished(returned, result) => {
+                article = returned;
+                Ok(result)
+            }
+            Attempt::Panicked(returned, panic) => {
+                article = returned;
+                Err(panic)
+            }
+            Attempt::Abandoned(why) => {
+                ack.retry(format!("{}: abandoned: {why}", stage.id));
+                return;
+            }
+        };
+        match outcome {
+            Ok(Ok(Verdict::Keep)) => {
                 StageCounters::add(&stage.counters.sent, 1);
                 output.send(Record { article, ack }).await;
                 return;
             }
-            Ok(Verdict::Drop { reason }) => {
+            Ok(Ok(Verdict::Drop { reason })) => {
                 StageCounters::add(&stage.counters.dropped, 1);
                 tracing::debug!(stage = %stage.id, id = %article.id, reason, "record dropped");
                 ack.delivered();
                 return;
             }
-            Err(error) if error.is_transient() => {
+            Ok(Err(error)) if error.is_transient() => {
                 let backoff = stage
                     .common
                     .retry_backoff
-                    .saturating_mul(1u32 << attempt.min(16));
-                if attempt < stage.common.retries
+                    .saturating_mul(1u32 << attempts.min(16))
+                    .min(MAX_RETRY_BACKOFF);
+                if attempts < stage.common.retries
                     && !stage.shutting_down()
                     && stage.pause(backoff).await
                 {
-                    attempt += 1;
+                    attempts += 1;
                     continue;
                 }
                 StageCounters::add(&stage.counters.errored, 1);
-                tracing::warn!(stage = %stage.id, url = %article.url, error = %error, attempts = attempt + 1, "record will be retried on a later poll");
+                tracing::warn!(stage = %stage.id, url = %article.url, error = %error, attempts = attempts + 1, "record will be retried on a later poll");
                 ack.retry(format!("{}: {error}", stage.id));
                 return;
             }
-            Err(error) => {
+            Ok(Err(error)) => {
+                stage.reject(&error, &article, ack);
+                return;
+            }
+            Err(panic) => {
+                // A panic is a bug that this record sets off; trying it again would panic
+                // again, so it goes to the dead-letter file and the stage goes on.
+                RunStats::add(&stage.stats.tasks_crashed, 1);
+                tracing::error!(stage = %stage.id, id = %article.id, url = %article.url, panic = %panic, "the stage panicked on this record; written to the dead-letter file");
+                let error = StageError::permanent(format!("the stage panicked: {panic}"));
                 stage.reject(&error, &article, ack);
                 return;
             }
@@ -146,9 +221,110 @@ async fn process_one(
     }
 }
 
+/// The longest wait between two attempts of a transform.
+const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// A sink and what it takes to build it again after a panic (its state may be broken: a
+/// poisoned lock, a half-written buffer).
+pub(crate) struct SinkSlot {
+    pub(crate) sink: Box<dyn Sink>,
+    pub(crate) config: Arc<dyn SinkConfig>,
+    pub(crate) ctx: BuildContext,
+}
+
+impl SinkSlot {
+    /// `write`, with a panic caught: `Err(message)` when it panicked.
+    async fn guarded_write(
+        &mut self,
+        articles: &[Article],
+    ) -> Result<Vec<Result<(), StageError>>, String> {
+        use futures_util::FutureExt;
+        std::panic::AssertUnwindSafe(self.sink.write(articles))
+            .catch_unwind()
+            .await
+            .map_err(|payload| panic_text(payload.as_ref()))
+    }
+
+    /// Builds the sink again, with backoff, until it works or shutdown is requested.
+    async fn rebuild(&mut self, stage: &StageRuntime) -> bool {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match self.config.build(&self.ctx).await {
+                Ok(sink) => {
+                    self.sink = sink;
+                    tracing::info!(stage = %stage.id, "sink rebuilt after a panic");
+                    return true;
+                }
+                Err(error) => {
+                    tracing::error!(stage = %stage.id, error = %error, retry_in = ?backoff, "cannot rebuild the sink after a panic");
+                    if !stage.pause(backoff).await {
+                        return false;
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(60));
+                }
+            }
+        }
+    }
+
+    /// Writes a batch. When the sink panics, it is rebuilt and the records are written one
+    /// by one, so that the record that sets the panic off goes to the dead-letter file and
+    /// the others are delivered.
+    async fn write(
+        &mut self,
+        stage: &StageRuntime,
+        articles: &[Article],
+    ) -> Vec<Result<(), StageError>> {
+        let panic = match self.guarded_write(articles).await {
+            Ok(results) => return results,
+            Err(panic) => panic,
+        };
+        RunStats::add(&stage.stats.tasks_crashed, 1);
+        tracing::error!(stage = %stage.id, records = articles.len(), panic = %panic, "the sink panicked; rebuilding it and writing the batch record by record");
+        let stopped = || {
+            StageError::transient(format!(
+                "{}: the sink panicked and shutdown came before it was rebuilt",
+                stage.id
+            ))
+        };
+        if !self.rebuild(stage).await {
+            return articles.iter().map(|_| Err(stopped())).collect();
+        }
+        if let [_] = articles {
+            return vec![Err(StageError::permanent(format!(
+                "the sink panicked on this record: {panic}"
+            )))];
+        }
+        let mut results = Vec::with_capacity(articles.len());
+        for article in articles {
+            match self.guarded_write(std::slice::from_ref(article)).await {
+                Ok(mut one) if one.len() == 1 => results.push(one.remove(0)),
+                Ok(other) => results.push(Err(StageError::transient(format!(
+                    "sink returned {} results for 1 record",
+                    other.len()
+                )))),
+                Err(panic) => {
+                    RunStats::add(&stage.stats.tasks_crashed, 1);
+                    tracing::error!(stage = %stage.id, id = %article.id, panic = %panic, "the sink panicked on this record");
+                    results.push(Err(StageError::permanent(format!(
+                        "the sink panicked on this record: {panic}"
+                    ))));
+                    if !self.rebuild(stage).await {
+                        results.push(Err(stopped()));
+                    }
+                }
+            }
+        }
+        results.truncate(articles.len());
+        while results.len() < articles.len() {
+            results.push(Err(stopped()));
+        }
+        results
+    }
+}
+
 pub(crate) async fn drive_sink(
     stage: Arc<StageRuntime>,
-    mut sink: Box<dyn Sink>,
+    mut slot: SinkSlot,
     mut input: mpsc::Receiver<Record>,
 ) {
     let mut open = true;
@@ -169,21 +345,21 @@ pub(crate) async fn drive_sink(
             }
         }
         StageCounters::add(&stage.counters.received, batch.len() as u64);
-        deliver(&stage, sink.as_mut(), batch).await;
+        deliver(&stage, &mut slot, batch).await;
     }
-    if let Err(error) = sink.flush().await {
+    if let Err(error) = slot.sink.flush().await {
         tracing::error!(stage = %stage.id, error = %error, "sink flush failed");
     }
 }
 
 /// Writes a batch, writing transient failures again with capped exponential backoff until
 /// they succeed or shutdown is requested.
-async fn deliver(stage: &StageRuntime, sink: &mut dyn Sink, batch: Vec<Record>) {
+async fn deliver(stage: &StageRuntime, slot: &mut SinkSlot, batch: Vec<Record>) {
     let (mut articles, mut acks): (Vec<Article>, Vec<Ack>) =
         batch.into_iter().map(|r| (r.article, r.ack)).unzip();
     let mut backoff = Duration::from_millis(200);
     loop {
-        let mut results = sink.write(&articles).await;
+        let mut results = slot.write(stage, &articles).await;
         if results.len() != articles.len() {
             let message = format!(
                 "sink returned {} results for {} records",

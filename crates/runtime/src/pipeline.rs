@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use khabar_core_model::{
-    BuildContext, Record, RunMode, RunStats, Sink, Source, SourceContext, StageKind, StateStore,
-    Transform,
+    BuildContext, Record, RunMode, RunStats, Sink, SinkConfig, Source, SourceConfig, SourceContext,
+    StageCounters, StageKind, StateStore, Transform,
 };
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
@@ -13,14 +13,18 @@ use tokio::task::JoinSet;
 
 use crate::config::GlobalConfig;
 use crate::dead_letter::DeadLetter;
-use crate::drivers::{drive_sink, drive_transform, fan_out, Output, StageRuntime};
+use crate::drivers::{
+    drive_sink, drive_transform, fan_out, panic_text, Output, SinkSlot, StageRuntime,
+};
 use crate::metrics::{MetricsRegistry, StageMetrics};
 use crate::validate::{Common, ConfigIssue, Plan, StageSettings};
 
+/// A built stage, with its settings and build context kept: a source or sink that panics is
+/// built again from them.
 enum Built {
-    Source(Box<dyn Source>),
+    Source(Box<dyn Source>, Arc<dyn SourceConfig>),
     Transform(Arc<dyn Transform>),
-    Sink(Box<dyn Sink>),
+    Sink(Box<dyn Sink>, Arc<dyn SinkConfig>),
 }
 
 struct BuiltStage {
@@ -29,6 +33,7 @@ struct BuiltStage {
     inputs: Vec<String>,
     common: Common,
     stage: Built,
+    ctx: BuildContext,
 }
 
 /// Asks a running pipeline to stop. Cloneable; the first call starts the graceful shutdown.
@@ -68,6 +73,8 @@ pub struct RunSummary {
     pub delivered: u64,
     pub retried: u64,
     pub rejected: u64,
+    /// Panics caught (feed loops, records, sinks, sources), each logged and recovered from.
+    pub tasks_crashed: u64,
     pub stage_errors: Vec<String>,
     pub stages: Vec<StageMetrics>,
     /// True when the shutdown deadline passed and in-flight work was abandoned.
@@ -107,12 +114,24 @@ impl Pipeline {
                 state: Arc::clone(&state),
                 resources: Arc::clone(&resources),
             };
-            let built = match &stage.settings {
-                StageSettings::Source(c) => c.build(&ctx).await.map(Built::Source),
+            let built = match stage.settings {
+                StageSettings::Source(c) => {
+                    let config: Arc<dyn SourceConfig> = Arc::from(c);
+                    config
+                        .build(&ctx)
+                        .await
+                        .map(|s| Built::Source(s, Arc::clone(&config)))
+                }
                 StageSettings::Transform(c) => {
                     c.build(&ctx).await.map(|t| Built::Transform(Arc::from(t)))
                 }
-                StageSettings::Sink(c) => c.build(&ctx).await.map(Built::Sink),
+                StageSettings::Sink(c) => {
+                    let config: Arc<dyn SinkConfig> = Arc::from(c);
+                    config
+                        .build(&ctx)
+                        .await
+                        .map(|s| Built::Sink(s, Arc::clone(&config)))
+                }
             };
             match built {
                 Ok(built) => stages.push(BuiltStage {
@@ -121,6 +140,7 @@ impl Pipeline {
                     inputs: stage.inputs,
                     common: stage.common,
                     stage: built,
+                    ctx,
                 }),
                 Err(e) => issues.push(ConfigIssue {
                     location: format!("{}.{}", stage.kind.section(), stage.id),
@@ -183,10 +203,11 @@ impl Pipeline {
                 counters: Arc::clone(&counters),
                 dead_letter: Arc::clone(&dead_letter),
                 shutdown: shutdown.subscribe(),
+                stats: Arc::clone(&stats),
             });
             let targets = outputs.remove(&stage.id).unwrap_or_default();
             match stage.stage {
-                Built::Source(source) => {
+                Built::Source(source, config) => {
                     let out = match <[_; 1]>::try_from(targets) {
                         Ok([direct]) => direct,
                         Err(targets) => {
@@ -199,26 +220,19 @@ impl Pipeline {
                             tx
                         }
                     };
-                    let ctx = SourceContext::new(
-                        stage.id.clone(),
+                    let supervised = SupervisedSource {
+                        id: stage.id.clone(),
                         mode,
-                        Arc::clone(&self.state),
-                        Arc::clone(&stats),
+                        config,
+                        build: stage.ctx,
+                        state: Arc::clone(&self.state),
+                        stats: Arc::clone(&stats),
                         counters,
                         out,
-                        shutdown.subscribe(),
-                    )
-                    .with_dead_letters(Arc::clone(&dead_letter) as _);
-                    let id = stage.id.clone();
-                    tasks.spawn(async move {
-                        match source.run(ctx).await {
-                            Ok(()) => None,
-                            Err(e) => {
-                                tracing::error!(stage = %id, error = %e, "source stopped with an error");
-                                Some(format!("sources.{id}: {e}"))
-                            }
-                        }
-                    });
+                        shutdown: shutdown.clone(),
+                        dead_letter: Arc::clone(&dead_letter),
+                    };
+                    tasks.spawn(supervised.run(source));
                 }
                 Built::Transform(transform) => {
                     let Some(input) = receivers.remove(&stage.id) else {
@@ -229,12 +243,17 @@ impl Pipeline {
                         None
                     });
                 }
-                Built::Sink(sink) => {
+                Built::Sink(sink, config) => {
                     let Some(input) = receivers.remove(&stage.id) else {
                         continue;
                     };
+                    let slot = SinkSlot {
+                        sink,
+                        config,
+                        ctx: stage.ctx,
+                    };
                     tasks.spawn(async move {
-                        drive_sink(runtime, sink, input).await;
+                        drive_sink(runtime, slot, input).await;
                         None
                     });
                 }
@@ -247,6 +266,14 @@ impl Pipeline {
         let mut deadline: Option<tokio::time::Instant> = None;
         let mut ticker = tokio::time::interval(self.global.metrics_interval);
         ticker.tick().await;
+        let once_deadline = async {
+            match mode {
+                RunMode::Once => tokio::time::sleep(self.global.once_timeout).await,
+                RunMode::Continuous => std::future::pending().await,
+            }
+        };
+        tokio::pin!(once_deadline);
+        let mut once_expired = false;
         loop {
             let wait_deadline = async {
                 match deadline {
@@ -277,6 +304,15 @@ impl Pipeline {
                     break;
                 }
                 _ = ticker.tick(), if mode == RunMode::Continuous => metrics.log(),
+                _ = &mut once_deadline, if !once_expired => {
+                    once_expired = true;
+                    tracing::warn!(timeout = ?self.global.once_timeout, "once: the run took longer than global.once_timeout; shutting down");
+                    stage_errors.push(format!(
+                        "global.once_timeout: the run took longer than {:?}; what was not delivered comes again on the next run",
+                        self.global.once_timeout
+                    ));
+                    shutdown.trigger();
+                }
             }
         }
         metrics.log();
@@ -287,9 +323,89 @@ impl Pipeline {
             delivered: RunStats::get(&stats.delivered),
             retried: RunStats::get(&stats.retried),
             rejected: RunStats::get(&stats.rejected),
+            tasks_crashed: RunStats::get(&stats.tasks_crashed),
             stage_errors,
             stages: metrics.snapshot(),
             timed_out,
+        }
+    }
+}
+
+/// A source's task: runs it, and when it panics, logs and counts the panic and (while the
+/// pipeline runs continuously) builds it again from its settings and starts it after a
+/// backoff. In `once`, a panic ends the source and is reported as a stage error.
+struct SupervisedSource {
+    id: String,
+    mode: RunMode,
+    config: Arc<dyn SourceConfig>,
+    build: BuildContext,
+    state: Arc<dyn StateStore>,
+    stats: Arc<RunStats>,
+    counters: Arc<StageCounters>,
+    out: mpsc::Sender<Record>,
+    shutdown: Shutdown,
+    dead_letter: Arc<DeadLetter>,
+}
+
+impl SupervisedSource {
+    fn context(&self) -> SourceContext {
+        SourceContext::new(
+            self.id.clone(),
+            self.mode,
+            Arc::clone(&self.state),
+            Arc::clone(&self.stats),
+            Arc::clone(&self.counters),
+            self.out.clone(),
+            self.shutdown.subscribe(),
+        )
+        .with_dead_letters(Arc::clone(&self.dead_letter) as _)
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.subscribe().borrow()
+    }
+
+    async fn pause(&self, wait: std::time::Duration) -> bool {
+        let mut stop = self.shutdown.subscribe();
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => true,
+            _ = stop.wait_for(|s| *s) => false,
+        }
+    }
+
+    async fn run(self, first: Box<dyn Source>) -> Option<String> {
+        use futures_util::FutureExt;
+        let mut source = first;
+        let mut backoff = std::time::Duration::from_secs(1);
+        loop {
+            let outcome = std::panic::AssertUnwindSafe(source.run(self.context()))
+                .catch_unwind()
+                .await;
+            let panic = match outcome {
+                Ok(Ok(())) => return None,
+                Ok(Err(e)) => {
+                    tracing::error!(stage = %self.id, error = %e, "source stopped with an error");
+                    return Some(format!("sources.{}: {e}", self.id));
+                }
+                Err(payload) => panic_text(payload.as_ref()),
+            };
+            RunStats::add(&self.stats.tasks_crashed, 1);
+            tracing::error!(stage = %self.id, panic = %panic, restart_in = ?backoff, "source panicked");
+            if self.mode == RunMode::Once || self.stopping() {
+                return Some(format!("sources.{}: panicked: {panic}", self.id));
+            }
+            source = loop {
+                if !self.pause(backoff).await {
+                    return Some(format!("sources.{}: panicked: {panic}", self.id));
+                }
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(300));
+                match self.config.build(&self.build).await {
+                    Ok(rebuilt) => break rebuilt,
+                    Err(e) => {
+                        tracing::error!(stage = %self.id, error = %e, "cannot rebuild the source after a panic; trying again")
+                    }
+                }
+            };
         }
     }
 }

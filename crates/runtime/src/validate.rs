@@ -555,6 +555,15 @@ fn check_global_ranges(c: &mut Collector, global: &GlobalConfig) {
             format!("{:?} is out of range (1s to 24h)", global.metrics_interval),
         );
     }
+    if global.once_timeout.is_zero() || global.once_timeout > Duration::from_secs(7 * 24 * 3600) {
+        c.push(
+            "global.once_timeout",
+            format!(
+                "{:?} is out of range (more than zero, at most 7 days)",
+                global.once_timeout
+            ),
+        );
+    }
     if global.shutdown_timeout > Duration::from_secs(24 * 3600) {
         c.push(
             "global.shutdown_timeout",

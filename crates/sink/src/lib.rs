@@ -9,7 +9,7 @@ mod webhook;
 
 pub use jsonl::JsonlConfig;
 pub use stdout::StdoutConfig;
-pub use webhook::{signature, WebhookConfig};
+pub use webhook::{batch_id, signature, WebhookConfig};
 
 use khabar_core_model::Registry;
 

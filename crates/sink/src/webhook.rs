@@ -1,4 +1,11 @@
 //! The `webhook` sink: POSTs each batch as a JSON array; optionally signed.
+//!
+//! Delivery is at least once: a receiver slower than `timeout` may get the same batch again.
+//! Every request carries `Idempotency-Key` (also sent as `X-Khabar-Batch-Id`): the same
+//! records in the same order always give the same key, and every record carries its stable
+//! `id`, so a receiver can drop what it already has. Redirects are not followed: a POST
+//! redirected with 301/302/303 becomes a GET without its body, which would report records as
+//! delivered that never arrived.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -31,6 +38,36 @@ pub struct WebhookConfig {
 
 fn default_timeout() -> Duration {
     Duration::from_secs(15)
+}
+
+/// The key of a batch: the same records in the same order give the same key.
+pub fn batch_id(batch: &[Article]) -> String {
+    use sha2::Digest;
+    let mut hasher = Sha256::new();
+    for article in batch {
+        hasher.update(article.id.as_str().as_bytes());
+        hasher.update([0u8]);
+    }
+    khabar_core_model::hex::encode(&hasher.finalize()[..16])
+}
+
+/// The most of an error response kept (in logs and the dead-letter file).
+const MAX_ERROR_BODY: usize = 4096;
+
+/// Reads at most [`MAX_ERROR_BODY`] bytes of a response: an error page can be any size.
+async fn error_excerpt(mut response: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < MAX_ERROR_BODY {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ERROR_BODY - kept.len();
+                kept.extend_from_slice(chunk.get(..room).unwrap_or(&chunk));
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&kept);
+    text.chars().take(1000).collect()
 }
 
 /// The signature header's value for `body`.
@@ -68,9 +105,10 @@ impl SinkConfig for WebhookConfig {
     async fn build(&self, _ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
         let client = reqwest::Client::builder()
             .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Khabar/", env!("CARGO_PKG_VERSION"), " webhook"))
             .build()
-            .map_err(|e| StageError::config(format!("HTTP client: {e}")))?;
+            .map_err(|e| StageError::config("HTTP client").with_cause(e))?;
         Ok(Box::new(Webhook {
             client,
             config: self.clone(),
@@ -106,6 +144,10 @@ impl Sink for Webhook {
             .post(&self.config.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header("X-Khabar-Records", batch.len().to_string());
+        let key = batch_id(batch);
+        request = request
+            .header("Idempotency-Key", key.as_str())
+            .header("X-Khabar-Batch-Id", key.as_str());
         for (name, value) in &self.config.headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -118,14 +160,24 @@ impl Sink for Webhook {
             Err(e) if e.is_timeout() => {
                 return all(Err(StageError::transient(format!("{url}: timed out"))))
             }
-            Err(e) => return all(Err(StageError::transient(format!("{url}: {e}")))),
+            Err(e) => return all(Err(StageError::transient(url.to_string()).with_cause(e))),
         };
         let status = response.status();
         if status.is_success() {
             return all(Ok(()));
         }
-        let text = response.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(1000).collect();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere")
+                .to_string();
+            return all(Err(StageError::permanent(format!(
+                "{url}: HTTP {status} redirect to {location}: redirects are not followed (they would turn the POST into a bodyless GET); set `url` to the final address"
+            ))));
+        }
+        let excerpt = error_excerpt(response).await;
         let message = format!("{url}: HTTP {status}: {excerpt}");
         if status.is_server_error()
             || status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -228,6 +280,84 @@ mod tests {
             matches!(&results[0], Err(e) if e.is_transient() && e.to_string().contains("timed out")),
             "{results:?}"
         );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn redirects_are_refused_and_batches_carry_an_idempotency_key() -> Result<(), StageError>
+    {
+        // (path, idempotency key) of every request that arrives.
+        type Requests = Vec<(String, Option<String>)>;
+        let seen: Arc<Mutex<Requests>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let server = TestServer::start(move |req| {
+            log.lock()
+                .map(|mut l| {
+                    l.push((
+                        req.path.clone(),
+                        req.header("Idempotency-Key").map(str::to_string),
+                    ))
+                })
+                .ok();
+            match req.path.as_str() {
+                "/moved" => Reply::status(302).with_header("Location", "/elsewhere"),
+                // An error page of 8 MB: only a bounded excerpt may be kept.
+                "/huge-error" => {
+                    let mut reply = Reply::status(400);
+                    reply.body = vec![b'x'; 8 << 20];
+                    reply
+                }
+                _ => Reply::status(200),
+            }
+        });
+        let build = |path: &str| {
+            serde_json::from_value::<WebhookConfig>(serde_json::json!({"url": server.url(path)}))
+                .map_err(|e| StageError::config(e.to_string()))
+        };
+        let ctx = BuildContext::standalone("hook", ".".into(), ".".into());
+        let batch = [article("https://x/1"), article("https://x/2")];
+
+        let mut moved = build("/moved")?.build(&ctx).await?;
+        let results = moved.write(&batch).await;
+        assert!(
+            results.iter().all(
+                |r| matches!(r, Err(e) if e.is_permanent() && e.to_string().contains("redirect"))
+            ),
+            "{results:?}"
+        );
+
+        let mut huge = build("/huge-error")?.build(&ctx).await?;
+        let results = huge.write(&batch).await;
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r, Err(e) if e.to_string().len() < 2000)),
+            "the error keeps an excerpt only"
+        );
+
+        let mut fine = build("/hook")?.build(&ctx).await?;
+        assert!(fine.write(&batch).await.iter().all(Result::is_ok));
+        assert!(fine.write(&batch).await.iter().all(Result::is_ok));
+        assert!(fine.write(&batch[..1]).await.iter().all(Result::is_ok));
+
+        let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
+        assert!(
+            !seen.iter().any(|(path, _)| path == "/elsewhere"),
+            "the redirect was not followed: {seen:?}"
+        );
+        let keys: Vec<Option<String>> = seen
+            .iter()
+            .filter(|(path, _)| path == "/hook")
+            .map(|(_, key)| key.clone())
+            .collect();
+        assert_eq!(keys.len(), 3);
+        assert!(keys[0].is_some());
+        assert_eq!(
+            keys[0], keys[1],
+            "the same batch sent again has the same key"
+        );
+        assert_ne!(keys[0], keys[2], "another batch has another key");
+        assert_eq!(keys[0].as_deref(), Some(batch_id(&batch).as_str()));
         Ok(())
     }
 

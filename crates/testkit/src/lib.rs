@@ -150,3 +150,61 @@ pub fn service_url(var: &str) -> Option<String> {
         }
     }
 }
+
+/// A TCP server on 127.0.0.1 that hands each connection (after reading the request head) to
+/// `serve`, for answers no well-behaved HTTP server gives: a body that never ends, one byte a
+/// second, a connection reset mid-body. Each connection runs on its own thread; the server
+/// stops accepting when dropped. `serve` must bound its own work (count and time).
+pub struct RawServer {
+    pub base: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    port: u16,
+}
+
+impl RawServer {
+    pub fn start(serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static) -> RawServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("an address").port();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let serve = Arc::new(serve);
+        let stopping = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut stream) = stream else { continue };
+                let serve = Arc::clone(&serve);
+                std::thread::spawn(move || {
+                    // The request head, up to its blank line (requests here have no body).
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                        match std::io::Read::read(&mut stream, &mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    serve(stream);
+                });
+            }
+        });
+        RawServer {
+            base: format!("http://127.0.0.1:{port}"),
+            stop,
+            port,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+impl Drop for RawServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop so that it sees the flag.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}

@@ -17,6 +17,19 @@ use crate::http::{FailureKind, FetchError, Validators};
 use crate::schedule::Policy;
 use crate::sitemap::{parse_sitemap, Sitemap};
 
+/// Parses a feed on a blocking thread: a 16 MB feed takes long enough to stall the async
+/// workers that poll every other feed.
+async fn parse_off_thread(fetched: &crate::http::Fetched) -> Result<ParsedFeed, FeedError> {
+    let (body, content_type, url) = (
+        fetched.body.clone(),
+        fetched.content_type.clone(),
+        fetched.final_url.clone(),
+    );
+    tokio::task::spawn_blocking(move || parse_feed(&body, content_type.as_deref(), &url))
+        .await
+        .unwrap_or_else(|e| Err(FeedError::Invalid(format!("feed parser task: {e}"))))
+}
+
 /// `now + wait`, saturating: waits come from servers and persisted state, and a date past
 /// chrono's range must mean "much later", never a panic.
 fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
@@ -77,21 +90,31 @@ async fn fetch_document(
     }
     let content_type = fetched.content_type.as_deref();
     let (feed, discovered, hash) = match shared.kind {
-        Kind::Feed => match parse_feed(&fetched.body, content_type, &fetched.final_url) {
+        Kind::Feed => match parse_off_thread(&fetched).await {
             Ok(feed) => (feed, None, Some(hash)),
             Err(FeedError::Html { alternates, .. }) if !alternates.is_empty() => {
+                let page = &fetched.final_url;
+                // The page's feed link came from the network: http(s) only (see `get`).
+                let via = |e: FetchError| FetchError {
+                    message: format!(
+                        "{page} is an HTML page; the feed it links to failed: {}",
+                        e.message
+                    ),
+                    ..e
+                };
                 let target = url::Url::parse(&alternates[0])
-                    .map_err(|e| FetchError::permanent(format!("{}: {e}", alternates[0])))?;
-                let linked =
-                    shared.fetcher.get(&target, None).await?.ok_or_else(|| {
-                        FetchError::transient(format!("{target}: unexpected 304"))
+                    .map_err(|e| via(FetchError::permanent(format!("{}: {e}", alternates[0]))))?;
+                let linked = shared
+                    .fetcher
+                    .get(&target, None)
+                    .await
+                    .map_err(via)?
+                    .ok_or_else(|| {
+                        via(FetchError::transient(format!("{target}: unexpected 304")))
                     })?;
-                let feed = parse_feed(
-                    &linked.body,
-                    linked.content_type.as_deref(),
-                    &linked.final_url,
-                )
-                .map_err(|e| FetchError::permanent(e.to_string()))?;
+                let feed = parse_off_thread(&linked)
+                    .await
+                    .map_err(|e| via(FetchError::permanent(e.to_string())))?;
                 (feed, Some(linked.final_url), None)
             }
             Err(e) => return Err(FetchError::permanent(e.to_string())),
