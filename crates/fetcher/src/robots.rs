@@ -16,7 +16,7 @@ pub const MAX_ROBOTS_HOSTS: usize = 10_000;
 
 /// A `Crawl-delay` as a wait: the value is the server's (NaN, negative, "inf" all parse as
 /// numbers), so anything but a finite delay up to a minute is read as at most a minute.
-fn crawl_delay(seconds: f32) -> Duration {
+pub fn crawl_delay(seconds: f32) -> Duration {
     if seconds.is_finite() && seconds > 0.0 {
         Duration::from_secs_f32(seconds.min(60.0))
     } else if seconds == f32::INFINITY {

@@ -157,3 +157,35 @@ pub fn load_config(path: &Path) -> Result<RawConfig, ConfigError> {
         root,
     })
 }
+
+/// Reads a config from text (no environment overrides): for tools and fuzzing, which have no
+/// file. `extension` is `toml`, `yaml` or `json`; relative paths resolve against `dir`.
+pub fn parse_config(text: &str, extension: &str, dir: &Path) -> Result<RawConfig, ConfigError> {
+    let path = dir.join(format!("config.{extension}"));
+    let format = match extension {
+        "toml" => config::FileFormat::Toml,
+        "yaml" | "yml" => config::FileFormat::Yaml,
+        "json" => config::FileFormat::Json,
+        other => {
+            return Err(ConfigError::Format {
+                path,
+                extension: other.to_string(),
+            })
+        }
+    };
+    let read_error = |source: config::ConfigError| ConfigError::Read {
+        path: path.clone(),
+        source,
+    };
+    let root: serde_json::Value = config::Config::builder()
+        .add_source(config::File::from_str(text, format))
+        .build()
+        .map_err(read_error)?
+        .try_deserialize()
+        .map_err(read_error)?;
+    Ok(RawConfig {
+        path: path.clone(),
+        dir: dir.to_path_buf(),
+        root,
+    })
+}

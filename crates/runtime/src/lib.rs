@@ -9,7 +9,7 @@ mod metrics;
 mod pipeline;
 mod validate;
 
-pub use config::{load_config, ConfigError, GlobalConfig, RawConfig};
+pub use config::{load_config, parse_config, ConfigError, GlobalConfig, RawConfig};
 pub use dead_letter::DeadLetter;
 pub use metrics::StageMetrics;
 pub use pipeline::{Pipeline, RunSummary, Shutdown};
