@@ -257,3 +257,56 @@ async fn two_fetchers_sharing_nats_state_never_poll_one_feed_at_once() {
             .await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_keeps_failing_is_dead_lettered_after_its_deliveries_and_the_stream_is_bounded(
+) {
+    let Some(url) = khabar_testkit::service_url("KHABAR_TEST_NATS_URL") else {
+        return;
+    };
+    let (stream, subject, consumer) = names("poison");
+    // Every page answers 503: fetch_article hands each record back for a retry.
+    let site = khabar_testkit::TestServer::start(|_| khabar_testkit::Reply::status(503));
+    let fetcher = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        fetcher.path().join("feed.xml"),
+        format!(
+            "<rss version=\"2.0\"><channel><title>F</title><item><title>never</title><link>{}</link></item></channel></rss>",
+            site.url("/a/1")
+        ),
+    )
+    .expect("feed");
+    let publish = format!(
+        "[global]\ndata_dir = \"data\"\n[sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+         [sinks.bus]\ntype = \"nats\"\ninputs = [\"f\"]\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\nmax_age = \"2d\"\nmax_bytes = 104857600\n"
+    );
+    assert_eq!(run(fetcher.path(), &publish, None).await.delivered, 1);
+    let client = async_nats::connect(&url).await.expect("connect");
+    let mut info = async_nats::jetstream::new(client)
+        .get_stream(&stream)
+        .await
+        .expect("stream");
+    let config = info.info().await.expect("info").config.clone();
+    assert_eq!(config.max_age, Duration::from_secs(2 * 24 * 3600));
+    assert_eq!(config.max_bytes, 104_857_600);
+
+    let worker = tempfile::tempdir().expect("tempdir");
+    let consume = format!(
+        "[global]\ndata_dir = \"data\"\n[sources.bus]\ntype = \"nats\"\nurl = \"{url}\"\nstream = \"{stream}\"\nsubject = \"{subject}\"\nconsumer = \"{consumer}\"\nidle_timeout = \"3s\"\nretry_delay = \"100ms\"\nmax_attempts = 3\n\
+         [transforms.page]\ntype = \"fetch_article\"\ninputs = [\"bus\"]\nretries = 0\nhttp = {{ refuse_private_addresses = false, per_host_interval = \"0s\" }}\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"page\"]\npath = \"out.jsonl\"\nbatch_timeout = \"20ms\"\n"
+    );
+    let summary = run(worker.path(), &consume, None).await;
+    let dead =
+        std::fs::read_to_string(worker.path().join("data/dead-letter.jsonl")).unwrap_or_default();
+    assert_eq!(dead.lines().count(), 1, "{summary:?}");
+    assert!(
+        dead.contains("3 deliveries") && dead.contains("503"),
+        "{dead}"
+    );
+    assert_eq!(site.hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // Terminated: no worker gets it again.
+    run(worker.path(), &consume, None).await;
+    assert_eq!(site.hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+    cleanup(&url, &stream).await;
+}

@@ -279,6 +279,10 @@ pub struct NatsSourceConfig {
         deserialize_with = "khabar_core_model::duration::deserialize"
     )]
     pub ack_wait: Duration,
+    /// Deliveries after which a record that keeps coming back for a retry goes to the
+    /// dead-letter file.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: i64,
     /// Delay before a record that must be retried is delivered again.
     #[serde(
         default = "default_retry_delay",
@@ -298,6 +302,9 @@ fn default_consumer() -> String {
 }
 fn default_max_ack_pending() -> i64 {
     256
+}
+fn default_max_attempts() -> i64 {
+    5
 }
 fn default_ack_wait() -> Duration {
     Duration::from_secs(300)
@@ -321,6 +328,12 @@ impl SourceConfig for NatsSourceConfig {
         }
         if self.max_ack_pending < 1 {
             problems.push("field `max_ack_pending`: at least 1".to_string());
+        }
+        if !(1..=1000).contains(&self.max_attempts) {
+            problems.push(format!(
+                "field `max_attempts`: {} is out of range (1 to 1000)",
+                self.max_attempts
+            ));
         }
         problems.extend(retention_problems(self.max_age, self.max_bytes));
         problems
@@ -371,15 +384,30 @@ struct NatsSource {
 }
 
 /// Settles a message by its record's outcome: ack, nak with delay, or term.
+/// A record that comes back for a retry on its `max_attempts`-th delivery goes to the
+/// dead-letter file and is terminated, instead of circling between workers for ever.
 async fn settle(
+    ctx: Arc<SourceContext>,
     message: jetstream::Message,
+    article: Article,
     receiver: khabar_core_model::AckReceiver,
     retry_delay: Duration,
+    max_attempts: i64,
 ) {
     let resolution = receiver.resolution().await;
+    let deliveries = message.info().map(|info| info.delivered).unwrap_or(1);
     let sent = match resolution.outcome {
         // Confirmed by the server, so a delivered record is not handed out again.
         Outcome::Delivered => message.double_ack().await,
+        Outcome::Retry if deliveries >= max_attempts && !ctx.is_shutting_down() => {
+            let reason = format!(
+                "not delivered after {deliveries} deliveries; last reason: {}",
+                resolution.reason.as_deref().unwrap_or("")
+            );
+            tracing::warn!(source = %ctx.id, id = %article.id, reason, "record out of attempts; written to the dead-letter file");
+            ctx.dead_letter(&article, &reason);
+            message.ack_with(AckKind::Term).await
+        }
         Outcome::Retry => message.ack_with(AckKind::Nak(Some(retry_delay))).await,
         // Already in the dead-letter file; handing it out again would fail again.
         Outcome::Rejected => message.ack_with(AckKind::Term).await,
@@ -430,8 +458,15 @@ impl Source for NatsSource {
                         continue;
                     }
                 };
-                let receiver = ctx.emit(article).await?;
-                settling.spawn(settle(message, receiver, self.config.retry_delay));
+                let receiver = ctx.emit(article.clone()).await?;
+                settling.spawn(settle(
+                    Arc::clone(&ctx),
+                    message,
+                    article,
+                    receiver,
+                    self.config.retry_delay,
+                    self.config.max_attempts,
+                ));
                 while settling.try_join_next().is_some() {}
             }
             if got == 0 && ctx.mode == RunMode::Once {
