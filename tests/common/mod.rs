@@ -220,6 +220,53 @@ impl khabar_core_model::Transform for Panicky {
     }
 }
 
+/// A transform that computes for `millis` per record without awaiting (on a blocking thread
+/// when `cpu_bound`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpinConfig {
+    millis: u64,
+    #[serde(default)]
+    cpu_bound: bool,
+}
+
+pub struct Spin {
+    millis: u64,
+    cpu_bound: bool,
+}
+
+#[async_trait]
+impl khabar_core_model::TransformConfig for SpinConfig {
+    async fn build(
+        &self,
+        _ctx: &BuildContext,
+    ) -> Result<Box<dyn khabar_core_model::Transform>, StageError> {
+        Ok(Box::new(Spin {
+            millis: self.millis,
+            cpu_bound: self.cpu_bound,
+        }))
+    }
+}
+
+#[async_trait]
+impl khabar_core_model::Transform for Spin {
+    async fn process(
+        &self,
+        _article: &mut Article,
+    ) -> Result<khabar_core_model::Verdict, StageError> {
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(self.millis);
+        let mut spins = 0u64;
+        while std::time::Instant::now() < until {
+            spins = std::hint::black_box(spins.wrapping_add(1));
+        }
+        Ok(khabar_core_model::Verdict::Keep)
+    }
+
+    fn cpu_bound(&self) -> bool {
+        self.cpu_bound
+    }
+}
+
 /// A source that panics on its first `panics` runs (counted per process), then emits one
 /// record and returns.
 #[derive(Deserialize)]
@@ -267,13 +314,14 @@ impl khabar_core_model::Source for CrashySource {
     }
 }
 
-/// The built-in stage types plus the test ones: `flaky` (sink), `panicky` (transform),
-/// `crashy` (source).
+/// The built-in stage types plus the test ones: `flaky` (sink), `panicky` and `spin`
+/// (transforms), `crashy` (source).
 pub fn registry_with_flaky() -> khabar_core_model::Registry {
     let mut registry = khabar::builtin_registry();
     registry.add_sink::<FlakyConfig>("flaky", "test sink that fails on purpose");
     registry.add_transform::<PanickyConfig>("panicky", "test transform that panics on purpose");
     registry.add_source::<CrashySourceConfig>("crashy", "test source that panics on purpose");
+    registry.add_transform::<SpinConfig>("spin", "test transform that computes without awaiting");
     registry
 }
 
