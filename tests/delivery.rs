@@ -376,12 +376,12 @@ async fn cpu_bound_transforms_do_not_stall_the_async_workers() {
     // On blocking threads the workers stay free; computing on them (as before) stalls a
     // timer for about a whole record's work, which shows that the probe sees stalls.
     assert!(
-        worst[0] < Duration::from_millis(150),
+        worst[0] < Duration::from_millis(250),
         "cpu_bound: {:?}",
         worst[0]
     );
     assert!(
-        worst[1] > Duration::from_millis(200),
+        worst[1] > Duration::from_millis(400),
         "on the workers: {:?}",
         worst[1]
     );
