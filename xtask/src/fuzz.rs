@@ -94,9 +94,9 @@ fn collect(root: &Path, target: &str, ok: bool) -> Outcome {
     // libFuzzer's final stats: "stat::number_of_executed_units: N".
     let executions = log
         .lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
-        .filter_map(|n| n.trim().parse().ok())
-        .last();
+        .find_map(|n| n.trim().parse().ok());
     let artifacts = root.join("fuzz/artifacts").join(target);
     let crashes: Vec<std::path::PathBuf> = std::fs::read_dir(&artifacts)
         .map(|e| e.filter_map(|e| e.ok()).map(|e| e.path()).collect())

@@ -273,7 +273,7 @@ mod tests {{
         register(&mut registry);
         assert!(registry.names(khabar_core_model::StageKind::Sink).contains(&"{name}".to_string()));
         let bad = registry.decode_sink("{name}", serde_json::json!({{"no_such_field": 1}}));
-        assert!(matches!(bad, Some(Err(ref m)) if m.contains("no_such_field")));
+        assert!(matches!(bad, Some(Err(ref e)) if e.to_string().contains("no_such_field")));
     }}
 
     #[tokio::test]

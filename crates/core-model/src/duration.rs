@@ -4,10 +4,34 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+/// A duration setting that does not read as one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DurationError {
+    text: String,
+    cause: humantime::DurationError,
+}
+
+impl std::fmt::Display for DurationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "invalid duration {:?} ({}); write it like \"30s\", \"5m\" or \"1h\"",
+            self.text, self.cause
+        )
+    }
+}
+
+impl std::error::Error for DurationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
 /// Parses a human duration, naming what is wrong.
-pub fn parse(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        format!("invalid duration {text:?} ({e}); write it like \"30s\", \"5m\" or \"1h\"")
+pub fn parse(text: &str) -> Result<Duration, DurationError> {
+    humantime::parse_duration(text.trim()).map_err(|cause| DurationError {
+        text: text.to_string(),
+        cause,
     })
 }
 

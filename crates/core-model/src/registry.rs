@@ -175,7 +175,38 @@ pub trait StateStoreConfig: Send + Sync {
     async fn open(&self, ctx: &StateContext) -> Result<Arc<dyn StateStore>, StateError>;
 }
 
-type Decode<T> = fn(serde_json::Value) -> Result<Box<T>, String>;
+/// A stage's settings that do not decode: where (`urls[2]`, empty at the top) and serde's
+/// error, kept as the cause.
+#[derive(Debug)]
+pub struct SettingsError {
+    path: String,
+    cause: serde_json::Error,
+}
+
+impl SettingsError {
+    /// The field at fault, as a path (`http.timeout`, `urls[2]`); empty for the whole table.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl std::fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.cause)
+        } else {
+            write!(f, "field `{}`: {}", self.path, self.cause)
+        }
+    }
+}
+
+impl std::error::Error for SettingsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+type Decode<T> = fn(serde_json::Value) -> Result<Box<T>, SettingsError>;
 
 struct Entry<T: ?Sized> {
     description: String,
@@ -201,46 +232,45 @@ pub struct Registry {
 }
 
 /// Decodes settings, naming the field at fault (`urls[2]: invalid type…`).
-fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, String> {
+fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, SettingsError> {
     serde_path_to_error::deserialize::<_, C>(value).map_err(|e| {
-        let message = e.inner().to_string();
         let mut path = e.path().to_string();
+        let cause = e.into_inner();
         // serde already names an unknown field; the path need only say where it sits.
-        if message.starts_with("unknown field") {
+        if cause.to_string().starts_with("unknown field") {
             path = path
                 .rsplit_once('.')
                 .map(|(parent, _)| parent.to_string())
                 .unwrap_or_default();
         }
-        if path.is_empty() || path == "." {
-            message
-        } else {
-            format!("field `{path}`: {message}")
+        if path == "." {
+            path.clear();
         }
+        SettingsError { path, cause }
     })
 }
 
 fn decode_source<C: SourceConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
-) -> Result<Box<dyn SourceConfig>, String> {
+) -> Result<Box<dyn SourceConfig>, SettingsError> {
     decode::<C>(value).map(|c| Box::new(c) as Box<dyn SourceConfig>)
 }
 
 fn decode_transform<C: TransformConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
-) -> Result<Box<dyn TransformConfig>, String> {
+) -> Result<Box<dyn TransformConfig>, SettingsError> {
     decode::<C>(value).map(|c| Box::new(c) as Box<dyn TransformConfig>)
 }
 
 fn decode_sink<C: SinkConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
-) -> Result<Box<dyn SinkConfig>, String> {
+) -> Result<Box<dyn SinkConfig>, SettingsError> {
     decode::<C>(value).map(|c| Box::new(c) as Box<dyn SinkConfig>)
 }
 
 fn decode_state_store<C: StateStoreConfig + DeserializeOwned + 'static>(
     value: serde_json::Value,
-) -> Result<Box<dyn StateStoreConfig>, String> {
+) -> Result<Box<dyn StateStoreConfig>, SettingsError> {
     decode::<C>(value).map(|c| Box::new(c) as Box<dyn StateStoreConfig>)
 }
 
@@ -348,7 +378,7 @@ impl Registry {
         &self,
         name: &str,
         settings: serde_json::Value,
-    ) -> Option<Result<Box<dyn StateStoreConfig>, String>> {
+    ) -> Option<Result<Box<dyn StateStoreConfig>, SettingsError>> {
         self.state_stores.get(name).map(|e| (e.decode)(settings))
     }
 
@@ -392,7 +422,7 @@ impl Registry {
         &self,
         name: &str,
         settings: serde_json::Value,
-    ) -> Option<Result<Box<dyn SourceConfig>, String>> {
+    ) -> Option<Result<Box<dyn SourceConfig>, SettingsError>> {
         self.sources.get(name).map(|e| (e.decode)(settings))
     }
 
@@ -400,7 +430,7 @@ impl Registry {
         &self,
         name: &str,
         settings: serde_json::Value,
-    ) -> Option<Result<Box<dyn TransformConfig>, String>> {
+    ) -> Option<Result<Box<dyn TransformConfig>, SettingsError>> {
         self.transforms.get(name).map(|e| (e.decode)(settings))
     }
 
@@ -408,7 +438,7 @@ impl Registry {
         &self,
         name: &str,
         settings: serde_json::Value,
-    ) -> Option<Result<Box<dyn SinkConfig>, String>> {
+    ) -> Option<Result<Box<dyn SinkConfig>, SettingsError>> {
         self.sinks.get(name).map(|e| (e.decode)(settings))
     }
 }

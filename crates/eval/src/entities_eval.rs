@@ -63,20 +63,19 @@ fn read(conll: &str) -> (String, Vec<Span>) {
 pub fn run(conll: &str) -> Result<(), String> {
     let (text, gold) = read(conll);
     // The default configuration's gazetteers: the curated list and GeoNames as bulk places.
-    let mut entries = khabar_extractor::gazetteer::parse_tsv(
-        khabar_extractor::gazetteer::CURATED,
-        "curated.tsv",
-    )?;
+    let mut entries =
+        khabar_extractor::gazetteer::parse_tsv(khabar_extractor::gazetteer::CURATED, "curated.tsv")
+            .map_err(|e| e.to_string())?;
     let geonames = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../config/gazetteers/geonames.tsv"
     );
     let list = std::fs::read_to_string(geonames).map_err(|e| format!("{geonames}: {e}"))?;
-    entries.extend(khabar_extractor::gazetteer::parse_places_tsv(
-        &list,
-        "geonames.tsv",
-    )?);
-    let matcher = khabar_extractor::Matcher::new(entries)?;
+    entries.extend(
+        khabar_extractor::gazetteer::parse_places_tsv(&list, "geonames.tsv")
+            .map_err(|e| e.to_string())?,
+    );
+    let matcher = khabar_extractor::Matcher::new(entries).map_err(|e| e.to_string())?;
     let (predicted, _) = matcher.find(&text);
     println!(
         "{} labelled entities, {} found\n",

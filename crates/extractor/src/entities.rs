@@ -132,14 +132,22 @@ fn is_word_char(c: char) -> bool {
     }
 }
 
+/// The names of a gazetteer could not be made into a matcher.
+#[derive(Debug, thiserror::Error)]
+pub enum MatcherError {
+    #[error("gazetteer: more than 2^32 entries")]
+    TooManyEntries,
+    #[error("gazetteer: {0}")]
+    Automaton(#[source] aho_corasick::BuildError),
+}
+
 impl Matcher {
-    pub fn new(entries: Vec<GazetteerEntry>) -> Result<Matcher, String> {
+    pub fn new(entries: Vec<GazetteerEntry>) -> Result<Matcher, MatcherError> {
         let mut patterns: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut candidates: Vec<Vec<Candidate>> = Vec::new();
         for (number, entry) in entries.iter().enumerate() {
-            let entry_number =
-                u32::try_from(number).map_err(|_| "gazetteer: too many entries".to_string())?;
+            let entry_number = u32::try_from(number).map_err(|_| MatcherError::TooManyEntries)?;
             for alias in &entry.aliases {
                 let folded: String = khabar_text::normalize_for_search(alias)
                     .chars()
@@ -213,7 +221,7 @@ impl Matcher {
             .match_kind(MatchKind::LeftmostLongest)
             .start_kind(StartKind::Anchored)
             .build(&patterns)
-            .map_err(|e| format!("gazetteer: {e}"))?;
+            .map_err(MatcherError::Automaton)?;
         Ok(Matcher {
             automaton,
             first_words,
@@ -471,7 +479,8 @@ fn reads_as_part_of_a_name(before: &str, after: &str) -> bool {
 impl TransformConfig for EntitiesConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let mut entries = if self.curated {
-            parse_tsv(CURATED, "curated.tsv").map_err(StageError::config)?
+            parse_tsv(CURATED, "curated.tsv")
+                .map_err(|e| StageError::config("curated list").with_cause(e))?
         } else {
             Vec::new()
         };
@@ -482,11 +491,11 @@ impl TransformConfig for EntitiesConfig {
             for list in paths {
                 let path = ctx.resolve_input(list);
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    StageError::config(format!("field `{field}`: {}: {e}", path.display()))
+                    StageError::config(format!("field `{field}`: {}", path.display())).with_cause(e)
                 })?;
                 let parse = if bulk { parse_places_tsv } else { parse_tsv };
                 let read = parse(&text, &path.display().to_string())
-                    .map_err(|e| StageError::config(format!("field `{field}`: {e}")))?;
+                    .map_err(|e| StageError::config(format!("field `{field}`")).with_cause(e))?;
                 entries.extend(read);
             }
         }
@@ -496,7 +505,8 @@ impl TransformConfig for EntitiesConfig {
             ));
         }
         Ok(Box::new(Entities {
-            matcher: Matcher::new(entries).map_err(StageError::config)?,
+            matcher: Matcher::new(entries)
+                .map_err(|e| StageError::config("gazetteer").with_cause(e))?,
         }))
     }
 }

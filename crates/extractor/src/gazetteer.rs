@@ -38,40 +38,50 @@ impl GazetteerEntry {
 /// The curated bilingual list of Middle East and North Africa actors and places.
 pub const CURATED: &str = include_str!("../../../config/gazetteers/curated.tsv");
 
+/// A line of a gazetteer that does not read: the file and line, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{at}: {problem}")]
+pub struct GazetteerError {
+    /// `curated.tsv:12`.
+    pub at: String,
+    pub problem: String,
+}
+
 /// Reads a gazetteer; `origin` names the file in errors ("curated.tsv:12: …").
-pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String> {
+pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, GazetteerError> {
     let mut entries = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let at = || format!("{origin}:{}", number + 1);
+        let fail = |problem: String| GazetteerError {
+            at: format!("{origin}:{}", number + 1),
+            problem,
+        };
         let fields: Vec<&str> = line.split('\t').collect();
         if fields.len() < 4 {
-            return Err(format!(
-                "{}: expected at least 4 tab-separated columns (id, kind, name, aliases), found {}",
-                at(),
+            return Err(fail(format!(
+                "expected at least 4 tab-separated columns (id, kind, name, aliases), found {}",
                 fields.len()
-            ));
+            )));
         }
         let kind = match fields[1].trim() {
             "place" => EntityKind::Place,
             "organization" => EntityKind::Organization,
             "person" => EntityKind::Person,
             other => {
-                return Err(format!(
-                    "{}: kind {other:?} is not place, organization or person",
-                    at()
-                ))
+                return Err(fail(format!(
+                    "kind {other:?} is not place, organization or person"
+                )))
             }
         };
-        let number_field = |i: usize| -> Result<Option<f64>, String> {
+        let number_field = |i: usize| -> Result<Option<f64>, GazetteerError> {
             match fields.get(i).map(|f| f.trim()).filter(|f| !f.is_empty()) {
                 Some(f) => f
                     .parse()
                     .map(Some)
-                    .map_err(|_| format!("{}: column {} {f:?} is not a number", at(), i + 1)),
+                    .map_err(|_| fail(format!("column {} {f:?} is not a number", i + 1))),
                 None => Ok(None),
             }
         };
@@ -102,10 +112,9 @@ pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String
             feature: text_field(9),
             population: match text_field(10) {
                 Some(p) => Some(p.parse().map_err(|_| {
-                    format!(
-                        "{}: column 11 (population) {p:?} is not a whole number",
-                        at()
-                    )
+                    fail(format!(
+                        "column 11 (population) {p:?} is not a whole number"
+                    ))
                 })?),
                 None => None,
             },
@@ -117,7 +126,7 @@ pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String
 
 /// Reads a bulk place list (the GeoNames list `cargo xtask gazetteer` builds): its entries
 /// are marked `bulk`, so that the matcher guards their names.
-pub fn parse_places_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, String> {
+pub fn parse_places_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, GazetteerError> {
     let mut entries = parse_tsv(text, origin)?;
     for entry in &mut entries {
         entry.bulk = true;
@@ -130,7 +139,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_curated_list_reads_and_knows_the_seed() -> Result<(), String> {
+    fn the_curated_list_reads_and_knows_the_seed() -> Result<(), Box<dyn std::error::Error>> {
         let entries = parse_tsv(CURATED, "curated.tsv")?;
         assert!(entries.len() >= 40);
         let sdf = entries.iter().find(|e| e.id == "khabar:sdf").ok_or("sdf")?;
@@ -143,7 +152,8 @@ mod tests {
             (syria.kind, syria.country.as_deref()),
             (EntityKind::Place, Some("SY"))
         );
-        assert!(parse_tsv("x\tplanet\tMars\tMars", "t.tsv").is_err_and(|e| e.contains("t.tsv:1")));
+        assert!(parse_tsv("x\tplanet\tMars\tMars", "t.tsv")
+            .is_err_and(|e| e.to_string().contains("t.tsv:1")));
         Ok(())
     }
 }

@@ -47,7 +47,8 @@ impl TransformConfig for FetchArticleConfig {
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let politeness = ctx.resources.get_or_init(Politeness::default);
-        let fetcher = Fetcher::new(self.http.clone(), politeness).map_err(StageError::config)?;
+        let fetcher = Fetcher::new(self.http.clone(), politeness)
+            .map_err(|e| StageError::config("HTTP client").with_cause(e))?;
         let mut local_pages = Vec::new();
         for folder in &self.local_pages {
             let folder = ctx.resolve_input(folder);
@@ -82,11 +83,16 @@ impl Transform for FetchArticle {
         let url = match url::Url::parse(&article.url) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => url,
             Ok(url) if url.scheme() == "file" => match self.local_page(&url).await {
-                Ok(local) => {
+                Some(local) => {
                     keep_page(article, self.fetcher.read_file(&local).await?);
                     return Ok(Verdict::Keep);
                 }
-                Err(refused) => return self.skip(article, refused),
+                None => {
+                    let refused = format!(
+                        "{url}: a local file refused: an item's link may only name a file inside the stage's `local_pages` folders"
+                    );
+                    return self.skip(article, refused);
+                }
             },
             // A link from the network naming another scheme (ftp:, data:, javascript:) is
             // never followed.
@@ -135,23 +141,19 @@ impl FetchArticle {
     }
 
     /// A `file:` link is followed only when it lies inside one of the operator's
-    /// `local_pages` folders; the canonical path (symbolic links and `..` resolved) is read.
-    async fn local_page(&self, url: &url::Url) -> Result<url::Url, String> {
-        let refused = format!(
-            "{url}: a local file refused: an item's link may only name a file inside the stage's `local_pages` folders"
-        );
-        let path = url.to_file_path().map_err(|_| refused.clone())?;
-        let canonical = tokio::fs::canonicalize(&path)
-            .await
-            .map_err(|_| refused.clone())?;
+    /// `local_pages` folders: the canonical path (symbolic links and `..` resolved) to read,
+    /// or `None` when refused.
+    async fn local_page(&self, url: &url::Url) -> Option<url::Url> {
+        let path = url.to_file_path().ok()?;
+        let canonical = tokio::fs::canonicalize(&path).await.ok()?;
         if !self
             .local_pages
             .iter()
             .any(|folder| inside(&canonical, folder))
         {
-            return Err(refused);
+            return None;
         }
-        url::Url::from_file_path(&canonical).map_err(|_| refused)
+        url::Url::from_file_path(&canonical).ok()
     }
 }
 

@@ -59,9 +59,15 @@ impl std::fmt::Display for FeedError {
 
 /// Runs a parser, turning a panic inside it into an error: one broken document must never
 /// bring the process down.
-pub fn contain_panic<T>(what: &str, parse: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse))
-        .map_err(|_| format!("{what}: the parser crashed on this document; it was skipped"))
+pub fn contain_panic<T>(
+    what: &str,
+    parse: impl FnOnce() -> T,
+) -> Result<T, crate::error::ParserPanic> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).map_err(|_| {
+        crate::error::ParserPanic {
+            what: what.to_string(),
+        }
+    })
 }
 
 /// One feed entry.
@@ -87,14 +93,17 @@ fn text(t: &Option<feed_rs::model::Text>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn feed_rs_parse(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, String> {
+/// feed-rs's reading of a document, or why it refused it.
+fn feed_rs_parse(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, FeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(feed_url))
         // Empty means "the feed gave none": we build our own stable ids.
         .id_generator(|_, _, _| String::new())
         .timestamp_parser(khabar_text::parse_date)
         .build();
-    contain_panic(feed_url, || parser.parse(text.as_bytes()))?.map_err(|e| e.to_string())
+    contain_panic(feed_url, || parser.parse(text.as_bytes()))
+        .map_err(|panic| FeedError::Invalid(panic.to_string()))?
+        .map_err(|e| FeedError::Invalid(e.to_string()))
 }
 
 /// Parses a feed document fetched from `feed_url` (relative links resolve against it). Broken
@@ -108,7 +117,7 @@ pub fn parse_feed(
     // Decoding and repair run on hostile bytes too: a panic anywhere in them is this feed's
     // error, never the end of its polling.
     contain_panic(feed_url, || read_feed(bytes, content_type, feed_url))
-        .map_err(FeedError::Invalid)?
+        .map_err(|panic| FeedError::Invalid(panic.to_string()))?
 }
 
 fn read_feed(
@@ -287,10 +296,9 @@ mod tests {
 
     #[test]
     fn a_panicking_parser_is_contained() {
-        let result: Result<(), String> =
-            contain_panic("https://ex.org/boom", || panic!("parser bug"));
+        let result: Result<(), _> = contain_panic("https://ex.org/boom", || panic!("parser bug"));
         assert_eq!(
-            result,
+            result.map_err(|e| e.to_string()),
             Err(
                 "https://ex.org/boom: the parser crashed on this document; it was skipped"
                     .to_string()

@@ -283,7 +283,11 @@ pub struct Fetcher {
 
 impl Fetcher {
     /// A fetcher sharing `politeness` with the pipeline's other fetching stages.
-    pub fn new(options: HttpOptions, politeness: Arc<Politeness>) -> Result<Fetcher, String> {
+    pub fn new(
+        options: HttpOptions,
+        politeness: Arc<Politeness>,
+    ) -> Result<Fetcher, crate::error::SetupError> {
+        use crate::error::SetupError;
         let mut builder = reqwest::Client::builder()
             .user_agent(options.user_agent.clone())
             .connect_timeout(options.connect_timeout)
@@ -296,10 +300,13 @@ impl Fetcher {
             builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
         }
         if let Some(proxy) = &options.proxy {
-            let proxy = reqwest::Proxy::all(proxy).map_err(|e| format!("proxy {proxy:?}: {e}"))?;
+            let proxy = reqwest::Proxy::all(proxy).map_err(|source| SetupError::Proxy {
+                proxy: proxy.clone(),
+                source,
+            })?;
             builder = builder.proxy(proxy);
         }
-        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        let client = builder.build().map_err(SetupError::Client)?;
         politeness.declare(
             options.max_connections,
             options.per_host_concurrency,

@@ -8,6 +8,7 @@ mod address;
 mod article;
 mod decode;
 mod discover;
+mod error;
 mod feed;
 mod http;
 mod opml;
@@ -22,6 +23,7 @@ pub use address::is_private;
 pub use article::FetchArticleConfig;
 pub use decode::{decode_html, decode_xml, Decoded};
 pub use discover::{feed_links, looks_like_html};
+pub use error::{LocationError, ParserPanic, SetupError, SubscriptionError, XmlError};
 pub use feed::{contain_panic, parse_feed, FeedError, FeedItem, ParsedFeed};
 pub use http::{
     parse_retry_after, FailureKind, FetchError, Fetched, Fetcher, HttpOptions, Validators,
@@ -57,14 +59,18 @@ pub fn register(registry: &mut Registry) {
 
 /// Turns a feed or page location from a config or the command line into a URL: `http(s)://`
 /// and `file://` as they are, anything else is a file path relative to `base_dir`.
-pub fn location_to_url(location: &str, base_dir: &std::path::Path) -> Result<url::Url, String> {
+pub fn location_to_url(
+    location: &str,
+    base_dir: &std::path::Path,
+) -> Result<url::Url, LocationError> {
     let trimmed = location.trim();
     if let Ok(url) = url::Url::parse(trimmed) {
         return match url.scheme() {
             "http" | "https" | "file" => Ok(url),
-            other => Err(format!(
-                "{trimmed:?}: unsupported scheme {other:?}; use http, https or file"
-            )),
+            other => Err(LocationError::Scheme {
+                location: trimmed.to_string(),
+                scheme: other.to_string(),
+            }),
         };
     }
     let path = std::path::Path::new(trimmed);
@@ -74,6 +80,7 @@ pub fn location_to_url(location: &str, base_dir: &std::path::Path) -> Result<url
         let base = std::fs::canonicalize(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
         base.join(path)
     };
-    url::Url::from_file_path(&absolute)
-        .map_err(|_| format!("{trimmed:?}: neither a URL nor a usable file path"))
+    url::Url::from_file_path(&absolute).map_err(|_| LocationError::NotAPath {
+        location: trimmed.to_string(),
+    })
 }

@@ -17,16 +17,19 @@ pub struct OpmlFeed {
 }
 
 /// Reads every feed of an OPML document, in document order, nested folders included.
-pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
+pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, crate::error::XmlError> {
+    use crate::error::XmlError;
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut feeds = Vec::new();
     let mut folders: Vec<Option<String>> = Vec::new();
     let mut saw_opml = false;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("OPML: {e} at byte {}", reader.buffer_position()))?;
+        let event = reader.read_event().map_err(|source| XmlError::Syntax {
+            what: "OPML".to_string(),
+            position: reader.buffer_position(),
+            source,
+        })?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = e.local_name();
@@ -81,7 +84,7 @@ pub fn parse_opml(text: &str) -> Result<Vec<OpmlFeed>, String> {
         }
     }
     if !saw_opml {
-        return Err("OPML: no <opml> root element".to_string());
+        return Err(XmlError::Shape("OPML: no <opml> root element".to_string()));
     }
     Ok(feeds)
 }
@@ -134,7 +137,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_nested_outlines() -> Result<(), String> {
+    fn reads_nested_outlines() -> Result<(), Box<dyn std::error::Error>> {
         let feeds = parse_opml(
             r#"<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
             <outline text="Arabic">
@@ -151,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn export_then_import_round_trips() -> Result<(), String> {
+    fn export_then_import_round_trips() -> Result<(), Box<dyn std::error::Error>> {
         let feeds = vec![
             OpmlFeed {
                 url: "https://a.org/rss?x=1&y=2".into(),

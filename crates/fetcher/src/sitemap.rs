@@ -1,5 +1,6 @@
 //! News sitemaps (`<urlset>` with `<news:news>`) and sitemap indexes.
 
+use crate::error::XmlError;
 use std::collections::HashSet;
 
 use khabar_core_model::RecordId;
@@ -33,7 +34,7 @@ pub fn parse_sitemap(
     bytes: &[u8],
     content_type: Option<&str>,
     url: &str,
-) -> Result<Sitemap, String> {
+) -> Result<Sitemap, XmlError> {
     let decoded = decode_xml(bytes, content_type);
     let mut reader = quick_xml::Reader::from_str(&decoded.text);
     reader.config_mut().trim_text(true);
@@ -44,11 +45,10 @@ pub fn parse_sitemap(
     let mut current = Entry::default();
     let mut text = String::new();
     loop {
-        let event = reader.read_event().map_err(|e| {
-            format!(
-                "{url}: not a readable sitemap: {e} at byte {}",
-                reader.buffer_position()
-            )
+        let event = reader.read_event().map_err(|source| XmlError::Syntax {
+            what: format!("{url}: not a readable sitemap"),
+            position: reader.buffer_position(),
+            source,
         })?;
         match event {
             Event::Start(e) => {
@@ -99,10 +99,12 @@ pub fn parse_sitemap(
     match root.as_deref() {
         Some("sitemapindex") => Ok(Sitemap::Index(children)),
         Some("urlset") => Ok(Sitemap::Urls(to_feed(entries, decoded.encoding))),
-        Some(other) => Err(format!(
+        Some(other) => Err(XmlError::Shape(format!(
             "{url}: not a sitemap: the root element is <{other}>"
-        )),
-        None => Err(format!("{url}: not a sitemap: empty document")),
+        ))),
+        None => Err(XmlError::Shape(format!(
+            "{url}: not a sitemap: empty document"
+        ))),
     }
 }
 
@@ -179,7 +181,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn news_sitemap_and_index() -> Result<(), String> {
+    fn news_sitemap_and_index() -> Result<(), Box<dyn std::error::Error>> {
         let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
 <urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
   <url><loc>https://ex.org/a</loc>

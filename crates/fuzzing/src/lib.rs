@@ -6,8 +6,11 @@
 
 use chrono::{TimeZone, Utc};
 
+/// A fuzz target: arbitrary bytes in, nothing out (it must only not panic).
+pub type Target = fn(&[u8]);
+
 /// Every target, by the name its corpus folder and `cargo xtask fuzz` use.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("feed", feed),
     ("html", html),
     ("dates", dates),

@@ -224,6 +224,15 @@ async fn process_one(
 /// The longest wait between two attempts of a transform.
 const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(3600);
 
+/// A caught panic's message.
+pub(crate) struct Panicked(String);
+
+impl std::fmt::Display for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A sink and what it takes to build it again after a panic (its state may be broken: a
 /// poisoned lock, a half-written buffer).
 pub(crate) struct SinkSlot {
@@ -237,12 +246,12 @@ impl SinkSlot {
     async fn guarded_write(
         &mut self,
         articles: &[Article],
-    ) -> Result<Vec<Result<(), StageError>>, String> {
+    ) -> Result<Vec<Result<(), StageError>>, Panicked> {
         use futures_util::FutureExt;
         std::panic::AssertUnwindSafe(self.sink.write(articles))
             .catch_unwind()
             .await
-            .map_err(|payload| panic_text(payload.as_ref()))
+            .map_err(|payload| Panicked(panic_text(payload.as_ref())))
     }
 
     /// Builds the sink again, with backoff, until it works or shutdown is requested.

@@ -328,7 +328,7 @@ fn decode_settings(
     kind: StageKind,
     type_name: &str,
     settings: Value,
-) -> Option<Result<StageSettings, String>> {
+) -> Option<Result<StageSettings, khabar_core_model::SettingsError>> {
     match kind {
         StageKind::Source => registry
             .decode_source(type_name, settings)
@@ -447,7 +447,7 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
                         registry.names(kind).join(", ")
                     ),
                 ),
-                Some(Err(message)) => c.push(at, message),
+                Some(Err(error)) => c.push(at, error.to_string()),
                 Some(Ok(settings)) => {
                     for message in pure_checks(&settings) {
                         c.push(at.clone(), message);
@@ -530,8 +530,8 @@ fn decode_state(
             );
             None
         }
-        Some(Err(message)) => {
-            c.push("global.state", message);
+        Some(Err(error)) => {
+            c.push("global.state", error.to_string());
             None
         }
         Some(Ok(state)) => {

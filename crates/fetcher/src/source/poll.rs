@@ -120,7 +120,7 @@ async fn fetch_document(
             Err(e) => return Err(FetchError::permanent(e.to_string())),
         },
         Kind::Sitemap => match parse_sitemap(&fetched.body, content_type, &fetched.final_url)
-            .map_err(FetchError::permanent)?
+            .map_err(|e| FetchError::permanent(e.to_string()))?
         {
             Sitemap::Urls(feed) => (feed, None, Some(hash)),
             Sitemap::Index(children) => {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::subscriptions::Subscription;
 use super::{FeedSource, Kind};
+use crate::error::SubscriptionError;
 use crate::http::{Fetcher, HttpOptions};
 use crate::opml::parse_opml;
 use crate::politeness::Politeness;
@@ -102,11 +103,11 @@ const LONGEST_INTERVAL: Duration = Duration::from_secs(366 * 24 * 3600);
 
 impl FeedSourceConfig {
     /// The feeds named in the config: `urls`, then the `opml` file's. Reads the OPML file.
-    pub fn subscriptions(&self, config_dir: &Path) -> Result<Vec<Subscription>, String> {
+    pub fn subscriptions(&self, config_dir: &Path) -> Result<Vec<Subscription>, SubscriptionError> {
         let mut subs = Vec::new();
         for location in &self.urls {
-            let url = crate::location_to_url(location, config_dir)
-                .map_err(|e| format!("field `urls`: {e}"))?;
+            let url =
+                crate::location_to_url(location, config_dir).map_err(SubscriptionError::Url)?;
             subs.push(Subscription {
                 url: url.to_string(),
                 title: None,
@@ -121,15 +122,23 @@ impl FeedSourceConfig {
             } else {
                 config_dir.join(opml)
             };
-            let bytes = std::fs::read(&path)
-                .map_err(|e| format!("field `opml`: {}: {e}", path.display()))?;
+            let bytes = std::fs::read(&path).map_err(|source| SubscriptionError::OpmlRead {
+                path: path.clone(),
+                source,
+            })?;
             let text = crate::decode::decode_xml(&bytes, None).text;
             let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            for entry in
-                parse_opml(&text).map_err(|e| format!("field `opml`: {}: {e}", path.display()))?
-            {
-                let url = crate::location_to_url(&entry.url, &base)
-                    .map_err(|e| format!("field `opml`: {}: {e}", path.display()))?;
+            let entries = parse_opml(&text).map_err(|source| SubscriptionError::OpmlParse {
+                path: path.clone(),
+                source,
+            })?;
+            for entry in entries {
+                let url = crate::location_to_url(&entry.url, &base).map_err(|source| {
+                    SubscriptionError::OpmlEntry {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
                 subs.push(Subscription {
                     url: url.to_string(),
                     ..Subscription::from(&entry)
@@ -210,9 +219,10 @@ impl FeedSourceConfig {
     fn build_source(&self, ctx: &BuildContext, kind: Kind) -> Result<Box<dyn Source>, StageError> {
         let subscriptions = self
             .subscriptions(&ctx.config_dir)
-            .map_err(StageError::config)?;
+            .map_err(|e| StageError::config(e.to_string()))?;
         let politeness = ctx.resources.get_or_init(Politeness::default);
-        let fetcher = Fetcher::new(self.http.clone(), politeness).map_err(StageError::config)?;
+        let fetcher = Fetcher::new(self.http.clone(), politeness)
+            .map_err(|e| StageError::config("HTTP client").with_cause(e))?;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| std::env::var("HOSTNAME"))
             .map(|h| h.trim().to_string())

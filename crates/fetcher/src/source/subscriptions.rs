@@ -67,15 +67,16 @@ pub async fn import_feeds(
     store: &dyn StateStore,
     source: &str,
     feeds: &[OpmlFeed],
-) -> Result<usize, String> {
+) -> Result<usize, crate::error::SubscriptionError> {
+    use crate::error::SubscriptionError;
     let namespace = subscriptions_namespace(source);
     for feed in feeds {
         let sub = Subscription::from(feed);
-        let bytes = serde_json::to_vec(&sub).map_err(|e| e.to_string())?;
+        let bytes = serde_json::to_vec(&sub).map_err(SubscriptionError::Encode)?;
         store
             .put(&namespace, &sub.url, &bytes)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(SubscriptionError::State)?;
         let mut state = load_state(store, source, &sub.url).await;
         if state.disabled.take().is_some() {
             state.next_poll = None;
