@@ -386,3 +386,30 @@ async fn cpu_bound_transforms_do_not_stall_the_async_workers() {
         worst[1]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_gives_up_after_its_timeout_when_a_sink_keeps_failing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_feed(dir.path(), &["one", "two"]);
+    let cfg = write_config(
+        dir.path(),
+        "[global]\ndata_dir = \"data\"\nonce_timeout = \"1s\"\nshutdown_timeout = \"2s\"\n\
+         [sources.f]\ntype = \"feed\"\nurls = [\"feed.xml\"]\n\
+         [sinks.flaky]\ntype = \"flaky\"\ninputs = [\"f\"]\nlog = \"flaky.log\"\nalways_fail = true\nbatch_timeout = \"20ms\"\n",
+    );
+    let started = std::time::Instant::now();
+    let summary = run_once(&cfg, None).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!((summary.delivered, summary.retried), (0, 2), "{summary:?}");
+    assert!(
+        summary
+            .stage_errors
+            .iter()
+            .any(|e| e.contains("once_timeout")),
+        "{summary:?}"
+    );
+}

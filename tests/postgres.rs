@@ -181,3 +181,44 @@ async fn a_database_dropping_connections_mid_run_loses_nothing() {
     .await
     .expect("cleanup");
 }
+
+#[tokio::test]
+async fn a_database_error_says_its_cause() {
+    let Some(url) = khabar_testkit::service_url("KHABAR_TEST_POSTGRES_URL") else {
+        return;
+    };
+    // A role that may connect but not create anything in the schema.
+    let role = format!("khabar_noperm_{}", std::process::id());
+    let client = admin(&url).await;
+    let _ = client
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+        ))
+        .await;
+    let mut limited: tokio_postgres::Config = url.parse().expect("URL");
+    limited.user(&role);
+    let limited_url = format!(
+        "host={} port={} user={role} dbname={}",
+        "127.0.0.1",
+        limited.get_ports().first().copied().unwrap_or(5432),
+        limited.get_dbname().unwrap_or("test")
+    );
+    let config: PostgresConfig = serde_json::from_value(
+        serde_json::json!({"url": limited_url, "table": table_name("noperm")}),
+    )
+    .expect("config");
+    let ctx = BuildContext::standalone("pg", std::env::temp_dir(), std::env::temp_dir());
+    let error = config
+        .build(&ctx)
+        .await
+        .err()
+        .expect("a role without rights fails");
+    let text = error.to_string();
+    let _ = client
+        .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
+        .await;
+    assert!(
+        text.contains("permission denied"),
+        "the server's reason is in the message: {text}"
+    );
+}

@@ -243,7 +243,9 @@ pub fn event_date(words: &[&str], published: NaiveDate) -> NaiveDate {
     if words.iter().any(|w| {
         matches!(*w, "امس" | "الامس" | "yesterday") || w.ends_with("امس") && w.len() <= "وامس".len()
     }) {
-        return published - Duration::days(1);
+        return published
+            .checked_sub_signed(Duration::days(1))
+            .unwrap_or(published);
     }
     for word in words {
         if let Some((_, day)) = WEEKDAYS
@@ -252,7 +254,9 @@ pub fn event_date(words: &[&str], published: NaiveDate) -> NaiveDate {
         {
             let back =
                 (published.weekday().num_days_from_monday() + 7 - day.num_days_from_monday()) % 7;
-            return published - Duration::days(i64::from(back));
+            return published
+                .checked_sub_signed(Duration::days(i64::from(back)))
+                .unwrap_or(published);
         }
     }
     published

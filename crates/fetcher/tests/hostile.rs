@@ -70,7 +70,7 @@ async fn poll_one(url: &str, extra: serde_json::Value) -> (Poll, FeedState, u64)
     let (poll, growth) = peak_growth_mib(poll_once(
         "feed",
         settings(&[url.to_string()], extra),
-        Arc::clone(&store),
+        store.clone(),
     ))
     .await;
     let state = feed_state(&store, url).await;
@@ -241,7 +241,7 @@ async fn a_redirect_to_a_private_address_is_refused_also_behind_a_proxy() {
     let poll = poll_once(
         "feed",
         json!({"urls": [url], "http": {"proxy": proxy.base, "per_host_interval": "0s"}}),
-        Arc::clone(&store),
+        store.clone(),
     )
     .await;
     let state = feed_state(&store, url).await;
@@ -486,7 +486,7 @@ async fn feeds_pages_and_sitemaps_never_follow_file_links() {
     let poll = poll_once(
         "sitemap",
         settings(std::slice::from_ref(&sitemap), json!({})),
-        Arc::clone(&store),
+        store.clone(),
     )
     .await;
     assert!(poll.articles.is_empty(), "the local sitemap was not read");
@@ -508,7 +508,7 @@ async fn an_item_that_can_never_be_delivered_goes_to_the_dead_letters_after_its_
     let config = settings(std::slice::from_ref(&url), json!({"max_attempts": 3}));
     // A consumer that always hands the record back for a retry (a page that answers 503).
     for attempt in 1..=3u32 {
-        let poll = common::poll_once_with("feed", config.clone(), Arc::clone(&store), |record| {
+        let poll = common::poll_once_with("feed", config.clone(), store.clone(), |record| {
             record.ack.retry("HTTP 503")
         })
         .await;
@@ -524,7 +524,98 @@ async fn an_item_that_can_never_be_delivered_goes_to_the_dead_letters_after_its_
             assert!(state.attempts.is_empty());
         }
     }
-    let last =
-        common::poll_once_with("feed", config, Arc::clone(&store), |r| r.ack.retry("x")).await;
+    let last = common::poll_once_with("feed", config, store.clone(), |r| r.ack.retry("x")).await;
     assert!(last.articles.is_empty(), "not emitted any more");
+}
+
+/// A state store whose first `lease` panics: a bug anywhere in a feed's loop.
+struct PanicsOnce {
+    inner: MemoryStateStore,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl khabar_core_model::StateStore for PanicsOnce {
+    async fn get(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, khabar_core_model::StateError> {
+        self.inner.get(namespace, key).await
+    }
+    async fn put(
+        &self,
+        namespace: &str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), khabar_core_model::StateError> {
+        self.inner.put(namespace, key, value).await
+    }
+    async fn delete(
+        &self,
+        namespace: &str,
+        key: &str,
+    ) -> Result<(), khabar_core_model::StateError> {
+        self.inner.delete(namespace, key).await
+    }
+    async fn keys(&self, namespace: &str) -> Result<Vec<String>, khabar_core_model::StateError> {
+        self.inner.keys(namespace).await
+    }
+    async fn lease(
+        &self,
+        _namespace: &str,
+        _key: &str,
+        _holder: &str,
+        _ttl: Duration,
+    ) -> Result<bool, khabar_core_model::StateError> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("lease table corrupted");
+        }
+        Ok(true)
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_feed_loop_is_reported_and_the_feed_polled_again() {
+    let _turn = one_at_a_time().await;
+    let server =
+        TestServer::start(|_| Reply::ok("application/rss+xml", rss(&[("a", "https://ex.org/a")])));
+    let url = server.url("/feed");
+    let store = Arc::new(PanicsOnce {
+        inner: MemoryStateStore::default(),
+        armed: std::sync::atomic::AtomicBool::new(true),
+    });
+    let poll = poll_once(
+        "feed",
+        settings(std::slice::from_ref(&url), json!({})),
+        store.clone(),
+    )
+    .await;
+    assert_eq!(count(&poll.stats.tasks_crashed), 1);
+    assert_eq!(count(&poll.stats.feeds_failed), 1);
+    let crashed: FeedState = serde_json::from_slice(
+        &khabar_core_model::StateStore::get(&store.inner, "src", &url)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert!(
+        crashed
+            .crashed
+            .as_deref()
+            .is_some_and(|c| c.contains("lease table corrupted")),
+        "khabar feeds shows it: {crashed:?}"
+    );
+    // The next cycle polls the feed as if nothing happened, and clears the mark.
+    let again = poll_once(
+        "feed",
+        settings(std::slice::from_ref(&url), json!({})),
+        store.clone(),
+    )
+    .await;
+    assert_eq!(again.articles.len(), 1);
+    let state = feed_state(&store.inner, &url).await;
+    assert!(state.crashed.is_none());
 }

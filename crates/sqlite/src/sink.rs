@@ -500,3 +500,17 @@ mod tests {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod classification {
+    #[test]
+    fn an_error_without_a_code_is_not_retried_for_ever() {
+        let conversion = rusqlite::Error::ToSqlConversionFailure("not a value".into());
+        assert!(!super::is_transient(&conversion));
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(super::is_transient(&busy));
+    }
+}

@@ -296,7 +296,7 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
                 last_sep = None;
             }
             Token::Time(h, m, s) => time = Some((*h, *m, *s)),
-            Token::Offset(minutes) => offset = Some(offset.unwrap_or(0) + minutes),
+            Token::Offset(minutes) => offset = Some(offset.unwrap_or(0).saturating_add(*minutes)),
             Token::Separator(c) => last_sep = Some(*c),
         }
     }
@@ -344,7 +344,7 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         _ => {}
     }
     let naive = date.and_time(NaiveTime::from_hms_opt(hour, minute, second.min(59))?);
-    let zone = FixedOffset::east_opt(offset.unwrap_or(0) * 60)?;
+    let zone = FixedOffset::east_opt(offset.unwrap_or(0).checked_mul(60)?)?;
     let local = zone.from_local_datetime(&naive).single()?;
     let utc = local.with_timezone(&Utc);
     (utc.year() >= 1900).then_some(utc)

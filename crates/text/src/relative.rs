@@ -65,11 +65,14 @@ pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .collect();
     let has = |w: &str| words.contains(&w);
     let phrase = |a: &str, b: &str| words.windows(2).any(|p| p[0] == a && p[1] == b);
+    // `now` may be a date read from a page and the count a number a page wrote: every step
+    // is checked, and what does not fit is no date rather than a panic.
+    let back = |seconds: i64| now.checked_sub_signed(Duration::try_seconds(seconds)?);
     if phrase("اول", "امس") || phrase("اول", "البارحه") {
-        return Some(now - Duration::days(2));
+        return back(2 * 86_400);
     }
     if has("امس") || has("الامس") || has("البارحه") || has("yesterday") {
-        return Some(now - Duration::days(1));
+        return back(86_400);
     }
     if has("الان") || phrase("just", "now") {
         return Some(now);
@@ -89,7 +92,8 @@ pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
                     _ => 1,
                 }
             };
-            return Some(now - Duration::seconds(count * seconds));
+            let count: i64 = count;
+            return back(count.checked_mul(*seconds)?);
         }
     }
     if has("اليوم") || has("today") {
@@ -123,7 +127,8 @@ const HIJRI_MONTHS: &[(&str, u32)] = &[
 /// The Gregorian day of a date of the tabular (arithmetical) Islamic calendar; it agrees with
 /// the sighted or Umm al-Qura calendars to within a day or two.
 pub fn hijri_to_gregorian(year: i64, month: u32, day: u32) -> Option<NaiveDate> {
-    if !(1..=12).contains(&month) || !(1..=30).contains(&day) || year < 1 {
+    // Years past 100,000 are no date anyone writes, and keep the arithmetic below in range.
+    if !(1..=12).contains(&month) || !(1..=30).contains(&day) || !(1..=100_000).contains(&year) {
         return None;
     }
     let (m, d) = (i64::from(month), i64::from(day));
@@ -226,5 +231,28 @@ mod tests {
             Some("2019-03-01")
         );
         assert_eq!(parse_hijri("رمضان كريم"), None);
+    }
+}
+
+#[cfg(test)]
+mod overflow {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn numbers_and_dates_out_of_range_are_no_date_not_a_panic() {
+        let now = Utc::now();
+        // Found by fuzzing: a count whose seconds overflow.
+        assert_eq!(
+            parse_relative("210000000000000000:05100000000000000015 hour ago", now),
+            None
+        );
+        assert_eq!(parse_relative("9223372036854775807 years ago", now), None);
+        let earliest = Utc
+            .timestamp_opt(DateTime::<Utc>::MIN_UTC.timestamp(), 0)
+            .single()
+            .unwrap_or(now);
+        assert_eq!(parse_relative("yesterday", earliest), None);
+        assert_eq!(hijri_to_gregorian(i64::MAX, 1, 1), None);
     }
 }

@@ -48,7 +48,7 @@ pub struct Poll {
 }
 
 /// One `khabar once` cycle of a source, every record acknowledged as delivered.
-pub async fn poll_once(kind: &str, config: Value, state: Arc<MemoryStateStore>) -> Poll {
+pub async fn poll_once(kind: &str, config: Value, state: Arc<dyn StateStore>) -> Poll {
     poll_once_with(kind, config, state, |record| record.ack.delivered()).await
 }
 
@@ -56,7 +56,7 @@ pub async fn poll_once(kind: &str, config: Value, state: Arc<MemoryStateStore>) 
 pub async fn poll_once_with(
     kind: &str,
     config: Value,
-    state: Arc<MemoryStateStore>,
+    state: Arc<dyn StateStore>,
     settle: impl Fn(Record) + Send + 'static,
 ) -> Poll {
     let mut ctx = BuildContext::standalone("src", std::env::temp_dir(), std::env::temp_dir());
