@@ -96,20 +96,30 @@ impl BuildContext {
 
     /// An input the user points at (a feed file, an OPML list): relative to the config file.
     pub fn resolve_input(&self, path: &std::path::Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.config_dir.join(path)
-        }
+        under(&self.config_dir, path)
     }
 
     /// Something Khabar writes (a database, a JSONL file): relative to `data_dir`.
     pub fn resolve_data(&self, path: &std::path::Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.data_dir.join(path)
-        }
+        under(&self.data_dir, path)
+    }
+}
+
+/// `path` as it is when absolute, else inside `dir`.
+fn under(dir: &std::path::Path, path: &std::path::Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        dir.join(path)
+    }
+}
+
+/// The pure check of a `path` setting naming a file Khabar writes (for `validate`).
+pub fn path_problems(path: &std::path::Path) -> Vec<String> {
+    if path.as_os_str().is_empty() {
+        vec!["field `path`: empty".to_string()]
+    } else {
+        Vec::new()
     }
 }
 
@@ -153,11 +163,7 @@ pub struct StateContext {
 impl StateContext {
     /// A file the store writes: relative to `data_dir`.
     pub fn resolve_data(&self, path: &std::path::Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.data_dir.join(path)
-        }
+        under(&self.data_dir, path)
     }
 }
 

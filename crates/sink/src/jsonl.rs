@@ -27,7 +27,7 @@ fn default_remember() -> usize {
 #[async_trait]
 impl SinkConfig for JsonlConfig {
     fn validate(&self) -> Vec<String> {
-        let mut problems = crate::path_problems(&self.path);
+        let mut problems = khabar_core_model::path_problems(&self.path);
         if self.remember == 0 || self.remember > 100_000_000 {
             problems.push(format!(
                 "field `remember`: {} is out of range (1 to 100000000)",

@@ -13,15 +13,6 @@ pub use webhook::{batch_id, signature, WebhookConfig};
 
 use khabar_core_model::Registry;
 
-/// The check every file-writing sink makes of its `path` setting.
-fn path_problems(path: &std::path::Path) -> Vec<String> {
-    if path.as_os_str().is_empty() {
-        vec!["field `path`: empty".to_string()]
-    } else {
-        Vec::new()
-    }
-}
-
 /// Adds this crate's stage types to `registry`.
 pub fn register(registry: &mut Registry) {
     registry.add_sink::<StdoutConfig>(

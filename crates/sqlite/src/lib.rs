@@ -11,15 +11,6 @@ pub use state::{SqliteStateConfig, SqliteStateStore};
 
 use khabar_core_model::Registry;
 
-/// The check made of every `path` setting that names a database file.
-fn path_problems(path: &std::path::Path) -> Vec<String> {
-    if path.as_os_str().is_empty() {
-        vec!["field `path`: empty".to_string()]
-    } else {
-        Vec::new()
-    }
-}
-
 /// Adds this crate's types to `registry`.
 pub fn register(registry: &mut Registry) {
     registry.add_sink::<SqliteConfig>(

@@ -23,7 +23,7 @@ pub struct SqliteConfig {
 #[async_trait]
 impl SinkConfig for SqliteConfig {
     fn validate(&self) -> Vec<String> {
-        crate::path_problems(&self.path)
+        khabar_core_model::path_problems(&self.path)
     }
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {

@@ -24,7 +24,7 @@ fn default_state_file() -> PathBuf {
 #[async_trait]
 impl StateStoreConfig for SqliteStateConfig {
     fn validate(&self) -> Vec<String> {
-        crate::path_problems(&self.path)
+        khabar_core_model::path_problems(&self.path)
     }
 
     async fn open(&self, ctx: &StateContext) -> Result<Arc<dyn StateStore>, StateError> {
