@@ -74,6 +74,8 @@ async fn poll_one(url: &str, extra: serde_json::Value) -> (Poll, FeedState, u64)
     ))
     .await;
     let state = feed_state(&store, url).await;
+    // Whatever the server does, one poll of one feed stays within this.
+    assert!(growth < 256, "{url}: peak grew by {growth} MiB");
     (poll, state, growth)
 }
 
