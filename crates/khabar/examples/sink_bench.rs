@@ -92,10 +92,19 @@ async fn main() {
     let records: Vec<Article> = (0..n).map(record).collect();
     let tag = std::process::id();
     println!("| sink | throughput | detail |\n|---|---|---|");
-    let sqlite: khabar_sqlite::SqliteConfig =
-        serde_json::from_value(serde_json::json!({"path": "bench.db"}))
-            .unwrap_or_else(|e| panic!("{e}"));
-    measure("sqlite (FTS5, WAL)", Box::new(sqlite), &records, batch).await;
+    for (synchronous, label) in [
+        (
+            "full",
+            "sqlite (FTS5, WAL, synchronous = FULL: the default)",
+        ),
+        ("normal", "sqlite (FTS5, WAL, synchronous = NORMAL)"),
+    ] {
+        let path = format!("bench-{synchronous}.db");
+        let sqlite: khabar_sqlite::SqliteConfig =
+            serde_json::from_value(serde_json::json!({"path": path, "synchronous": synchronous}))
+                .unwrap_or_else(|e| panic!("{e}"));
+        measure(label, Box::new(sqlite), &records, batch).await;
+    }
     let table = format!("khabar_bench_{tag}");
     let postgres: khabar_postgres::PostgresConfig =
         serde_json::from_value(serde_json::json!({"url": pg, "table": table}))

@@ -6,7 +6,9 @@
 pub mod sink;
 mod state;
 
-pub use sink::{open, search, SearchFilter, SearchHit, SqliteConfig, StoreError};
+pub use sink::{
+    open, open_with, search, SearchFilter, SearchHit, SqliteConfig, StoreError, Synchronous,
+};
 pub use state::{SqliteStateConfig, SqliteStateStore};
 
 use khabar_core_model::Registry;
