@@ -274,3 +274,31 @@ inputs = ["news"]
         "{report}"
     );
 }
+
+/// Found by fuzzing: a stage that names itself among its inputs made the graph check loop
+/// while allocating (gigabytes in seconds).
+#[test]
+fn a_stage_reading_itself_is_reported_not_looped_on() {
+    let (ok, report) = validate(
+        r#"
+[sources.news]
+type = "feed"
+urls = ["https://example.org/rss"]
+[transforms.clean]
+type = "normalize"
+inputs = ["news"]
+[transforms.entities]
+type = "entities"
+inputs = ["entities", "clean", "clean"]
+[sinks.out]
+type = "stdout"
+inputs = ["entities"]
+"#,
+    );
+    assert!(!ok);
+    assert!(
+        report.contains("transforms.entities.inputs: a stage cannot read its own output"),
+        "{report}"
+    );
+    assert!(!report.contains("cycle"), "{report}");
+}

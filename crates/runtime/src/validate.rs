@@ -614,18 +614,21 @@ fn check_graph(c: &mut Collector, stages: &[StagePlan], kinds: &BTreeMap<String,
     }
 }
 
-/// Kahn's algorithm: what never reaches in-degree zero sits on (or behind) a cycle.
+/// Kahn's algorithm: what never reaches in-degree zero sits on (or behind) a cycle. Inputs
+/// count once each however often they are listed; a stage naming itself is reported
+/// elsewhere and ignored here.
 fn kahn(stages: &[StagePlan]) -> (Vec<String>, Vec<String>) {
     let ids: BTreeSet<&str> = stages.iter().map(|s| s.id.as_str()).collect();
+    fn upstream<'a>(s: &'a StagePlan, ids: &BTreeSet<&str>) -> BTreeSet<&'a str> {
+        s.inputs
+            .iter()
+            .map(String::as_str)
+            .filter(|i| ids.contains(i) && *i != s.id)
+            .collect()
+    }
     let mut indegree: BTreeMap<&str, usize> = stages
         .iter()
-        .map(|s| {
-            let known = s
-                .inputs
-                .iter()
-                .filter(|i| ids.contains(i.as_str()) && *i != &s.id);
-            (s.id.as_str(), known.count())
-        })
+        .map(|s| (s.id.as_str(), upstream(s, &ids).len()))
         .collect();
     let mut ready: Vec<&str> = stages
         .iter()
@@ -633,9 +636,16 @@ fn kahn(stages: &[StagePlan]) -> (Vec<String>, Vec<String>) {
         .map(|s| s.id.as_str())
         .collect();
     let mut order = Vec::new();
+    let mut placed: BTreeSet<&str> = BTreeSet::new();
     while let Some(id) = ready.pop() {
+        if !placed.insert(id) {
+            continue;
+        }
         order.push(id.to_string());
-        for s in stages.iter().filter(|s| s.inputs.iter().any(|i| i == id)) {
+        for s in stages
+            .iter()
+            .filter(|s| s.id != id && upstream(s, &ids).contains(id))
+        {
             if let Some(d) = indegree.get_mut(s.id.as_str()) {
                 *d = d.saturating_sub(1);
                 if *d == 0 {
@@ -646,7 +656,7 @@ fn kahn(stages: &[StagePlan]) -> (Vec<String>, Vec<String>) {
     }
     let stuck = stages
         .iter()
-        .filter(|s| !order.contains(&s.id))
+        .filter(|s| !placed.contains(s.id.as_str()))
         .map(|s| s.id.clone())
         .collect();
     (order, stuck)
