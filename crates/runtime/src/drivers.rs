@@ -318,7 +318,8 @@ impl SinkSlot {
                         "the sink panicked on this record: {panic}"
                     ))));
                     if !self.rebuild(stage).await {
-                        results.push(Err(stopped()));
+                        // The rest cannot be written by a broken sink: they are retried.
+                        break;
                     }
                 }
             }
