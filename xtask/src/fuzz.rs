@@ -59,22 +59,30 @@ struct Outcome {
     ok: bool,
 }
 
-fn spawn(root: &Path, target: &str, time: u64) -> Result<std::process::Child, String> {
+/// `cargo fuzz <verb>` with the settings every run here shares: the `fuzz/` crate, no
+/// sanitizer (the code is safe Rust: panics and overflows are what is hunted), debug
+/// assertions on, nightly flags allowed on the stable toolchain.
+fn cargo_fuzz(root: &Path, verb: &str) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).env("RUSTC_BOOTSTRAP", "1").args([
+        "fuzz",
+        verb,
+        "--fuzz-dir",
+        "fuzz",
+        "--sanitizer",
+        "none",
+        "--debug-assertions",
+    ]);
+    command
+}
+
+fn spawn(root: &Path, target: &str, time: u64) -> Result<std::process::Child, String> {
     let log = std::fs::File::create(root.join(format!("fuzz/{target}.log")))
         .map_err(|e| format!("fuzz/{target}.log: {e}"))?;
     let errors = log.try_clone().map_err(|e| e.to_string())?;
-    Command::new(&cargo)
-        .current_dir(root)
-        .env("RUSTC_BOOTSTRAP", "1")
+    cargo_fuzz(root, "run")
         .args([
-            "fuzz",
-            "run",
-            "--fuzz-dir",
-            "fuzz",
-            "--sanitizer",
-            "none",
-            "--debug-assertions",
             target,
             &format!("fuzz/corpus/{target}"),
             "--",
@@ -156,39 +164,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ensure_cargo_fuzz()?;
     let root = workspace_root();
     // Build once before the clocks start.
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    crate::run_status(
-        Command::new(&cargo)
-            .current_dir(&root)
-            .env("RUSTC_BOOTSTRAP", "1")
-            .args([
-                "fuzz",
-                "build",
-                "--fuzz-dir",
-                "fuzz",
-                "--sanitizer",
-                "none",
-                "--debug-assertions",
-            ]),
-        "cargo fuzz build",
-    )?;
+    crate::run_status(&mut cargo_fuzz(&root, "build"), "cargo fuzz build")?;
     if minimize {
         for target in &targets {
             crate::run_status(
-                Command::new(&cargo)
-                    .current_dir(&root)
-                    .env("RUSTC_BOOTSTRAP", "1")
-                    .args([
-                        "fuzz",
-                        "cmin",
-                        "--fuzz-dir",
-                        "fuzz",
-                        "--sanitizer",
-                        "none",
-                        "--debug-assertions",
-                        target,
-                        &format!("fuzz/corpus/{target}"),
-                    ]),
+                cargo_fuzz(&root, "cmin").args([target, &format!("fuzz/corpus/{target}")]),
                 &format!("cargo fuzz cmin {target}"),
             )?;
         }
