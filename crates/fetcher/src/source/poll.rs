@@ -18,13 +18,12 @@ use crate::schedule::Policy;
 use crate::sitemap::{parse_sitemap, Sitemap};
 
 /// Parses a feed on a blocking thread: a 16 MB feed takes long enough to stall the async
-/// workers that poll every other feed.
-async fn parse_off_thread(fetched: &crate::http::Fetched) -> Result<ParsedFeed, FeedError> {
-    let (body, content_type, url) = (
-        fetched.body.clone(),
-        fetched.content_type.clone(),
-        fetched.final_url.clone(),
-    );
+/// workers that poll every other feed. The body is moved there, not copied.
+async fn parse_off_thread(
+    body: Vec<u8>,
+    content_type: Option<String>,
+    url: String,
+) -> Result<ParsedFeed, FeedError> {
     tokio::task::spawn_blocking(move || parse_feed(&body, content_type.as_deref(), &url))
         .await
         .unwrap_or_else(|e| Err(FeedError::Invalid(format!("feed parser task: {e}"))))
@@ -73,7 +72,7 @@ async fn fetch_document(
             .get_configured(url, Some(&state.validators))
             .await?
     };
-    let Some(fetched) = fetched else {
+    let Some(mut fetched) = fetched else {
         return Ok(None);
     };
     let hash = body_hash(&fetched.body);
@@ -90,7 +89,13 @@ async fn fetch_document(
     }
     let content_type = fetched.content_type.as_deref();
     let (feed, discovered, hash) = match shared.kind {
-        Kind::Feed => match parse_off_thread(&fetched).await {
+        Kind::Feed => match parse_off_thread(
+            std::mem::take(&mut fetched.body),
+            fetched.content_type.clone(),
+            fetched.final_url.clone(),
+        )
+        .await
+        {
             Ok(feed) => (feed, None, Some(hash)),
             Err(FeedError::Html { alternates, .. }) if !alternates.is_empty() => {
                 let page = &fetched.final_url;
@@ -112,9 +117,10 @@ async fn fetch_document(
                     .ok_or_else(|| {
                         via(FetchError::transient(format!("{target}: unexpected 304")))
                     })?;
-                let feed = parse_off_thread(&linked)
-                    .await
-                    .map_err(|e| via(FetchError::permanent(e.to_string())))?;
+                let feed =
+                    parse_off_thread(linked.body, linked.content_type, linked.final_url.clone())
+                        .await
+                        .map_err(|e| via(FetchError::permanent(e.to_string())))?;
                 (feed, Some(linked.final_url), None)
             }
             Err(e) => return Err(FetchError::permanent(e.to_string())),
