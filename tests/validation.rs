@@ -302,3 +302,146 @@ inputs = ["entities"]
     );
     assert!(!report.contains("cycle"), "{report}");
 }
+
+/// Runs `validate` and returns (exit code, everything it printed).
+fn validate_code(config: &str, extra: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, content) in extra {
+        std::fs::write(dir.path().join(name), content).expect("extra file");
+    }
+    let path = write_config(dir.path(), config);
+    let out = run(&["validate"], &path);
+    (
+        out.status.code(),
+        format!("{}{}", stdout(&out), stderr(&out)),
+    )
+}
+
+#[test]
+fn every_bad_field_of_a_stage_is_reported_with_its_index_as_written() {
+    let (code, report) = validate_code(
+        r#"
+[sources.news]
+type = "feed"
+urls = [1, "https://example.org/rss", 2]
+interval = "soon"
+bogus = true
+
+[transforms.ents]
+type = "entities"
+inputs = ["news"]
+curated = "yes"
+lists = [3]
+
+[sinks.out]
+type = "stdout"
+inputs = ["ents"]
+"#,
+        &[],
+    );
+    assert_eq!(code, Some(2), "{report}");
+    for expected in [
+        "sources.news: field `urls[0]`: invalid type: integer `1`",
+        "sources.news: field `urls[2]`: invalid type: integer `2`",
+        "sources.news: field `interval`: invalid duration \"soon\"",
+        "sources.news: unknown field `bogus`",
+        "transforms.ents: field `curated`: invalid type",
+        "transforms.ents: field `lists[0]`: invalid type",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{report}"
+        );
+    }
+    // A stage that failed to decode still reads its inputs: no false orphan upstream.
+    assert!(!report.contains("nothing reads"), "{report}");
+    assert!(!report.contains("missing field"), "{report}");
+}
+
+#[test]
+fn a_cycle_names_only_the_stages_on_it() {
+    let (code, report) = validate_code(
+        r#"
+[sources.news]
+type = "feed"
+urls = ["https://example.org/rss"]
+
+[transforms.a]
+type = "normalize"
+inputs = ["news", "b"]
+
+[transforms.b]
+type = "normalize"
+inputs = ["a"]
+
+[transforms.after]
+type = "normalize"
+inputs = ["b"]
+
+[sinks.out]
+type = "stdout"
+inputs = ["after"]
+"#,
+        &[],
+    );
+    assert_eq!(code, Some(2), "{report}");
+    let line = report
+        .lines()
+        .find(|l| l.contains("cycle"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(line.ends_with("cycle through: a, b"), "{report}");
+}
+
+#[test]
+fn files_the_stages_read_must_exist() {
+    let config = r#"
+[sources.news]
+type = "feed"
+opml = "feeds.opml"
+
+[transforms.ents]
+type = "entities"
+inputs = ["news"]
+lists = ["mine.tsv"]
+places = ["places.tsv"]
+
+[sinks.out]
+type = "stdout"
+inputs = ["ents"]
+"#;
+    let (code, report) = validate_code(config, &[("mine.tsv", "")]);
+    assert_eq!(code, Some(2), "{report}");
+    assert!(
+        report.contains("sources.news.opml: no such file") && report.contains("feeds.opml"),
+        "{report}"
+    );
+    assert!(
+        report.contains("transforms.ents.places[0]: no such file"),
+        "{report}"
+    );
+    assert!(!report.contains("lists[0]"), "{report}");
+
+    let opml =
+        r#"<opml version="2.0"><body><outline xmlUrl="https://example.org/rss"/></body></opml>"#;
+    let (code, report) = validate_code(
+        config,
+        &[("mine.tsv", ""), ("places.tsv", ""), ("feeds.opml", opml)],
+    );
+    assert_eq!(code, Some(0), "{report}");
+}
+
+#[test]
+fn every_config_error_exits_with_the_same_code() {
+    let (syntax, report) = validate_code("[sources.news\ntype = 1\n", &[]);
+    assert_eq!(syntax, Some(2), "{report}");
+    assert!(report.contains("khabar.toml"), "{report}");
+    let (field, _) = validate_code("[sources.news]\ntype = \"feed\"\n", &[]);
+    assert_eq!(field, Some(2));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = run(&["validate"], &dir.path().join("none.toml"));
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    // `once` and `run` say the same of the same config.
+    let path = write_config(dir.path(), "[sources.news\n");
+    assert_eq!(run(&["once"], &path).status.code(), Some(2));
+}

@@ -24,8 +24,8 @@ pub use article::{
 pub use error::{error_chain, Cause, ErrorKind, StageError};
 pub use id::RecordId;
 pub use registry::{
-    path_problems, BuildContext, Registry, Resources, SettingsError, SinkConfig, SourceConfig,
-    StageKind, StateContext, StateStoreConfig, TransformConfig, TypeInfo,
+    path_problems, BuildContext, InputFile, Registry, Resources, SettingsError, SinkConfig,
+    SourceConfig, StageKind, StateContext, StateStoreConfig, TransformConfig, TypeInfo,
 };
 pub use stage::{
     DeadLetters, MemoryDeadLetters, RunMode, Sink, Source, SourceContext, Transform, Verdict,

@@ -123,31 +123,62 @@ pub fn path_problems(path: &std::path::Path) -> Vec<String> {
     }
 }
 
-/// Decoded settings of a source. `validate` is pure; `build` may do I/O but spawns nothing.
+/// A file a stage's `build` will read, named by the setting that gives it: `validate` reports
+/// the ones that do not exist before anything runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// The setting, as a path in the stage's table (`opml`, `lists[1]`).
+    pub field: String,
+    /// As written: relative paths are resolved against the config file's folder.
+    pub path: PathBuf,
+}
+
+/// Decoded settings of a source.
+///
+/// How it is driven: the runtime decodes the stage's table into this type (serde), calls
+/// `validate` and checks `input_files` for every stage before anything starts (so
+/// `khabar validate` reports every problem at once), then calls `build` once per run.
 #[async_trait]
 pub trait SourceConfig: Send + Sync {
     /// Checks that decoding cannot express (ranges, URL syntax). Touches no network or disk.
     fn validate(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The files `build` reads; each must exist when the config is validated.
+    fn input_files(&self) -> Vec<InputFile> {
+        Vec::new()
+    }
+    /// Makes the source; may do I/O (open files, connect) but spawns nothing.
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Source>, StageError>;
 }
 
-/// Decoded settings of a transform. `validate` is pure; `build` may do I/O but spawns nothing.
+/// Decoded settings of a transform; driven as [`SourceConfig`] is.
 #[async_trait]
 pub trait TransformConfig: Send + Sync {
+    /// Checks that decoding cannot express. Touches no network or disk.
     fn validate(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The files `build` reads; each must exist when the config is validated.
+    fn input_files(&self) -> Vec<InputFile> {
+        Vec::new()
+    }
+    /// Makes the transform; may do I/O but spawns nothing.
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError>;
 }
 
-/// Decoded settings of a sink. `validate` is pure; `build` may do I/O but spawns nothing.
+/// Decoded settings of a sink; driven as [`SourceConfig`] is.
 #[async_trait]
 pub trait SinkConfig: Send + Sync {
+    /// Checks that decoding cannot express. Touches no network or disk.
     fn validate(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The files `build` reads; each must exist when the config is validated.
+    fn input_files(&self) -> Vec<InputFile> {
+        Vec::new()
+    }
+    /// Makes the sink; may do I/O (open a database, connect) but spawns nothing.
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError>;
 }
 
@@ -186,13 +217,26 @@ pub trait StateStoreConfig: Send + Sync {
 #[derive(Debug)]
 pub struct SettingsError {
     path: String,
+    field: String,
     cause: serde_json::Error,
 }
 
 impl SettingsError {
     /// The field at fault, as a path (`http.timeout`, `urls[2]`); empty for the whole table.
+    /// For an unknown key, the table that holds it (serde's message names the key).
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The value at fault, the unknown key included (`http.bogus`): what to take out of the
+    /// table to decode the rest of it. Empty for the whole table.
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// serde's message, without the path.
+    pub fn reason(&self) -> String {
+        self.cause.to_string()
     }
 }
 
@@ -241,6 +285,10 @@ pub struct Registry {
 fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, SettingsError> {
     serde_path_to_error::deserialize::<_, C>(value).map_err(|e| {
         let mut path = e.path().to_string();
+        if path == "." {
+            path.clear();
+        }
+        let field = path.clone();
         let cause = e.into_inner();
         // serde already names an unknown field; the path need only say where it sits.
         if cause.to_string().starts_with("unknown field") {
@@ -249,10 +297,7 @@ fn decode<C: DeserializeOwned>(value: serde_json::Value) -> Result<C, SettingsEr
                 .map(|(parent, _)| parent.to_string())
                 .unwrap_or_default();
         }
-        if path == "." {
-            path.clear();
-        }
-        SettingsError { path, cause }
+        SettingsError { path, field, cause }
     })
 }
 

@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use async_trait::async_trait;
 use khabar_core_model::{
-    Article, BuildContext, Entity, EntityKind, Place, StageError, Transform, TransformConfig,
-    Verdict,
+    Article, BuildContext, Entity, EntityKind, InputFile, Place, StageError, Transform,
+    TransformConfig, Verdict,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -477,6 +477,22 @@ fn reads_as_part_of_a_name(before: &str, after: &str) -> bool {
 
 #[async_trait]
 impl TransformConfig for EntitiesConfig {
+    fn input_files(&self) -> Vec<InputFile> {
+        let named = |field: &str, paths: &[PathBuf]| -> Vec<InputFile> {
+            paths
+                .iter()
+                .enumerate()
+                .map(|(i, path)| InputFile {
+                    field: format!("{field}[{i}]"),
+                    path: path.clone(),
+                })
+                .collect()
+        };
+        let mut files = named("lists", &self.lists);
+        files.extend(named("places", &self.places));
+        files
+    }
+
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let mut entries = if self.curated {
             parse_tsv(CURATED, "curated.tsv")

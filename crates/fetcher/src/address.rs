@@ -1,6 +1,11 @@
 //! Refusing private, loopback and link-local addresses, so a feed (or a redirect, or a DNS
 //! answer) cannot point Khabar at services inside the network it runs in.
 
+/// Ends every refusal of a private address, so a front end can add how to allow it (the CLI
+/// names its `--allow-private` flag).
+pub const PRIVATE_ADDRESS_REFUSED: &str =
+    "which this fetcher refuses (http.refuse_private_addresses)";
+
 use std::net::{IpAddr, SocketAddr};
 
 /// True for addresses no public news site lives at.
@@ -51,7 +56,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
                 .collect();
             if public.is_empty() {
                 let message = format!(
-                    "{host} resolves only to private, loopback or link-local addresses, which this fetcher refuses (http.refuse_private_addresses)"
+                    "{host} resolves only to private, loopback or link-local addresses, {PRIVATE_ADDRESS_REFUSED}"
                 );
                 return Err(Box::new(std::io::Error::new(
                     std::io::ErrorKind::PermissionDenied,

@@ -84,8 +84,11 @@ impl Transform for FetchArticle {
             Ok(url) if matches!(url.scheme(), "http" | "https") => url,
             Ok(url) if url.scheme() == "file" => match self.local_page(&url).await {
                 Some(local) => {
-                    keep_page(article, self.fetcher.read_file(&local).await?);
-                    return Ok(Verdict::Keep);
+                    let fetched = self.fetcher.read_file(&local).await?;
+                    return match keep_page(article, fetched) {
+                        Ok(()) => Ok(Verdict::Keep),
+                        Err(reason) => self.skip(article, format!("{url}: {reason}")),
+                    };
                 }
                 None => {
                     let refused = format!(
@@ -121,8 +124,10 @@ impl Transform for FetchArticle {
             self.fetcher.get(&url, None).await?.ok_or_else(|| {
                 StageError::transient(format!("{url}: unexpected 304 Not Modified"))
             })?;
-        keep_page(article, fetched);
-        Ok(Verdict::Keep)
+        match keep_page(article, fetched) {
+            Ok(()) => Ok(Verdict::Keep),
+            Err(reason) => self.skip(article, format!("{url}: {reason}")),
+        }
     }
 }
 
@@ -161,8 +166,39 @@ fn inside(path: &Path, folder: &Path) -> bool {
     path.starts_with(folder) && path != folder
 }
 
-/// Decodes a fetched page into the record.
-fn keep_page(article: &mut Article, fetched: crate::http::Fetched) {
+/// Why a body is no web page (an image, a PDF, an executable, nothing at all), judged by its
+/// first bytes as browsers sniff: servers label binaries `text/html` and pages
+/// `application/octet-stream`, so the label alone decides nothing.
+fn not_a_page(body: &[u8]) -> Option<String> {
+    const MAGIC: [(&[u8], &str); 7] = [
+        (b"%PDF-", "a PDF document"),
+        (b"\x89PNG", "a PNG image"),
+        (b"GIF8", "a GIF image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"PK\x03\x04", "a ZIP archive"),
+        (b"\x1F\x8B", "gzip data"),
+        (b"\x7FELF", "an executable"),
+    ];
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Some("the page is empty".to_string());
+    }
+    if let Some((_, what)) = MAGIC.iter().find(|(magic, _)| body.starts_with(magic)) {
+        return Some(format!("not a web page but {what}"));
+    }
+    // UTF-16 text has NULs in every other byte and says so with its byte-order mark.
+    let utf16 = body.starts_with(b"\xFF\xFE") || body.starts_with(b"\xFE\xFF");
+    let head = body.get(..1024).unwrap_or(body);
+    if !utf16 && head.contains(&0) {
+        return Some("not a web page but binary data".to_string());
+    }
+    None
+}
+
+/// Decodes a fetched page into the record, or says why it is no page.
+fn keep_page(article: &mut Article, fetched: crate::http::Fetched) -> Result<(), String> {
+    if let Some(reason) = not_a_page(&fetched.body) {
+        return Err(reason);
+    }
     let decoded = decode_html(&fetched.body, fetched.content_type.as_deref());
     if fetched.final_url != article.url {
         article.attrs.insert(
@@ -175,4 +211,32 @@ fn keep_page(article: &mut Article, fetched: crate::http::Fetched) {
         Value::String(decoded.encoding.to_string()),
     );
     article.html = Some(decoded.text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_a_page;
+
+    #[test]
+    fn binaries_and_empty_bodies_are_no_pages() {
+        for (body, says) in [
+            (&b""[..], "empty"),
+            (b" \n\t", "empty"),
+            (b"%PDF-1.7\n", "PDF"),
+            (b"\x89PNG\r\n\x1a\n", "PNG"),
+            (b"\x7FELF\x02\x01", "executable"),
+            (b"<html>\0\0\0", "binary"),
+        ] {
+            let reason = not_a_page(body).unwrap_or_default();
+            assert!(reason.contains(says), "{body:?}: {reason}");
+        }
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("<html>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        for page in [&b"<html><body>x</body></html>"[..], "نص".as_bytes(), &utf16] {
+            assert_eq!(not_a_page(page), None, "{page:?}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::address::{is_private, PublicOnlyResolver};
+use crate::address::{is_private, PublicOnlyResolver, PRIVATE_ADDRESS_REFUSED};
 use crate::politeness::Politeness;
 
 /// `http = { ... }` in a `feed` or `fetch_article` stage.
@@ -404,7 +404,7 @@ impl Fetcher {
         }
         let refuse = |ip: std::net::IpAddr| {
             FetchError::permanent(format!(
-                "{url}: {ip} is a private, loopback or link-local address, which this fetcher refuses (http.refuse_private_addresses)"
+                "{url}: {ip} is a private, loopback or link-local address, {PRIVATE_ADDRESS_REFUSED}"
             ))
         };
         match url.host() {
@@ -561,12 +561,17 @@ impl Fetcher {
     }
 }
 
-/// reqwest's Display hides the cause (refused, timed out); the chain says it.
+/// reqwest's Display hides the cause (refused, timed out); the chain says it. The URL is left
+/// out: the caller names it once.
 fn describe(error: &reqwest::Error) -> String {
     let mut text = if error.is_timeout() {
         "timed out".to_string()
     } else {
-        error.to_string()
+        let text = error.to_string();
+        match error.url() {
+            Some(url) => text.replace(&format!(" for url ({url})"), ""),
+            None => text,
+        }
     };
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

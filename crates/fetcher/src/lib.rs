@@ -19,7 +19,7 @@ mod schedule;
 mod sitemap;
 mod source;
 
-pub use address::is_private;
+pub use address::{is_private, PRIVATE_ADDRESS_REFUSED};
 pub use article::FetchArticleConfig;
 pub use decode::{decode_html, decode_xml, Decoded};
 pub use discover::{feed_links, looks_like_html};

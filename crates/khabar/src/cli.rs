@@ -21,8 +21,9 @@ struct Cli {
     /// Log format: text or json (default: the config's `global.log_format`, else text).
     #[arg(long, global = true)]
     log_format: Option<String>,
-    /// Log level or filter (RUST_LOG overrides it).
-    #[arg(long, global = true, default_value = "info")]
+    /// Log level (error, warn, info, debug, trace, off) or per-module filter such as
+    /// `info,khabar_fetcher=debug` (RUST_LOG overrides it).
+    #[arg(long, global = true, default_value = "info", value_parser = crate::logging::parse_level)]
     log_level: String,
     #[command(subcommand)]
     command: Command,
@@ -59,10 +60,12 @@ enum Command {
         /// The database (default: the config's first `sqlite` sink).
         #[arg(long)]
         db: Option<PathBuf>,
-        /// Only articles published at or after this date (YYYY-MM-DD or RFC 3339).
+        /// Only articles published at or after this date: YYYY-MM-DD, RFC 3339, or relative
+        /// ("yesterday", "today", "3 days ago", "2 hours ago", "أمس"; whole days mean their
+        /// midnight UTC).
         #[arg(long)]
         since: Option<String>,
-        /// Only articles published before this date.
+        /// Only articles published before this date (same forms as --since).
         #[arg(long)]
         until: Option<String>,
         /// Only articles from this source stage.
@@ -71,8 +74,9 @@ enum Command {
         /// Only articles in this language (ISO 639-1).
         #[arg(long)]
         language: Option<String>,
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
+        /// At most this many results (1 or more).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: u32,
         #[arg(long)]
         json: bool,
     },
@@ -91,6 +95,9 @@ enum Command {
         /// The source stage (needed when the config has several feed sources).
         #[arg(long, global = true)]
         source: Option<String>,
+        /// Without an action: list the feeds as JSON (as `feeds list --json`).
+        #[arg(long)]
+        json: bool,
         #[command(subcommand)]
         action: Option<FeedsCommand>,
     },
@@ -126,6 +133,32 @@ enum InspectCommand {
     },
 }
 
+/// Exit code for "the config is wrong", whatever is wrong with it: its syntax, a field, the
+/// graph of stages, a file it names.
+const CONFIG_INVALID: u8 = 2;
+
+/// A config the user has to fix; the command exits with [`CONFIG_INVALID`].
+#[derive(Debug)]
+pub(crate) struct ConfigRejected(pub String);
+
+impl std::fmt::Display for ConfigRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigRejected {}
+
+/// True when the error is a write to a closed pipe (`khabar plugins | head -1`): the reader
+/// has what it wanted, so the command ends quietly, as `cat` does.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Runs the command line with `registry`'s stage types. Errors are printed, never panicked.
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
@@ -141,35 +174,36 @@ pub fn main_with(registry: Registry) -> ExitCode {
     };
     match runtime.block_on(dispatch(cli, registry)) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if e.downcast_ref::<ConfigRejected>().is_some() {
+                ExitCode::from(CONFIG_INVALID)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
 
-fn report_issues(path: &Path, issues: &[ConfigIssue]) {
-    eprintln!(
+/// Every problem of a config, one per line, under the file's name.
+pub(crate) fn describe_issues(path: &Path, issues: &[ConfigIssue]) -> String {
+    let mut text = format!(
         "{}: {} problem{}:",
         path.display(),
         issues.len(),
         if issues.len() == 1 { "" } else { "s" }
     );
     for issue in issues {
-        eprintln!("  - {issue}");
+        text.push_str(&format!("\n  - {issue}"));
     }
+    text
 }
 
-/// Loads and validates; on failure prints every problem and gives the exit code.
-fn plan(path: &Path, registry: &Registry) -> Result<std::result::Result<Plan, ExitCode>> {
-    let raw = load_config(path)?;
-    Ok(match validate(&raw, registry) {
-        Ok(plan) => Ok(plan),
-        Err(issues) => {
-            report_issues(path, &issues);
-            Err(ExitCode::from(2))
-        }
-    })
+/// Loads and validates a config; every failure (syntax included) is a [`ConfigRejected`].
+pub(crate) fn plan(path: &Path, registry: &Registry) -> Result<Plan> {
+    let raw = load_config(path).map_err(|e| ConfigRejected(e.to_string()))?;
+    validate(&raw, registry).map_err(|issues| ConfigRejected(describe_issues(path, &issues)).into())
 }
 
 async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
@@ -182,10 +216,7 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
         Command::Run { ref config } | Command::Once { ref config, .. } => {
             let once = matches!(cli.command, Command::Once { .. });
             let json = matches!(cli.command, Command::Once { json: true, .. });
-            let plan = match plan(config, &registry)? {
-                Ok(plan) => plan,
-                Err(code) => return Ok(code),
-            };
+            let plan = plan(config, &registry)?;
             init_logs(Some(plan.global.log_format.as_str()));
             run(
                 config,
@@ -200,25 +231,22 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             .await
         }
         Command::Validate { config } => {
-            let plan = match plan(&config, &registry)? {
-                Ok(plan) => plan,
-                Err(code) => return Ok(code),
-            };
+            let plan = plan(&config, &registry)?;
             let count = |k: StageKind| plan.stages.iter().filter(|s| s.kind == k).count();
-            println!(
+            out!(
                 "{}: ok ({} sources, {} transforms, {} sinks)",
                 config.display(),
                 count(StageKind::Source),
                 count(StageKind::Transform),
                 count(StageKind::Sink)
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Plugins => {
             for kind in [StageKind::Source, StageKind::Transform, StageKind::Sink] {
-                println!("{}:", kind.section());
+                out!("{}:", kind.section())?;
                 for info in registry.types().into_iter().filter(|t| t.kind == kind) {
-                    println!("  {:<16} {}", info.name, info.description);
+                    out!("  {:<16} {}", info.name, info.description)?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -240,21 +268,22 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                 None => sqlite_path_from_config(&config, &registry)?,
             };
             let normalized = khabar_text::normalize_for_search(&query.join(" "));
+            let now = chrono::Utc::now();
             let filter = khabar_sqlite::SearchFilter {
-                since: since.map(|s| normalize_bound(&s)).transpose()?,
-                until: until.map(|s| normalize_bound(&s)).transpose()?,
+                since: since.map(|s| search_bound(&s, now)).transpose()?,
+                until: until.map(|s| search_bound(&s, now)).transpose()?,
                 source,
                 language,
-                limit,
+                limit: usize::try_from(limit).unwrap_or(usize::MAX),
             };
             let hits = khabar_sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&hits)?);
+                out!("{}", serde_json::to_string_pretty(&hits)?)?;
             } else if hits.is_empty() {
-                println!("no matches");
+                out!("no matches")?;
             } else {
                 for hit in hits {
-                    println!(
+                    out!(
                         "{}  {}  [{}]\n  {}\n  {}\n",
                         hit.published_at
                             .as_deref()
@@ -265,7 +294,7 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                         hit.language.as_deref().unwrap_or("?"),
                         hit.url,
                         hit.snippet
-                    );
+                    )?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -273,16 +302,15 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
         Command::Feeds {
             config,
             source,
+            json,
             action,
         } => {
             init_logs(None);
-            crate::feeds::run(
-                &config,
-                source.as_deref(),
-                action.map(Into::into),
-                &registry,
-            )
-            .await
+            let action = match action {
+                Some(action) => action.into(),
+                None => crate::feeds::Action::List { json },
+            };
+            crate::feeds::run(&config, source.as_deref(), action, &registry).await
         }
         Command::Inspect {
             allow_private,
@@ -298,7 +326,7 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
                     inspect::article(&location, url.as_deref(), &cwd, allow_private).await?
                 }
             };
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            out!("{}", serde_json::to_string_pretty(&value)?)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -314,22 +342,39 @@ impl From<FeedsCommand> for crate::feeds::Action {
     }
 }
 
-/// A date bound as stored (RFC 3339); a bare date means its midnight UTC.
-fn normalize_bound(text: &str) -> Result<String> {
-    khabar_text::parse_metadata_date(text)
-        .map(|d| d.to_rfc3339())
-        .ok_or_else(|| anyhow!("{text:?} is not a date; write it as YYYY-MM-DD"))
+/// A date bound as stored (RFC 3339): a bare date means its midnight UTC; a relative form
+/// ("yesterday", "3 days ago", "2 hours ago", "أمس") counts back from `now`, and when it
+/// counts whole days it means that day's midnight UTC.
+fn search_bound(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
+    if let Some(date) = khabar_text::parse_metadata_date(text) {
+        return Ok(date.to_rfc3339());
+    }
+    let relative = khabar_text::parse_relative(text, now).ok_or_else(|| {
+        anyhow!(
+            "{text:?} is not a date; write YYYY-MM-DD, RFC 3339, \"yesterday\" or \"3 days ago\""
+        )
+    })?;
+    let whole_days = (now - relative).num_seconds() % 86_400 == 0;
+    let bound = if whole_days {
+        relative
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|midnight| midnight.and_utc())
+            .unwrap_or(relative)
+    } else {
+        relative
+    };
+    Ok(bound.to_rfc3339())
 }
 
 fn sqlite_path_from_config(config: &Path, registry: &Registry) -> Result<PathBuf> {
-    let raw = load_config(config)?;
-    let plan = match validate(&raw, registry) {
-        Ok(plan) => plan,
-        Err(issues) => {
-            report_issues(config, &issues);
-            bail!("cannot find the database in an invalid config; pass --db");
-        }
-    };
+    let raw = load_config(config).map_err(|e| ConfigRejected(e.to_string()))?;
+    let plan = validate(&raw, registry).map_err(|issues| {
+        ConfigRejected(format!(
+            "{}\ncannot find the database in an invalid config; pass --db",
+            describe_issues(config, &issues)
+        ))
+    })?;
     let data_dir = plan.data_dir();
     let sinks = raw.root.get("sinks").and_then(|s| s.as_object());
     for stage in plan
@@ -355,9 +400,9 @@ fn sqlite_path_from_config(config: &Path, registry: &Registry) -> Result<PathBuf
 
 fn print_summary(summary: &RunSummary, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(summary)?);
+        out!("{}", serde_json::to_string_pretty(summary)?)?;
     } else {
-        println!(
+        out!(
             "feeds: {}, new items: {}, delivered: {}, failed: {} (feeds failed: {}, retry later: {}, rejected: {})",
             summary.feeds,
             summary.new_items,
@@ -366,15 +411,15 @@ fn print_summary(summary: &RunSummary, json: bool) -> Result<()> {
             summary.feeds_failed,
             summary.retried,
             summary.rejected
-        );
+        )?;
         if summary.tasks_crashed > 0 {
-            println!(
+            out!(
                 "panics caught: {} (see the log; the records involved are in the dead-letter file)",
                 summary.tasks_crashed
-            );
+            )?;
         }
         for error in &summary.stage_errors {
-            println!("stage error: {error}");
+            out!("stage error: {error}")?;
         }
     }
     Ok(())
@@ -385,13 +430,9 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
     let state = open_state(&plan).await?;
-    let pipeline = match Pipeline::build(plan, state).await {
-        Ok(p) => p,
-        Err(issues) => {
-            report_issues(config, &issues);
-            return Ok(ExitCode::from(2));
-        }
-    };
+    let pipeline = Pipeline::build(plan, state)
+        .await
+        .map_err(|issues| ConfigRejected(describe_issues(config, &issues)))?;
     let shutdown = Shutdown::new();
     let signals = tokio::spawn(watch_signals(shutdown.clone()));
     tracing::info!(config = %config.display(), data_dir = %data_dir.display(), mode = ?mode, "pipeline started");

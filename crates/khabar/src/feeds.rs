@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use khabar_core_model::{Registry, StageKind, StateStore};
 use khabar_fetcher::{FeedSourceConfig, OpmlFeed, Subscription};
-use khabar_runtime::{load_config, validate};
 
 pub enum Action {
     List { json: bool },
@@ -25,16 +24,7 @@ async fn sources(
     config: &Path,
     registry: &Registry,
 ) -> Result<(Vec<FeedSource>, Arc<dyn StateStore>)> {
-    let raw = load_config(config)?;
-    let plan = validate(&raw, registry).map_err(|issues| {
-        let list: Vec<String> = issues.iter().map(|i| format!("  - {i}")).collect();
-        anyhow!(
-            "{}: {} problems:\n{}",
-            config.display(),
-            issues.len(),
-            list.join("\n")
-        )
-    })?;
+    let plan = crate::cli::plan(config, registry)?;
     let mut found = Vec::new();
     for stage in plan.stages.iter().filter(|s| s.kind == StageKind::Source) {
         if !matches!(stage.type_name.as_str(), "feed" | "sitemap") {
@@ -82,24 +72,28 @@ fn short_time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
 pub async fn run(
     config: &Path,
     source: Option<&str>,
-    action: Option<Action>,
+    action: Action,
     registry: &Registry,
 ) -> Result<ExitCode> {
     let (sources, state) = sources(config, registry).await?;
-    match action.unwrap_or(Action::List { json: false }) {
+    match action {
         Action::List { json } => {
             let mut all = Vec::new();
             for s in pick(&sources, source)? {
                 all.extend(khabar_fetcher::feed_status(state.as_ref(), &s.id, &s.configured).await);
             }
             if json {
-                println!("{}", serde_json::to_string_pretty(&all)?);
+                out!("{}", serde_json::to_string_pretty(&all)?)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            out!(
                 "{:<16} {:<16} {:>6} {:>7}  {:<10} URL",
-                "LAST SUCCESS", "NEXT POLL", "ERRORS", "ITEMS", "STATUS"
-            );
+                "LAST SUCCESS",
+                "NEXT POLL",
+                "ERRORS",
+                "ITEMS",
+                "STATUS"
+            )?;
             for f in &all {
                 let status = match (&f.disabled, &f.crashed, &f.last_error) {
                     (Some(_), _, _) => "disabled",
@@ -108,7 +102,7 @@ pub async fn run(
                     (None, None, None) if f.last_success.is_none() => "new",
                     _ => "ok",
                 };
-                println!(
+                out!(
                     "{:<16} {:<16} {:>6} {:>7}  {:<10} {}",
                     short_time(f.last_success),
                     short_time(f.next_poll),
@@ -116,15 +110,15 @@ pub async fn run(
                     f.items_seen,
                     status,
                     f.url
-                );
+                )?;
                 if let Some(polling) = &f.polling_url {
-                    println!("{:>60} now polled at {polling}", "↳");
+                    out!("{:>60} now polled at {polling}", "↳")?;
                 }
                 if let Some(panic) = &f.crashed {
-                    println!("{:>60} crashed: {panic}", "↳");
+                    out!("{:>60} crashed: {panic}", "↳")?;
                 }
                 if let Some(reason) = f.disabled.as_ref().or(f.last_error.as_ref()) {
-                    println!("{:>60} {reason}", "↳");
+                    out!("{:>60} {reason}", "↳")?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -132,15 +126,28 @@ pub async fn run(
         Action::Import { file } => {
             let targets = pick(&sources, source)?;
             let [target] = targets.as_slice() else {
-                bail!("several feed sources; name one with --source");
+                bail!(
+                    "the config has several feed sources ({}); name one with --source",
+                    targets
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             };
             let bytes = std::fs::read(&file).with_context(|| file.display().to_string())?;
             let text = khabar_fetcher::decode_xml(&bytes, None).text;
-            let feeds = khabar_fetcher::parse_opml(&text)
+            let mut feeds = khabar_fetcher::parse_opml(&text)
                 .map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            for feed in &feeds {
-                url::Url::parse(&feed.url)
-                    .map_err(|e| anyhow!("{}: feed {:?}: {e}", file.display(), feed.url))?;
+            // A relative xmlUrl names a file beside the OPML file, as the config's `opml` does.
+            let base = std::fs::canonicalize(&file)
+                .ok()
+                .and_then(|path| path.parent().map(Path::to_path_buf))
+                .unwrap_or_default();
+            for feed in &mut feeds {
+                feed.url = khabar_fetcher::location_to_url(&feed.url, &base)
+                    .map_err(|e| anyhow!("{}: feed {:?}: {e}", file.display(), feed.url))?
+                    .to_string();
                 if let Some(interval) = &feed.interval {
                     khabar_core_model::duration::parse(interval).map_err(|e| {
                         anyhow!("{}: feed {}: interval: {e}", file.display(), feed.url)
@@ -150,7 +157,7 @@ pub async fn run(
             let count = khabar_fetcher::import_feeds(state.as_ref(), &target.id, &feeds)
                 .await
                 .map_err(|e| anyhow!(e))?;
-            println!("imported {count} feeds into source {:?}", target.id);
+            out!("imported {count} feeds into source {:?}", target.id)?;
             Ok(ExitCode::SUCCESS)
         }
         Action::Export { output } => {
@@ -173,7 +180,10 @@ pub async fn run(
                 Some(path) => {
                     std::fs::write(&path, text).with_context(|| path.display().to_string())?
                 }
-                None => print!("{text}"),
+                None => {
+                    use std::io::Write as _;
+                    std::io::stdout().write_all(text.as_bytes())?
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use khabar_core_model::{Article, BuildContext, FeedRef, RecordId, TransformConfig};
 use serde_json::{json, Value};
 
@@ -14,19 +14,60 @@ fn fetcher(allow_private: bool) -> Result<khabar_fetcher::Fetcher> {
     khabar_fetcher::Fetcher::new(options, Default::default()).map_err(|e| anyhow!(e))
 }
 
+/// An error about `location`, named once, with how to allow a refused private address.
+fn explain(
+    error: impl std::fmt::Display,
+    location: &str,
+    url: &url::Url,
+    allow_private: bool,
+) -> anyhow::Error {
+    let text = error.to_string();
+    let text = text
+        .strip_prefix(&format!("{url}: "))
+        .map(str::to_string)
+        .unwrap_or(text);
+    let mut text = if text.starts_with(location) {
+        text
+    } else {
+        format!("{location}: {text}")
+    };
+    if !allow_private && text.contains(khabar_fetcher::PRIVATE_ADDRESS_REFUSED) {
+        text.push_str("\nhint: pass --allow-private to read from this machine or its network");
+    }
+    anyhow!(text)
+}
+
+/// A location that names a local file must name a readable regular file: said plainly here
+/// rather than as whatever the fetcher makes of a folder, a device or nothing.
+fn check_local(url: &url::Url, location: &str) -> Result<()> {
+    if url.scheme() != "file" {
+        return Ok(());
+    }
+    let Ok(path) = url.to_file_path() else {
+        return Ok(());
+    };
+    match std::fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("{location}: no such file"),
+        Err(e) => bail!("{location}: {e}"),
+        Ok(meta) if !meta.is_file() => bail!("{location}: not a regular file"),
+        Ok(_) => Ok(()),
+    }
+}
+
 pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Value> {
     let url = khabar_fetcher::location_to_url(location, cwd).map_err(|e| anyhow!(e))?;
+    check_local(&url, location)?;
     let fetched = fetcher(allow_private)?
         .get_configured(&url, None)
         .await
-        .map_err(|e| anyhow!("{e}"))?
+        .map_err(|e| explain(e, location, &url, allow_private))?
         .ok_or_else(|| anyhow!("{url}: the server answered 304 Not Modified to a plain GET"))?;
     let parsed = khabar_fetcher::parse_feed(
         &fetched.body,
         fetched.content_type.as_deref(),
         &fetched.final_url,
     )
-    .map_err(|e| anyhow!(e))?;
+    .map_err(|e| explain(e, location, &url, allow_private))?;
     Ok(json!({
         "feed": {
             "title": parsed.title,
@@ -51,6 +92,7 @@ pub async fn article(
     allow_private: bool,
 ) -> Result<Value> {
     let target = khabar_fetcher::location_to_url(location, cwd).map_err(|e| anyhow!(e))?;
+    check_local(&target, location)?;
     let ctx = BuildContext::standalone("inspect", std::env::temp_dir(), cwd.to_path_buf());
     // The operator named this file on the command line: its folder may be read.
     let local_pages: Vec<String> = target
@@ -80,7 +122,7 @@ pub async fn article(
     fetch
         .process(&mut article)
         .await
-        .map_err(|e| anyhow!("{location}: {e}"))?;
+        .map_err(|e| explain(e, location, &target, allow_private))?;
     if let Some(real) = real_url {
         // The page came from a saved copy; the record should speak of its real address.
         article.url = real.to_string();

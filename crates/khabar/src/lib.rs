@@ -8,6 +8,15 @@
 //! }
 //! ```
 
+/// `println!` that returns the write's error instead of panicking on it, so a closed pipe
+/// (`khabar feeds | head -1`) ends the command quietly.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
+
 mod cli;
 mod feeds;
 mod inspect;

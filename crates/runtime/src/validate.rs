@@ -342,6 +342,153 @@ fn decode_settings(
     }
 }
 
+/// How many bad fields of one stage are reported before giving up on the rest.
+const MAX_PROBLEMS_PER_STAGE: usize = 32;
+
+/// One step of a settings path: a key of a table or an index into a list.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// `http.timeout`, `urls[2]`, `lists[0].name` as steps; `None` for a path this cannot read.
+fn steps(path: &str) -> Option<Vec<Step>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => part.split_at(i),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(Step::Key(key.to_string()));
+        }
+        while let Some(inner) = rest.strip_prefix('[') {
+            let (index, after) = inner.split_once(']')?;
+            out.push(Step::Index(index.parse().ok()?));
+            rest = after;
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+fn show(steps: &[Step]) -> String {
+    let mut text = String::new();
+    for step in steps {
+        match step {
+            Step::Key(key) if text.is_empty() => text.push_str(key),
+            Step::Key(key) => {
+                text.push('.');
+                text.push_str(key);
+            }
+            Step::Index(i) => text.push_str(&format!("[{i}]")),
+        }
+    }
+    text
+}
+
+/// Takes the value at `steps` out of `value`; false when there is none.
+fn remove_at(value: &mut Value, steps: &[Step]) -> bool {
+    let Some((last, parents)) = steps.split_last() else {
+        return false;
+    };
+    let mut current = value;
+    for step in parents {
+        let next = match (step, current) {
+            (Step::Key(key), Value::Object(map)) => map.get_mut(key),
+            (Step::Index(i), Value::Array(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(next) => current = next,
+            None => return false,
+        }
+    }
+    match (last, current) {
+        (Step::Key(key), Value::Object(map)) => map.remove(key).is_some(),
+        (Step::Index(i), Value::Array(items)) if *i < items.len() => {
+            items.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Decodes a stage's settings and, when a field is bad, takes it out and decodes again, so
+/// that one run reports every bad field of the stage (serde stops at the first). List
+/// indices are reported as written, although earlier bad items were taken out.
+fn decode_reporting_all(
+    registry: &Registry,
+    kind: StageKind,
+    type_name: &str,
+    settings: &Value,
+) -> Option<Result<StageSettings, Vec<String>>> {
+    let mut document = settings.clone();
+    let mut problems: Vec<String> = Vec::new();
+    // For each list (by its path as written), the indices already taken out of it.
+    let mut taken: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    while problems.len() < MAX_PROBLEMS_PER_STAGE {
+        let error = match decode_settings(registry, kind, type_name, document.clone())? {
+            Ok(decoded) if problems.is_empty() => return Some(Ok(decoded)),
+            Ok(_) => break,
+            Err(error) => error,
+        };
+        let reason = error.reason();
+        // A required field that was taken out for being bad is reported already.
+        if !problems.is_empty() && reason.starts_with("missing field") {
+            break;
+        }
+        let Some(current) = steps(error.field()) else {
+            problems.push(error.to_string());
+            break;
+        };
+        let mut written = current.clone();
+        for i in 0..written.len() {
+            if let Step::Index(index) = written[i] {
+                let list = show(&written[..i]);
+                let mut original = index;
+                for removed in taken.get(&list).into_iter().flatten() {
+                    if *removed <= original {
+                        original += 1;
+                    }
+                }
+                written[i] = Step::Index(original);
+            }
+        }
+        let mut at = written.clone();
+        if reason.starts_with("unknown field") {
+            at.pop();
+        }
+        problems.push(if at.is_empty() {
+            reason
+        } else {
+            format!("field `{}`: {reason}", show(&at))
+        });
+        if current.is_empty() || !remove_at(&mut document, &current) {
+            break;
+        }
+        if let Some(Step::Index(original)) = written.last() {
+            let list = taken
+                .entry(show(&written[..written.len() - 1]))
+                .or_default();
+            list.push(*original);
+            list.sort_unstable();
+        }
+    }
+    Some(Err(problems))
+}
+
+fn input_files(settings: &StageSettings) -> Vec<khabar_core_model::InputFile> {
+    match settings {
+        StageSettings::Source(s) => s.input_files(),
+        StageSettings::Transform(s) => s.input_files(),
+        StageSettings::Sink(s) => s.input_files(),
+    }
+}
+
 fn pure_checks(settings: &StageSettings) -> Vec<String> {
     match settings {
         StageSettings::Source(s) => s.validate(),
@@ -350,8 +497,8 @@ fn pure_checks(settings: &StageSettings) -> Vec<String> {
     }
 }
 
-/// Checks `raw` against `registry`. Touches no network or disk. On failure, returns every
-/// problem found, in config order.
+/// Checks `raw` against `registry`. Touches no network; of the disk, it only looks whether
+/// the files the stages name exist. On failure, returns every problem found, in config order.
 pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<ConfigIssue>> {
     let mut c = Collector { issues: Vec::new() };
     for conflict in registry.conflicts() {
@@ -404,6 +551,8 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
 
     let mut stages: Vec<StagePlan> = Vec::new();
     let mut seen_ids: BTreeMap<String, StageKind> = BTreeMap::new();
+    // The inputs of stages that did not decode: their upstreams are read all the same.
+    let mut read_by_undecoded: BTreeSet<String> = BTreeSet::new();
     for kind in SECTIONS {
         let section = kind.section();
         let tables = match root.get(section) {
@@ -435,22 +584,46 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
                 continue;
             };
             let (type_name, inputs, common) = take_common(&mut c, kind, &at, &mut table);
-            let Some(type_name) = type_name else { continue };
+            let Some(type_name) = type_name else {
+                read_by_undecoded.extend(inputs);
+                continue;
+            };
             let own_settings = Value::Object(table);
-            match decode_settings(registry, kind, &type_name, own_settings.clone()) {
-                None => c.push(
-                    format!("{at}.type"),
-                    format!(
-                        "unknown {} type {type_name:?}; known {} types: {}",
-                        kind.singular(),
-                        kind.singular(),
-                        registry.names(kind).join(", ")
-                    ),
-                ),
-                Some(Err(error)) => c.push(at, error.to_string()),
+            match decode_reporting_all(registry, kind, &type_name, &own_settings) {
+                None => {
+                    c.push(
+                        format!("{at}.type"),
+                        format!(
+                            "unknown {} type {type_name:?}; known {} types: {}",
+                            kind.singular(),
+                            kind.singular(),
+                            registry.names(kind).join(", ")
+                        ),
+                    );
+                    read_by_undecoded.extend(inputs);
+                }
+                Some(Err(problems)) => {
+                    for message in problems {
+                        c.push(at.clone(), message);
+                    }
+                    read_by_undecoded.extend(inputs);
+                }
                 Some(Ok(settings)) => {
                     for message in pure_checks(&settings) {
                         c.push(at.clone(), message);
+                    }
+                    for file in input_files(&settings) {
+                        let path = if file.path.is_absolute() {
+                            file.path.clone()
+                        } else {
+                            raw.dir.join(&file.path)
+                        };
+                        if !path.exists() {
+                            c.push(
+                                format!("{at}.{}", file.field),
+                                format!("no such file: {}", path.display()),
+                            );
+                        }
                     }
                     stages.push(StagePlan {
                         kind,
@@ -466,7 +639,7 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
         }
     }
 
-    check_graph(&mut c, &stages, &seen_ids);
+    check_graph(&mut c, &stages, &seen_ids, &read_by_undecoded);
     if !root.contains_key("sources") || seen_ids.values().all(|k| *k != StageKind::Source) {
         c.push("sources", "the pipeline has no source");
     }
@@ -575,8 +748,13 @@ fn check_global_ranges(c: &mut Collector, global: &GlobalConfig) {
     }
 }
 
-fn check_graph(c: &mut Collector, stages: &[StagePlan], kinds: &BTreeMap<String, StageKind>) {
-    let mut fed: BTreeSet<&str> = BTreeSet::new();
+fn check_graph(
+    c: &mut Collector,
+    stages: &[StagePlan],
+    kinds: &BTreeMap<String, StageKind>,
+    read_by_undecoded: &BTreeSet<String>,
+) {
+    let mut fed: BTreeSet<&str> = read_by_undecoded.iter().map(String::as_str).collect();
     for stage in stages {
         let at = format!("{}.{}.inputs", stage.kind.section(), stage.id);
         for input in &stage.inputs {
@@ -662,8 +840,34 @@ fn kahn(stages: &[StagePlan]) -> (Vec<String>, Vec<String>) {
     (order, stuck)
 }
 
+/// The stages on a cycle. Kahn's leftovers also hold what merely sits downstream of one (a
+/// sink reading a transform on a cycle); a stage is on a cycle only if it can reach itself.
 fn stages_in_cycles(stages: &[StagePlan]) -> Vec<String> {
-    kahn(stages).1
+    let stuck = kahn(stages).1;
+    let readers = |id: &str| -> Vec<&str> {
+        stages
+            .iter()
+            .filter(|s| s.id != id && s.inputs.iter().any(|i| i == id))
+            .map(|s| s.id.as_str())
+            .collect()
+    };
+    stuck
+        .iter()
+        .filter(|start| {
+            let mut seen: BTreeSet<&str> = BTreeSet::new();
+            let mut todo = readers(start);
+            while let Some(id) = todo.pop() {
+                if id == start.as_str() {
+                    return true;
+                }
+                if seen.insert(id) {
+                    todo.extend(readers(id));
+                }
+            }
+            false
+        })
+        .cloned()
+        .collect()
 }
 
 fn topological_order(stages: &[StagePlan]) -> Vec<String> {

@@ -100,12 +100,14 @@ async fn fetch_document(
             Err(FeedError::Html { alternates, .. }) if !alternates.is_empty() => {
                 let page = &fetched.final_url;
                 // The page's feed link came from the network: http(s) only (see `get`).
-                let via = |e: FetchError| FetchError {
+                let via = |e: FetchError| {
+                    FetchError {
                     message: format!(
-                        "{page} is an HTML page; the feed it links to failed: {}",
+                        "{page}: an HTML page, not a feed; followed its feed link, which failed: {}",
                         e.message
                     ),
                     ..e
+                }
                 };
                 let target = url::Url::parse(&alternates[0])
                     .map_err(|e| via(FetchError::permanent(format!("{}: {e}", alternates[0]))))?;
@@ -374,19 +376,23 @@ fn failed(
 ) {
     let ctx = &shared.ctx;
     RunStats::add(&ctx.stats.feeds_failed, 1);
-    state.last_error = Some(e.message.clone());
+    // The log line and the feed listing name the feed already (a feed polled at another
+    // address keeps that address in the message).
+    let error = e
+        .message
+        .strip_prefix(&format!("{key}: "))
+        .unwrap_or(&e.message)
+        .to_string();
     if e.kind == FailureKind::Gone {
-        tracing::warn!(source = %ctx.id, feed = key, error = %e, "feed is gone (HTTP 410); disabled");
-        state.disabled = Some(format!(
-            "{}; re-import the feed to poll it again",
-            e.message
-        ));
+        tracing::warn!(source = %ctx.id, feed = key, %error, "feed is gone (HTTP 410); disabled");
+        state.disabled = Some(format!("{error}; re-import the feed to poll it again"));
     } else {
         let wait = policy.after_failure(&mut state.schedule, e.retry_after);
         state.next_poll = Some(later(now, wait));
         state.retry_not_before = e.retry_after.map(|r| later(now, r));
-        tracing::warn!(source = %ctx.id, feed = key, error = %e, errors = state.schedule.consecutive_errors, retry_in = ?wait, "feed poll failed");
+        tracing::warn!(source = %ctx.id, feed = key, %error, errors = state.schedule.consecutive_errors, retry_in = ?wait, "feed poll failed");
     }
+    state.last_error = Some(error);
 }
 
 /// A permanent redirect moves the feed once it is seen on two polls in a row; the feed an

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use khabar_core_model::{BuildContext, Source, SourceConfig, StageError};
+use khabar_core_model::{BuildContext, InputFile, Source, SourceConfig, StageError};
 use serde::Deserialize;
 
 use super::subscriptions::Subscription;
@@ -150,6 +150,16 @@ impl FeedSourceConfig {
         Ok(subs)
     }
 
+    fn opml_file(&self) -> Vec<InputFile> {
+        self.opml
+            .iter()
+            .map(|path| InputFile {
+                field: "opml".to_string(),
+                path: path.clone(),
+            })
+            .collect()
+    }
+
     fn problems(&self) -> Vec<String> {
         let mut problems = self.http.problems();
         if self.urls.is_empty() && self.opml.is_none() {
@@ -248,6 +258,10 @@ impl SourceConfig for FeedSourceConfig {
         self.problems()
     }
 
+    fn input_files(&self) -> Vec<InputFile> {
+        self.opml_file()
+    }
+
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Source>, StageError> {
         self.build_source(ctx, Kind::Feed)
     }
@@ -257,6 +271,10 @@ impl SourceConfig for FeedSourceConfig {
 impl SourceConfig for SitemapSourceConfig {
     fn validate(&self) -> Vec<String> {
         self.0.problems()
+    }
+
+    fn input_files(&self) -> Vec<InputFile> {
+        self.0.opml_file()
     }
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Source>, StageError> {
