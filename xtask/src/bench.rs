@@ -136,9 +136,8 @@ fn poll(args: &[String]) -> Result<(), String> {
         "--example",
         "feed_server",
     ])?;
-    let root = workspace_root();
-    let khabar = root.join("target/release/khabar");
-    let server_bin = root.join("target/release/examples/feed_server");
+    let khabar = crate::target_dir().join("release/khabar");
+    let server_bin = crate::target_dir().join("release/examples/feed_server");
 
     let mut server = Command::new(&server_bin)
         .args([
@@ -240,7 +239,7 @@ pub fn eval_dir() -> PathBuf {
 
 /// `bench extraction [--peers]`: pages/s of our extractor on one core, and with `--peers`
 /// of rs-trafilatura and dom_smoothie (same process) and trafilatura (Python, from PyPI, in a
-/// venv under target/), all on the same pages in the same run.
+/// venv in the target folder), all on the same pages in the same run.
 fn extraction(peers: bool) -> Result<(), String> {
     let dir = eval_dir();
     let mut build = vec!["build", "--release", "-p", "khabar-eval"];
@@ -249,7 +248,7 @@ fn extraction(peers: bool) -> Result<(), String> {
     }
     cargo(&build)?;
     let root = workspace_root();
-    let mut eval = Command::new(root.join("target/release/khabar-eval"));
+    let mut eval = Command::new(crate::target_dir().join("release/khabar-eval"));
     eval.args(["extraction", "--dir"])
         .arg(&dir)
         .args(["--engine", "all"]);
@@ -268,7 +267,7 @@ fn extraction(peers: bool) -> Result<(), String> {
                 String::from_utf8_lossy(&out.stderr)
             ));
         }
-        let predictions = root.join("target/trafilatura-predictions.json");
+        let predictions = crate::target_dir().join("trafilatura-predictions.json");
         std::fs::write(&predictions, &out.stdout).map_err(|e| e.to_string())?;
         eval.arg("--predictions").arg(&predictions);
     }

@@ -126,13 +126,6 @@ fn collect(root: &Path, target: &str, ok: bool) -> Outcome {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!(
-            "usage: cargo xtask fuzz [--time 10m] [--jobs N] [TARGET…]\ntargets: {}",
-            TARGETS.join(", ")
-        );
-        return Ok(());
-    }
     let mut time = 60;
     let mut jobs = 1usize;
     let mut targets = Vec::new();

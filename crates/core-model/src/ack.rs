@@ -36,7 +36,9 @@ impl Outcome {
 /// The final outcome of a record and, unless it was delivered, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
+    /// What became of the record.
     pub outcome: Outcome,
+    /// Why, for `Retry` and `Reject`.
     pub reason: Option<String>,
 }
 
@@ -102,14 +104,17 @@ impl Ack {
         self.shared.record(outcome, reason);
     }
 
+    /// The record reached every sink: the source may commit it.
     pub fn delivered(self) {
         self.settle(Outcome::Delivered, None);
     }
 
+    /// Try the record again later (the source keeps it uncommitted).
     pub fn retry(self, reason: impl Into<String>) {
         self.settle(Outcome::Retry, Some(reason.into()));
     }
 
+    /// The record can never be delivered; it goes to the dead-letter file with `reason`.
     pub fn reject(self, reason: impl Into<String>) {
         self.settle(Outcome::Rejected, Some(reason.into()));
     }
@@ -150,6 +155,7 @@ pub struct AckReceiver {
 }
 
 impl AckReceiver {
+    /// Waits until every copy of the record is resolved; the worst outcome wins.
     pub async fn resolution(self) -> Resolution {
         self.rx.await.unwrap_or(Resolution {
             outcome: Outcome::Retry,

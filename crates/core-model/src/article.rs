@@ -24,11 +24,15 @@ pub struct FeedRef {
     pub title: Option<String>,
 }
 
+/// What kind of thing an [`Entity`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityKind {
+    /// A person.
     Person,
+    /// An organization: a government body, an armed group, a party, a company, a news agency.
     Organization,
+    /// A place: a country, a region, a town, a camp, a crossing.
     Place,
 }
 
@@ -39,10 +43,13 @@ pub struct Entity {
     pub surface: String,
     /// The name it resolves to.
     pub canonical: String,
+    /// What kind of thing it names.
     pub kind: EntityKind,
     /// Byte offsets of `surface` in `text`.
     pub start: usize,
+    /// End of `surface` in `text` (byte offset, exclusive).
     pub end: usize,
+    /// How sure the matcher is, from 0 to 1.
     pub confidence: f32,
     /// External ids, such as `{"geonames": "170063"}`.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
@@ -52,10 +59,13 @@ pub struct Entity {
 /// A place the article speaks of, resolved to coordinates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Place {
+    /// The place's name as the gazetteer gives it.
     pub canonical: String,
     /// GeoNames id, or the id of a curated supplement entry.
     pub id: String,
+    /// Latitude, degrees north (WGS 84).
     pub lat: f64,
+    /// Longitude, degrees east (WGS 84).
     pub lon: f64,
     /// ISO 3166-1 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,58 +75,82 @@ pub struct Place {
 /// Something that happened, as the article reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
+    /// The event's type (`Conflict`, `Movement`…).
     #[serde(rename = "type")]
     pub event_type: String,
+    /// A finer type (`AirStrike`, `Evacuation`…), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<String>,
+    /// The words that signalled the event.
     pub trigger: String,
+    /// Who took part, as canonical entity names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actors: Vec<String>,
+    /// Where it happened, as a canonical place name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// When it happened, as the text gives it, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// Byte offsets of the sentence in `text`.
     pub start: usize,
+    /// End of the trigger in `text` (byte offset, exclusive).
     pub end: usize,
+    /// How sure the detector is, from 0 to 1.
     pub confidence: f32,
 }
 
+/// A phrase that says what the article is about, with its weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Keyphrase {
+    /// The phrase as it appears in the text.
     pub phrase: String,
+    /// Its weight: higher is more central.
     pub score: f32,
 }
 
 /// One news article, from the moment a feed announces it to the moment a sink stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Article {
+    /// The record layout's version ([`SCHEMA_VERSION`](crate::SCHEMA_VERSION)), for readers
+    /// of stored records.
     pub schema_version: u32,
+    /// Stable id: the same article gets the same id on every poll and every machine.
     pub id: RecordId,
+    /// The feed (and source stage) the record came from.
     pub feed: FeedRef,
     /// The link the feed gave.
     pub url: String,
+    /// The page's own canonical URL (`<link rel=canonical>`), cleaned of tracking parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canonical_url: Option<String>,
     /// The feed's id for the item (RSS guid, Atom id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// The headline.
     #[serde(default)]
     pub title: Option<String>,
+    /// The feed's or page's summary.
     #[serde(default)]
     pub summary: Option<String>,
+    /// Bylines, in page order.
     #[serde(default)]
     pub authors: Vec<String>,
+    /// When the article was first published.
     #[serde(default)]
     pub published_at: Option<DateTime<Utc>>,
+    /// When it was last changed, when the page says so.
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// When Khabar fetched it.
     pub fetched_at: DateTime<Utc>,
     /// ISO 639-1 code.
     #[serde(default)]
     pub language: Option<String>,
+    /// The outlet's name (`og:site_name` or the feed title).
     #[serde(default)]
     pub site_name: Option<String>,
+    /// Labels added by stages (rules, plugins) and by the feed's categories.
     #[serde(default)]
     pub tags: Vec<String>,
     /// The raw page, kept for the normalizer; sinks may leave it out.
@@ -128,17 +162,22 @@ pub struct Article {
     /// The search and matching form of `text`.
     #[serde(default)]
     pub text_normalized: Option<String>,
+    /// Hash of the normalized text, for exact-duplicate checks.
     #[serde(default)]
     pub content_hash: Option<String>,
     /// 64-bit SimHash as 16 hex digits (JSON numbers lose bits past 2^53).
     #[serde(default)]
     pub simhash: Option<String>,
+    /// People, organizations and places mentioned, with offsets into `text`.
     #[serde(default)]
     pub entities: Vec<Entity>,
+    /// The places among the entities, with coordinates.
     #[serde(default)]
     pub places: Vec<Place>,
+    /// Events found in the text.
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Keyphrases, most central first.
     #[serde(default)]
     pub keyphrases: Vec<Keyphrase>,
     /// Set by `dedupe` when this record repeats an earlier one (same canonical URL, same
@@ -203,6 +242,7 @@ impl Article {
         }
     }
 
+    /// The record as JSON without the raw page (`html`), as sinks that store text write it.
     pub fn to_json_without_html(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(map) = value.as_object_mut() {
@@ -215,7 +255,9 @@ impl Article {
 /// An article in flight, with the acknowledgement its source waits on.
 #[derive(Debug, Clone)]
 pub struct Record {
+    /// The article.
     pub article: Article,
+    /// Its acknowledgement: resolve it once the record is delivered, retried or rejected.
     pub ack: Ack,
 }
 

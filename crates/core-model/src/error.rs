@@ -32,6 +32,7 @@ pub struct StageError {
 }
 
 impl StageError {
+    /// An error of `kind` with `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         StageError {
             kind,
@@ -40,14 +41,17 @@ impl StageError {
         }
     }
 
+    /// An error worth retrying later (network trouble, a busy server).
     pub fn transient(message: impl Into<String>) -> Self {
         StageError::new(ErrorKind::Transient, message)
     }
 
+    /// An error retrying will not cure (a malformed page, a refused record).
     pub fn permanent(message: impl Into<String>) -> Self {
         StageError::new(ErrorKind::Permanent, message)
     }
 
+    /// A stage whose settings cannot work (a bad path, a missing credential): it is not built.
     pub fn config(message: impl Into<String>) -> Self {
         StageError::new(ErrorKind::Config, message)
     }
@@ -65,6 +69,7 @@ impl StageError {
         self
     }
 
+    /// Whether retrying can help.
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }
@@ -74,10 +79,12 @@ impl StageError {
         &self.message
     }
 
+    /// True for [`ErrorKind::Transient`].
     pub fn is_transient(&self) -> bool {
         self.kind == ErrorKind::Transient
     }
 
+    /// True for [`ErrorKind::Permanent`].
     pub fn is_permanent(&self) -> bool {
         self.kind == ErrorKind::Permanent
     }

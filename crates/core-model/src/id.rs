@@ -41,6 +41,7 @@ impl RecordId {
         RecordId(id.into())
     }
 
+    /// The id as text (lower-case hex).
     pub fn as_str(&self) -> &str {
         &self.0
     }

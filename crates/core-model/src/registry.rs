@@ -15,10 +15,14 @@ use crate::error::StageError;
 use crate::stage::{Sink, Source, Transform};
 use crate::state::{StateError, StateStore};
 
+/// The three kinds of stage, which are also the config's sections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StageKind {
+    /// Emits records (`[sources.<id>]`).
     Source,
+    /// Changes, enriches or drops records (`[transforms.<id>]`).
     Transform,
+    /// Delivers records (`[sinks.<id>]`).
     Sink,
 }
 
@@ -32,6 +36,7 @@ impl StageKind {
         }
     }
 
+    /// `source`, `transform` or `sink`, for messages.
     pub fn singular(self) -> &'static str {
         match self {
             StageKind::Source => "source",
@@ -72,12 +77,15 @@ impl Resources {
 /// What `build` may use: where the config and data live, the state store, shared resources.
 #[derive(Clone)]
 pub struct BuildContext {
+    /// The stage's id in the config (`[transforms.<id>]`).
     pub stage_id: String,
     /// `[global] data_dir`, created before any stage is built.
     pub data_dir: PathBuf,
     /// The folder of the config file.
     pub config_dir: PathBuf,
+    /// The pipeline's state store, for checkpoints that must survive a restart.
     pub state: Arc<dyn StateStore>,
+    /// Resources shared by the stages of the pipeline (loaded once, built lazily).
     pub resources: Arc<Resources>,
 }
 
@@ -209,6 +217,7 @@ pub trait StateStoreConfig: Send + Sync {
     fn validate(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Opens (or connects to) the store; called once per process.
     async fn open(&self, ctx: &StateContext) -> Result<Arc<dyn StateStore>, StateError>;
 }
 
@@ -266,8 +275,11 @@ struct Entry<T: ?Sized> {
 /// One registered type, for listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeInfo {
+    /// Source, transform or sink.
     pub kind: StageKind,
+    /// The config `type` name.
     pub name: String,
+    /// One line on what the stage does (shown by `khabar plugins`).
     pub description: String,
 }
 
@@ -349,6 +361,7 @@ fn insert<T: ?Sized>(
 }
 
 impl Registry {
+    /// An empty registry; `khabar::builtin_registry` gives one with every built-in stage.
     pub fn new() -> Self {
         Registry::default()
     }
@@ -369,6 +382,7 @@ impl Registry {
         );
     }
 
+    /// Registers a transform type under `name`; `C` is its settings, decoded with serde.
     pub fn add_transform<C: TransformConfig + DeserializeOwned + 'static>(
         &mut self,
         name: &str,
@@ -384,6 +398,7 @@ impl Registry {
         );
     }
 
+    /// Registers a sink type under `name`; `C` is its settings, decoded with serde.
     pub fn add_sink<C: SinkConfig + DeserializeOwned + 'static>(
         &mut self,
         name: &str,
@@ -447,6 +462,7 @@ impl Registry {
         }
     }
 
+    /// Every registered stage type, sources first, by name within a kind.
     pub fn types(&self) -> Vec<TypeInfo> {
         let mut out = Vec::new();
         let mut push = |kind: StageKind, name: &String, description: &String| {
@@ -477,6 +493,7 @@ impl Registry {
         self.sources.get(name).map(|e| (e.decode)(settings))
     }
 
+    /// Decodes a transform's settings; `None` when no transform has that type name.
     pub fn decode_transform(
         &self,
         name: &str,
@@ -485,6 +502,7 @@ impl Registry {
         self.transforms.get(name).map(|e| (e.decode)(settings))
     }
 
+    /// Decodes a sink's settings; `None` when no sink has that type name.
     pub fn decode_sink(
         &self,
         name: &str,

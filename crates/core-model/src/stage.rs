@@ -14,13 +14,16 @@ use crate::stats::{RunStats, StageCounters};
 /// Whether the pipeline runs until told to stop, or for one cycle (`khabar once`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
+    /// Poll, process and deliver until told to stop (`khabar run`).
     Continuous,
+    /// One cycle: poll every feed once, deliver what came, stop (`khabar once`).
     Once,
 }
 
 /// Where records that can never be delivered are kept, with their reason, so that nothing
 /// vanishes silently. The runtime provides one (a file in `data_dir`).
 pub trait DeadLetters: Send + Sync {
+    /// Keeps `article` with the stage that gave up on it and why.
     fn write(&self, stage: &str, reason: &str, article: &Article);
 }
 
@@ -53,9 +56,13 @@ impl DeadLetters for MemoryDeadLetters {
 /// What a [`Source`] gets from the runtime: where to send records, where to keep checkpoints,
 /// where to put records that ran out of attempts, and when to stop.
 pub struct SourceContext {
+    /// The source stage's id in the config.
     pub id: String,
+    /// Whether to run until shutdown or for one cycle.
     pub mode: RunMode,
+    /// The pipeline's state store, for the source's checkpoints (what was delivered).
     pub state: Arc<dyn StateStore>,
+    /// Counters of the run, for the summary and the logs.
     pub stats: Arc<RunStats>,
     counters: Arc<StageCounters>,
     out: mpsc::Sender<Record>,
@@ -64,6 +71,7 @@ pub struct SourceContext {
 }
 
 impl SourceContext {
+    /// A context for a source outside a pipeline: tests and tools that drive a source by hand.
     pub fn new(
         id: String,
         mode: RunMode,
@@ -112,6 +120,7 @@ impl SourceContext {
         Ok(receiver)
     }
 
+    /// True once shutdown has been asked for: stop emitting and return.
     pub fn is_shutting_down(&self) -> bool {
         *self.shutdown.borrow()
     }
@@ -134,6 +143,8 @@ impl SourceContext {
 /// its output, which lets the stages downstream drain and finish.
 #[async_trait]
 pub trait Source: Send {
+    /// Emits records until the input is exhausted (`RunMode::Once`) or shutdown is asked
+    /// for; commits each record once its acknowledgement resolves as delivered.
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<(), StageError>;
 }
 
@@ -143,17 +154,22 @@ pub enum Verdict {
     /// Pass the (possibly changed) record on.
     Keep,
     /// Drop it on purpose (a filter, a duplicate): it counts as delivered.
-    Drop { reason: String },
+    Drop {
+        /// Why, for the logs.
+        reason: String,
+    },
 }
 
 /// A stage that changes records: fetches a page, cleans text, finds entities.
 ///
 /// How it is driven: the runtime calls [`Transform::process`] for each incoming record, up to
 /// the stage's `max_in_flight` calls at once (hence `&self` and `Sync`). The transform edits
-/// the article in place and returns a [`Verdict`]. A [`StageError::Transient`] makes the
-/// runtime call it again with backoff, up to the stage's `retries`, then hands the record back
-/// to its source as `Retry`; so leave the article unchanged when you fail. A
-/// [`StageError::Permanent`] sends the record to the dead-letter file as rejected. A panic
+/// the article in place and returns a [`Verdict`]. A [`StageError`] of kind
+/// [`ErrorKind::Transient`](crate::ErrorKind::Transient) makes the runtime call it again with
+/// backoff, up to the stage's `retries`, then hands the record back to its source as `Retry`;
+/// so leave the article unchanged when you fail. One of kind
+/// [`ErrorKind::Permanent`](crate::ErrorKind::Permanent) sends the record to the dead-letter
+/// file as rejected. A panic
 /// inside `process` is caught: the record goes to the dead-letter file with the panic's
 /// message, and the stage goes on with the next one.
 ///
@@ -162,6 +178,7 @@ pub enum Verdict {
 /// that it never stalls the worker threads that poll feeds and talk to the network.
 #[async_trait]
 pub trait Transform: Send + Sync {
+    /// Changes `article` in place and says whether to keep it.
     async fn process(&self, article: &mut Article) -> Result<Verdict, StageError>;
 
     /// True when `process` spends its time computing, not waiting.
@@ -181,8 +198,10 @@ pub trait Transform: Send + Sync {
 /// when the input is exhausted, before shutdown completes.
 #[async_trait]
 pub trait Sink: Send {
+    /// Writes a batch; one result per record, in order.
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>>;
 
+    /// Makes everything written so far durable; called when the input ends.
     async fn flush(&mut self) -> Result<(), StageError> {
         Ok(())
     }

@@ -13,6 +13,7 @@ pub struct StateError {
 }
 
 impl StateError {
+    /// An error with `message`.
     pub fn new(message: impl Into<String>) -> StateError {
         StateError {
             message: message.into(),
@@ -26,6 +27,7 @@ impl StateError {
         self
     }
 
+    /// What went wrong, without the cause.
     pub fn message(&self) -> &str {
         &self.message
     }
@@ -56,8 +58,11 @@ impl std::error::Error for StateError {
 /// delivered.
 #[async_trait]
 pub trait StateStore: Send + Sync {
+    /// The value at `key` in `namespace`, if any.
     async fn get(&self, namespace: &str, key: &str) -> Result<Option<Vec<u8>>, StateError>;
+    /// Sets `key` in `namespace` to `value`, durably once this returns.
     async fn put(&self, namespace: &str, key: &str, value: &[u8]) -> Result<(), StateError>;
+    /// Removes `key` from `namespace` (no error when absent).
     async fn delete(&self, namespace: &str, key: &str) -> Result<(), StateError>;
     /// All keys of a namespace, sorted.
     async fn keys(&self, namespace: &str) -> Result<Vec<String>, StateError>;

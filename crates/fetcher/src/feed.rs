@@ -107,7 +107,7 @@ fn feed_rs_parse(text: &str, feed_url: &str) -> Result<feed_rs::model::Feed, Fee
 }
 
 /// Parses a feed document fetched from `feed_url` (relative links resolve against it). Broken
-/// markup is repaired first (see [`crate::repair`]); a truncated document is closed and
+/// markup is repaired first (see [`repair_markup`](crate::repair_markup)); a truncated document is closed and
 /// parsed again. A parser panic becomes an error naming the feed.
 pub fn parse_feed(
     bytes: &[u8],

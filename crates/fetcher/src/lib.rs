@@ -27,6 +27,7 @@ pub use error::{LocationError, ParserPanic, SetupError, SubscriptionError, XmlEr
 pub use feed::{contain_panic, parse_feed, FeedError, FeedItem, ParsedFeed};
 pub use http::{
     parse_retry_after, FailureKind, FetchError, Fetched, Fetcher, HttpOptions, Validators,
+    MAX_RETRY_AFTER,
 };
 pub use opml::{parse_opml, write_opml, OpmlFeed};
 pub use politeness::Politeness;

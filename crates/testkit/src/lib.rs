@@ -136,8 +136,13 @@ impl Drop for TestServer {
     }
 }
 
-/// The URL of a service a test needs, from `var`. Without it the test is skipped, except under
-/// `CI=true`, where a missing service fails the run loudly.
+/// The file (named by this variable) where tests that skip themselves write their names, so
+/// that `cargo xtask ci` counts them as skipped rather than passed (libtest cannot).
+pub const SKIP_LOG_VAR: &str = "KHABAR_SKIP_LOG";
+
+/// The URL of a service a test needs, from `var`. Without it the test is skipped (and noted
+/// in the [`SKIP_LOG_VAR`] file), except under `CI=true`, where a missing service fails the
+/// run loudly.
 pub fn service_url(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),
@@ -146,8 +151,34 @@ pub fn service_url(var: &str) -> Option<String> {
         }
         _ => {
             eprintln!("skipped: {var} is not set");
+            note_skipped(var);
             None
         }
+    }
+}
+
+/// Appends "<test name>\t<reason>" to the skip log, when there is one.
+fn note_skipped(reason: &str) {
+    use std::io::Write as _;
+    let Some(log) = std::env::var_os(SKIP_LOG_VAR) else {
+        return;
+    };
+    // libtest names each test's thread after the test.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed test")
+        .to_string();
+    let line = format!("{test}\t{reason}\n");
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "cannot note the skipped test in {}: {e}",
+            log.to_string_lossy()
+        );
     }
 }
 
