@@ -210,7 +210,7 @@ fn a_feed_error_line_names_the_feed_once_and_says_when_a_page_link_was_followed(
     assert!(missing.contains("HTTP 404"), "{missing}");
     let page = line(&server.url("/politics"));
     assert!(
-        page.contains("followed its feed link")
+        page.contains("an HTML page; it links to the feed")
             && page.contains(&server.url("/rss/politics.xml"))
             && page.matches(&server.url("/politics\"")).count() == 1,
         "{err}"

@@ -104,7 +104,47 @@ fn ci() -> Result<(), String> {
             .current_dir(workspace_root()),
         "`cargo doc --workspace --no-deps`",
     )?;
+    package()?;
     test_with_totals(&["test", "--workspace"])
+}
+
+/// The crates a plugin author's build pulls in: every crate under `crates/` whose manifest
+/// does not say `publish = false`.
+fn publishable_crates() -> Result<Vec<String>, String> {
+    let crates = workspace_root().join("crates");
+    let mut names = Vec::new();
+    let entries = std::fs::read_dir(&crates).map_err(|e| format!("{}: {e}", crates.display()))?;
+    for entry in entries.flatten() {
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
+            continue;
+        };
+        if manifest
+            .lines()
+            .any(|l| l.replace(' ', "") == "publish=false")
+        {
+            continue;
+        }
+        let name = manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("name = "))
+            .map(|n| n.trim_matches('"').to_string())
+            .ok_or_else(|| format!("{}: no package name", entry.path().display()))?;
+        names.push(name);
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `cargo package` (with its build of the packaged sources) for every publishable crate:
+/// what `cargo publish` would check, short of uploading.
+fn package() -> Result<(), String> {
+    let mut args = vec!["package".to_string(), "--allow-dirty".to_string()];
+    for name in publishable_crates()? {
+        args.push("-p".to_string());
+        args.push(name);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cargo(&args)
 }
 
 /// Passed, failed and skipped tests over every test binary of a run.
@@ -249,8 +289,9 @@ const COMMANDS: [(&str, &str, &str); 6] = [
     (
         "ci",
         "ci",
-        "fmt check, clippy -D warnings, cargo doc -D warnings, every test; totals at the end\n\
-         (tests that skip themselves for want of a service count as skipped).",
+        "fmt check, clippy -D warnings, cargo doc -D warnings, cargo package of the\n\
+         publishable crates, every test; totals at the end (tests that skip themselves for\n\
+         want of a service count as skipped).",
     ),
     (
         "new-plugin",

@@ -48,3 +48,19 @@ fn every_command_has_help() {
     }
     assert_eq!(command_help("nope"), None);
 }
+
+#[test]
+fn the_sdk_and_the_binary_are_publishable_and_test_helpers_are_not() {
+    let names = publishable_crates().unwrap_or_default();
+    for name in [
+        "khabar",
+        "khabar-core-model",
+        "khabar-runtime",
+        "khabar-fetcher",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+    for name in ["khabar-testkit", "khabar-eval", "khabar-fuzzing"] {
+        assert!(!names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+}

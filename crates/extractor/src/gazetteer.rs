@@ -36,7 +36,7 @@ impl GazetteerEntry {
 }
 
 /// The curated bilingual list of Middle East and North Africa actors and places.
-pub const CURATED: &str = include_str!("../../../config/gazetteers/curated.tsv");
+pub const CURATED: &str = include_str!("../gazetteer/curated.tsv");
 
 /// A line of a gazetteer that does not read: the file and line, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -239,3 +239,23 @@ impl Drop for RawServer {
         let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
     }
 }
+
+#[cfg(test)]
+mod skip_log_tests {
+    #[test]
+    fn a_skipped_test_notes_its_name_and_reason() {
+        let dir = std::env::temp_dir().join(format!("khabar-skip-log-{}", std::process::id()));
+        let log = dir.with_extension("log");
+        let _ = std::fs::remove_file(&log);
+        // The only test here that touches this variable.
+        std::env::set_var(super::SKIP_LOG_VAR, &log);
+        super::note_skipped("KHABAR_TEST_NATS_URL");
+        std::env::remove_var(super::SKIP_LOG_VAR);
+        let noted = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        assert_eq!(
+            noted,
+            "skip_log_tests::a_skipped_test_notes_its_name_and_reason\tKHABAR_TEST_NATS_URL\n"
+        );
+    }
+}

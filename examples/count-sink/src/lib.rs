@@ -1,6 +1,11 @@
 //! An example Khabar plugin: the `count` sink keeps a running tally of records per feed and
 //! per language in a JSON file, rewritten atomically after every batch.
 //!
+//! It shows the one rule of I/O in a stage: `build` and `write` run on the async worker
+//! threads that also poll feeds and fetch pages, so files are read and written with
+//! `tokio::fs` (which hands the blocking call to tokio's blocking pool), never `std::fs`,
+//! and CPU-heavy work goes to `tokio::task::spawn_blocking`.
+//!
 //! ```toml
 //! [sinks.tally]
 //! type = "count"
@@ -43,7 +48,7 @@ pub struct Tally {
 impl SinkConfig for CountConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Sink>, StageError> {
         let path = ctx.resolve_data(&self.path);
-        let tally = match std::fs::read(&path) {
+        let tally = match tokio::fs::read(&path).await {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 StageError::config(format!("field `path`: {}: {e}", path.display()))
             })?,
@@ -64,6 +69,20 @@ struct CountSink {
     tally: Tally,
 }
 
+impl CountSink {
+    /// Writes the tally beside the file, then renames it over: a crash mid-write leaves the
+    /// old tally whole.
+    async fn save(&self) -> Result<(), String> {
+        let bytes = serde_json::to_vec_pretty(&self.tally).map_err(|e| e.to_string())?;
+        let tmp = self.path.with_extension("tmp");
+        let written = match tokio::fs::write(&tmp, bytes).await {
+            Ok(()) => tokio::fs::rename(&tmp, &self.path).await,
+            Err(e) => Err(e),
+        };
+        written.map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
 #[async_trait]
 impl Sink for CountSink {
     async fn write(&mut self, batch: &[Article]) -> Vec<Result<(), StageError>> {
@@ -78,15 +97,7 @@ impl Sink for CountSink {
                 *self.tally.by_language.entry(language).or_default() += 1;
             }
         }
-        let saved = serde_json::to_vec_pretty(&self.tally)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                let tmp = self.path.with_extension("tmp");
-                std::fs::write(&tmp, bytes)
-                    .and_then(|_| std::fs::rename(&tmp, &self.path))
-                    .map_err(|e| format!("{}: {e}", self.path.display()))
-            });
-        match saved {
+        match self.save().await {
             Ok(()) => batch.iter().map(|_| Ok(())).collect(),
             Err(e) => batch
                 .iter()

@@ -100,17 +100,19 @@ async fn fetch_document(
             Err(FeedError::Html { alternates, .. }) if !alternates.is_empty() => {
                 let page = &fetched.final_url;
                 // The page's feed link came from the network: http(s) only (see `get`).
-                let via = |e: FetchError| {
-                    FetchError {
+                let link = &alternates[0];
+                // Worded as `khabar inspect feed` words it, naming each URL once.
+                let via = |e: FetchError| FetchError {
                     message: format!(
-                        "{page}: an HTML page, not a feed; followed its feed link, which failed: {}",
+                        "{page}: an HTML page; it links to the feed {link}, which failed: {}",
                         e.message
+                            .strip_prefix(&format!("{link}: "))
+                            .unwrap_or(&e.message)
                     ),
                     ..e
-                }
                 };
-                let target = url::Url::parse(&alternates[0])
-                    .map_err(|e| via(FetchError::permanent(format!("{}: {e}", alternates[0]))))?;
+                let target =
+                    url::Url::parse(link).map_err(|e| via(FetchError::permanent(e.to_string())))?;
                 let linked = shared
                     .fetcher
                     .get(&target, None)
