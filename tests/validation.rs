@@ -6,13 +6,8 @@ mod common;
 use common::*;
 
 fn validate(config: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = write_config(dir.path(), config);
-    let out = run(&["validate"], &path);
-    (
-        out.status.success(),
-        format!("{}{}", stdout(&out), stderr(&out)),
-    )
+    let (code, report) = validate_code(config, &[]);
+    (code == Some(0), report)
 }
 
 const BROKEN: &str = r#"

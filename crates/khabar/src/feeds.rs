@@ -46,17 +46,21 @@ async fn sources(
     Ok((found, crate::cli::open_state(&plan).await?))
 }
 
+/// The sources' ids, for messages: "wire, maps".
+fn ids<'a>(sources: impl Iterator<Item = &'a FeedSource>) -> String {
+    sources
+        .map(|s| s.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn pick<'a>(sources: &'a [FeedSource], wanted: Option<&str>) -> Result<Vec<&'a FeedSource>> {
     match wanted {
         Some(id) => match sources.iter().find(|s| s.id == id) {
             Some(s) => Ok(vec![s]),
             None => bail!(
                 "no feed or sitemap source {id:?}; the config has: {}",
-                sources
-                    .iter()
-                    .map(|s| s.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                ids(sources.iter())
             ),
         },
         None if sources.is_empty() => bail!("the config has no feed or sitemap source"),
@@ -128,11 +132,7 @@ pub async fn run(
             let [target] = targets.as_slice() else {
                 bail!(
                     "the config has several feed sources ({}); name one with --source",
-                    targets
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    ids(targets.iter().copied())
                 );
             };
             let bytes = std::fs::read(&file).with_context(|| file.display().to_string())?;
