@@ -236,7 +236,12 @@ fn test_with_totals(args: &[&str]) -> Result<(), String> {
 fn eval(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("entities") {
         cargo(&["build", "--release", "-p", "khabar-eval"])?;
-        let mut cmd = Command::new(target_dir().join("release/khabar-eval"));
+        let eval = target_dir().join("release/khabar-eval");
+        if args.len() == 1 {
+            // Exact spans on AQMAR (held-out and training articles), then the samples.
+            run_status(Command::new(&eval).arg("ner"), "khabar-eval ner")?;
+        }
+        let mut cmd = Command::new(eval);
         cmd.arg("entities").args(&args[1..]);
         return run_status(&mut cmd, "khabar-eval");
     }
@@ -285,7 +290,7 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
 
 /// Each command with its synopsis and what it does: `cargo xtask <command> --help` prints its
 /// entry and runs nothing.
-const COMMANDS: [(&str, &str, &str); 6] = [
+const COMMANDS: [(&str, &str, &str); 7] = [
     (
         "ci",
         "ci",
@@ -310,8 +315,15 @@ const COMMANDS: [(&str, &str, &str); 6] = [
     (
         "eval",
         "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll]>",
-        "extraction F1, precision, recall on the development split; entity precision,\n\
-         recall, F1 per kind on CoNLL-labelled text.",
+        "extraction F1, precision, recall on the development split; entities: exact-span\n\
+         precision, recall, F1 per kind on AQMAR (held-out and training articles) for the\n\
+         gazetteers, a lexicon baseline and the tagger, then on the CoNLL samples.",
+    ),
+    (
+        "train",
+        "train ner [--epochs N]",
+        "trains the Arabic name tagger (averaged perceptron) on AQMAR's training articles\n\
+         (never the held-out ones) and writes crates/extractor/model/ner-ar.model.",
     ),
     (
         "gazetteer",
@@ -326,6 +338,18 @@ const COMMANDS: [(&str, &str, &str); 6] = [
          default); crashes go to fuzz/regressions/ and fail the command.",
     ),
 ];
+
+/// `train ner [--epochs N]`: the name tagger from AQMAR's training articles, written to
+/// crates/extractor/model/ner-ar.model.
+fn train(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) != Some("ner") {
+        return Err("usage: cargo xtask train ner [--epochs N]".into());
+    }
+    cargo(&["build", "--release", "-p", "khabar-eval"])?;
+    let mut cmd = Command::new(target_dir().join("release/khabar-eval"));
+    cmd.arg("train-ner").args(&args[1..]);
+    run_status(&mut cmd, "khabar-eval train-ner")
+}
 
 fn usage() -> String {
     let mut text = "usage: cargo xtask <command> [--help]\n\ncommands:\n".to_string();
@@ -364,6 +388,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("eval") => eval(&args[1..]),
         Some("gazetteer") => gazetteer(&args[1..]),
+        Some("train") => train(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());

@@ -39,6 +39,7 @@ fn help_for_every_command_runs_nothing() {
         vec!["bench", "poll"],
         vec!["eval", "extraction"],
         vec!["gazetteer"],
+        vec!["train", "ner"],
         vec!["fuzz", "feed"],
     ] {
         for flag in ["--help", "-h"] {

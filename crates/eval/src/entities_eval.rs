@@ -60,9 +60,8 @@ fn read(conll: &str) -> (String, Vec<Span>) {
     (text, spans)
 }
 
-pub fn run(conll: &str) -> Result<(), String> {
-    let (text, gold) = read(conll);
-    // The default configuration's gazetteers: the curated list and GeoNames as bulk places.
+/// The default configuration's gazetteers: the curated list and GeoNames as bulk places.
+pub fn default_matcher() -> Result<khabar_extractor::Matcher, String> {
     let mut entries =
         khabar_extractor::gazetteer::parse_tsv(khabar_extractor::gazetteer::CURATED, "curated.tsv")
             .map_err(|e| e.to_string())?;
@@ -75,7 +74,12 @@ pub fn run(conll: &str) -> Result<(), String> {
         khabar_extractor::gazetteer::parse_places_tsv(&list, "geonames.tsv")
             .map_err(|e| e.to_string())?,
     );
-    let matcher = khabar_extractor::Matcher::new(entries).map_err(|e| e.to_string())?;
+    khabar_extractor::Matcher::new(entries).map_err(|e| e.to_string())
+}
+
+pub fn run(conll: &str) -> Result<(), String> {
+    let (text, gold) = read(conll);
+    let matcher = default_matcher()?;
     let (predicted, _) = matcher.find(&text);
     println!(
         "{} labelled entities, {} found\n",

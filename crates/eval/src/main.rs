@@ -4,6 +4,7 @@
 //! precision, recall, accuracy and pages/s per engine. `--predictions` scores another
 //! program's output on the same pages (trafilatura, run by `cargo xtask bench extraction`).
 
+mod aqmar;
 mod entities_eval;
 mod metric;
 
@@ -109,8 +110,103 @@ fn arg(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
+/// The model the `entities` stage loads.
+const MODEL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../extractor/model/ner-ar.model"
+);
+const AQMAR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/eval/arabic-ner-aqmar"
+);
+
+/// `train-ner [--aqmar DIR] [--out FILE] [--epochs N]`: the tagger, learned from the training
+/// articles of AQMAR only.
+fn train_ner(args: &[String]) -> Result<(), String> {
+    let dir = arg(args, "--aqmar").unwrap_or_else(|| AQMAR.to_string());
+    let out = arg(args, "--out").unwrap_or_else(|| MODEL.to_string());
+    let epochs = arg(args, "--epochs")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(12);
+    let articles = aqmar::read_dir(Path::new(&dir))?;
+    let training: Vec<&aqmar::Article> = articles
+        .iter()
+        .filter(|a| !aqmar::held_out(&a.name))
+        .collect();
+    let matcher = entities_eval::default_matcher()?;
+    let started = Instant::now();
+    let model = aqmar::train(&matcher, &training, epochs);
+    let bytes = model.write();
+    std::fs::write(&out, &bytes).map_err(|e| format!("{out}: {e}"))?;
+    println!(
+        "trained on {} articles ({} sentences) in {:.1}s, {epochs} epochs: {} features, {} KB → {out}",
+        training.len(),
+        training.iter().map(|a| a.sentences.len()).sum::<usize>(),
+        started.elapsed().as_secs_f64(),
+        model.features(),
+        bytes.len() / 1024
+    );
+    Ok(())
+}
+
+/// `ner [--aqmar DIR] [--model FILE]`: exact-span precision, recall and F1 per kind on
+/// AQMAR's held-out articles and on its training articles, for the gazetteer matcher, the
+/// lexicon of training names, and the tagger.
+fn eval_ner(args: &[String]) -> Result<(), String> {
+    let dir = arg(args, "--aqmar").unwrap_or_else(|| AQMAR.to_string());
+    let model_path = arg(args, "--model").unwrap_or_else(|| MODEL.to_string());
+    let articles = aqmar::read_dir(Path::new(&dir))?;
+    let (held, training): (Vec<&aqmar::Article>, Vec<&aqmar::Article>) =
+        articles.iter().partition(|a| aqmar::held_out(&a.name));
+    let matcher = entities_eval::default_matcher()?;
+    let lexicon = aqmar::Lexicon::new(&training);
+    let bytes = std::fs::read(&model_path).map_err(|e| format!("{model_path}: {e}"))?;
+    let model =
+        khabar_extractor::ner::Model::read(&bytes).map_err(|e| format!("{model_path}: {e}"))?;
+    println!("| system | split | kind | precision | recall | F1 |\n|---|---|---|---|---|---|");
+    for (split, set) in [("held-out", &held), ("training", &training)] {
+        let mut scores = [aqmar::Score::default(); 4];
+        for article in set.iter() {
+            let mut tagged = Vec::new();
+            for sentence in &article.sentences {
+                let gold = aqmar::spans(&sentence.tags);
+                scores[0].add(&gold, &aqmar::gazetteer_spans(&matcher, &sentence.words));
+                scores[1].add(&gold, &lexicon.find(&sentence.words));
+                let tags = model.tag(&aqmar::features(&matcher, &sentence.words));
+                scores[2].add(&gold, &aqmar::spans(&tags));
+                tagged.push((aqmar::keys(&sentence.words), tags));
+            }
+            khabar_extractor::ner::propagate_names(&mut tagged);
+            for (sentence, (_, tags)) in article.sentences.iter().zip(&tagged) {
+                scores[3].add(&aqmar::spans(&sentence.tags), &aqmar::spans(tags));
+            }
+        }
+        for (system, score) in ["gazetteers", "lexicon", "tagger", "tagger+recurrence"]
+            .iter()
+            .zip(&scores)
+        {
+            print!("{}", score.rows(system, split));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match args.first().map(String::as_str) {
+        Some("train-ner") => Some(train_ner(&args[1..])),
+        Some("ner") => Some(eval_ner(&args[1..])),
+        _ => None,
+    };
+    if let Some(result) = command {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.first().map(String::as_str) == Some("entities") {
         let file = arg(&args, "--file").unwrap_or_else(|| {
             concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed-entities.conll").to_string()

@@ -9,6 +9,8 @@ pub mod entities;
 pub mod events;
 pub mod gazetteer;
 pub mod keyphrases;
+pub mod name_features;
+pub mod ner;
 mod rules;
 
 pub use attributions::{attributions, AttributionsConfig};
