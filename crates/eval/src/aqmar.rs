@@ -6,7 +6,7 @@ use std::path::Path;
 
 use khabar_core_model::EntityKind;
 use khabar_extractor::name_features::{sentence_features, GazetteerHit};
-use khabar_extractor::ner::{self, Example, Model};
+use khabar_extractor::ner::{self, Example, Tagger};
 use khabar_extractor::Matcher;
 use sha2::{Digest, Sha256};
 
@@ -191,17 +191,90 @@ pub fn features(matcher: &Matcher, words: &[String]) -> ner::Features {
     sentence_features(&refs, &hits(words, &found))
 }
 
-/// Trains on `articles` (all of them: the caller passes the training split).
-pub fn train(matcher: &Matcher, articles: &[&Article], epochs: usize) -> Model {
-    let examples: Vec<Example> = articles
+const SEED: u64 = 0x6b68_6162_6172;
+
+/// An article as the tagger sees it: per sentence, features, stems and gold tags.
+struct Document {
+    features: Vec<ner::Features>,
+    keys: Vec<Vec<String>>,
+    tags: Vec<Vec<usize>>,
+}
+
+fn examples<'a>(documents: impl Iterator<Item = &'a Document>) -> Vec<Example> {
+    documents
+        .flat_map(|d| d.features.iter().zip(&d.tags))
+        .map(|(features, tags)| Example {
+            features: features.clone(),
+            tags: tags.clone(),
+        })
+        .collect()
+}
+
+/// Trains both passes on `articles` (all of them: the caller passes the training split).
+/// The second pass learns from first-pass tags that were not trained on the same article
+/// (`folds`-way jackknife), as it will meet them on new text.
+pub fn train(matcher: &Matcher, articles: &[&Article], epochs: usize) -> Tagger {
+    let folds = 4;
+    let documents: Vec<Document> = articles
         .iter()
-        .flat_map(|a| &a.sentences)
-        .map(|s| Example {
-            features: features(matcher, &s.words),
-            tags: s.tags.clone(),
+        .map(|a| Document {
+            features: a
+                .sentences
+                .iter()
+                .map(|s| features(matcher, &s.words))
+                .collect(),
+            keys: a.sentences.iter().map(|s| keys(&s.words)).collect(),
+            tags: a.sentences.iter().map(|s| s.tags.clone()).collect(),
         })
         .collect();
-    ner::train(&examples, epochs, 0x6b68_6162_6172)
+    let mut hinted: Vec<Document> = Vec::with_capacity(documents.len());
+    for fold in 0..folds {
+        let model = ner::train(
+            &examples(
+                documents
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| i % folds != fold)
+                    .map(|(_, d)| d),
+            ),
+            epochs,
+            SEED,
+        );
+        for document in documents
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % folds == fold)
+            .map(|(_, d)| d)
+        {
+            let first: Vec<Vec<usize>> = document.features.iter().map(|f| model.tag(f)).collect();
+            let mut features = document.features.clone();
+            khabar_extractor::name_features::add_document_hints(
+                &mut features,
+                &document.keys,
+                &first,
+            );
+            hinted.push(Document {
+                features,
+                keys: document.keys.clone(),
+                tags: document.tags.clone(),
+            });
+        }
+    }
+    Tagger {
+        first: ner::train(&examples(documents.iter()), epochs, SEED),
+        second: ner::train(&examples(hinted.iter()), epochs, SEED),
+    }
+}
+
+/// Tags an article's sentences with both passes.
+pub fn tag_article(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec<Vec<usize>> {
+    let features = article
+        .sentences
+        .iter()
+        .map(|s| features(matcher, &s.words))
+        .collect();
+    let keys: Vec<Vec<String>> = article.sentences.iter().map(|s| keys(&s.words)).collect();
+    tagger.tag_document(features, &keys)
 }
 
 /// Matches, predictions and gold names per kind (person, organization, place).

@@ -135,17 +135,49 @@ fn train_ner(args: &[String]) -> Result<(), String> {
         .collect();
     let matcher = entities_eval::default_matcher()?;
     let started = Instant::now();
-    let model = aqmar::train(&matcher, &training, epochs);
-    let bytes = model.write();
+    let tagger = aqmar::train(&matcher, &training, epochs);
+    let bytes = tagger.write();
     std::fs::write(&out, &bytes).map_err(|e| format!("{out}: {e}"))?;
     println!(
         "trained on {} articles ({} sentences) in {:.1}s, {epochs} epochs: {} features, {} KB → {out}",
         training.len(),
         training.iter().map(|a| a.sentences.len()).sum::<usize>(),
         started.elapsed().as_secs_f64(),
-        model.features(),
+        tagger.first.features() + tagger.second.features(),
         bytes.len() / 1024
     );
+    Ok(())
+}
+
+/// `ner --folds K`: for tuning without looking at the held-out articles. The training
+/// articles are cut into K folds by article; each fold is scored by a tagger trained on the
+/// others.
+fn cross_validate(dir: &str, folds: usize) -> Result<(), String> {
+    let articles = aqmar::read_dir(Path::new(dir))?;
+    let training: Vec<&aqmar::Article> = articles
+        .iter()
+        .filter(|a| !aqmar::held_out(&a.name))
+        .collect();
+    let matcher = entities_eval::default_matcher()?;
+    let mut score = aqmar::Score::default();
+    for fold in 0..folds {
+        let in_fold = |i: &usize| i % folds == fold;
+        let train: Vec<&aqmar::Article> = (0..training.len())
+            .filter(|i| !in_fold(i))
+            .map(|i| training[i])
+            .collect();
+        let test = (0..training.len()).filter(in_fold).map(|i| training[i]);
+        let tagger = aqmar::train(&matcher, &train, 12);
+        for article in test {
+            let all = aqmar::tag_article(&matcher, &tagger, article);
+            for (sentence, tags) in article.sentences.iter().zip(all) {
+                score.add(&aqmar::spans(&sentence.tags), &aqmar::spans(&tags));
+            }
+        }
+    }
+    println!("| system | split | kind | precision | recall | F1 |\n|---|---|---|---|---|---|");
+    let split = format!("{folds}-fold (training articles)");
+    print!("{}", score.rows("tagger", &split));
     Ok(())
 }
 
@@ -154,6 +186,9 @@ fn train_ner(args: &[String]) -> Result<(), String> {
 /// lexicon of training names, and the tagger.
 fn eval_ner(args: &[String]) -> Result<(), String> {
     let dir = arg(args, "--aqmar").unwrap_or_else(|| AQMAR.to_string());
+    if let Some(folds) = arg(args, "--folds").and_then(|k| k.parse().ok()) {
+        return cross_validate(&dir, folds);
+    }
     let model_path = arg(args, "--model").unwrap_or_else(|| MODEL.to_string());
     let articles = aqmar::read_dir(Path::new(&dir))?;
     let (held, training): (Vec<&aqmar::Article>, Vec<&aqmar::Article>) =
@@ -161,30 +196,21 @@ fn eval_ner(args: &[String]) -> Result<(), String> {
     let matcher = entities_eval::default_matcher()?;
     let lexicon = aqmar::Lexicon::new(&training);
     let bytes = std::fs::read(&model_path).map_err(|e| format!("{model_path}: {e}"))?;
-    let model =
-        khabar_extractor::ner::Model::read(&bytes).map_err(|e| format!("{model_path}: {e}"))?;
+    let tagger =
+        khabar_extractor::ner::Tagger::read(&bytes).map_err(|e| format!("{model_path}: {e}"))?;
     println!("| system | split | kind | precision | recall | F1 |\n|---|---|---|---|---|---|");
     for (split, set) in [("held-out", &held), ("training", &training)] {
-        let mut scores = [aqmar::Score::default(); 4];
+        let mut scores = [aqmar::Score::default(); 3];
         for article in set.iter() {
-            let mut tagged = Vec::new();
-            for sentence in &article.sentences {
+            let all = aqmar::tag_article(&matcher, &tagger, article);
+            for (sentence, tags) in article.sentences.iter().zip(all) {
                 let gold = aqmar::spans(&sentence.tags);
                 scores[0].add(&gold, &aqmar::gazetteer_spans(&matcher, &sentence.words));
                 scores[1].add(&gold, &lexicon.find(&sentence.words));
-                let tags = model.tag(&aqmar::features(&matcher, &sentence.words));
                 scores[2].add(&gold, &aqmar::spans(&tags));
-                tagged.push((aqmar::keys(&sentence.words), tags));
-            }
-            khabar_extractor::ner::propagate_names(&mut tagged);
-            for (sentence, (_, tags)) in article.sentences.iter().zip(&tagged) {
-                scores[3].add(&aqmar::spans(&sentence.tags), &aqmar::spans(tags));
             }
         }
-        for (system, score) in ["gazetteers", "lexicon", "tagger", "tagger+recurrence"]
-            .iter()
-            .zip(&scores)
-        {
+        for (system, score) in ["gazetteers", "lexicon", "tagger"].iter().zip(&scores) {
             print!("{}", score.rows(system, split));
         }
     }

@@ -231,6 +231,15 @@ pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
         features.add(i, &["p3", head(s, 3)]);
         features.add(i, &["x2", tail(s, 2)]);
         features.add(i, &["x3", tail(s, 3)]);
+        features.add(i, &["p4", head(s, 4)]);
+        features.add(i, &["x4", tail(s, 4)]);
+        // Letter groups inside the word: what foreign names written in Arabic share
+        // (ـيز، ـو، غو، تش) whether or not the tagger has seen the name.
+        let letters: Vec<char> = s.chars().collect();
+        for gram in letters.windows(3) {
+            let gram: String = gram.iter().collect();
+            features.add(i, &["c3", &gram]);
+        }
         features.add(i, &["shape", shape(w)]);
         let length = s.chars().count().min(10).to_string();
         features.add(i, &["len", &length]);
@@ -266,6 +275,56 @@ pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
         }
     }
     features
+}
+
+/// What a first tagging pass said elsewhere in the same document about each word: the kind
+/// its stem was tagged most often in other places, and whether it was part of a person's
+/// full name. Names recur in a document; the second pass learns how far to trust that.
+pub fn add_document_hints(
+    features: &mut [Features],
+    keys: &[Vec<String>],
+    first_pass: &[Vec<usize>],
+) {
+    use std::collections::HashMap;
+    // Per stem: votes for O, person, organization, place (tag 0 → 0, B/I-PER → 1, B/I-ORG
+    // → 2, B/I-LOC → 3); and part of a multi-word person.
+    let group = |tag: usize| tag.div_ceil(2).min(3);
+    let mut votes: HashMap<&str, ([usize; 4], bool)> = HashMap::new();
+    for (sentence, tags) in keys.iter().zip(first_pass) {
+        for (i, (key, tag)) in sentence.iter().zip(tags).enumerate() {
+            let entry = votes.entry(key.as_str()).or_default();
+            entry.0[group(*tag)] += 1;
+            let in_long_person = matches!(tag, 1 | 2) && (tags.get(i + 1) == Some(&2) || *tag == 2);
+            entry.1 |= in_long_person;
+        }
+    }
+    for ((sentence_features, sentence), tags) in features.iter_mut().zip(keys).zip(first_pass) {
+        for (i, (key, tag)) in sentence.iter().zip(tags).enumerate() {
+            if key.chars().count() < 3 {
+                continue;
+            }
+            let Some((counts, person_part)) = votes.get(key.as_str()) else {
+                continue;
+            };
+            // Elsewhere: this occurrence's own vote taken out.
+            let mut others = *counts;
+            others[group(*tag)] = others[group(*tag)].saturating_sub(1);
+            let best = (1..4).max_by_key(|k| others[*k]).unwrap_or(0);
+            if others[best] > 0 {
+                let kind = ["O", "PER", "ORG", "LOC"][best];
+                sentence_features.add(i, &["doc", kind]);
+                let share = if others[best] * 2 > others[0] {
+                    "most"
+                } else {
+                    "some"
+                };
+                sentence_features.add(i, &["doc", kind, share]);
+            }
+            if *person_part {
+                sentence_features.add(i, &["doc-person-part"]);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -248,6 +248,53 @@ impl Model {
     }
 }
 
+/// Two passes over a document: the second sees what the first said elsewhere in the same
+/// document ([`crate::name_features::add_document_hints`]), so a name found once in a telling
+/// context is found where the context says nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Tagger {
+    /// The sentence-by-sentence pass.
+    pub first: Model,
+    /// The pass with the document's hints.
+    pub second: Model,
+}
+
+impl Tagger {
+    /// Tags every sentence of a document, given each sentence's features (without hints) and
+    /// its words as stems (`keys`).
+    pub fn tag_document(
+        &self,
+        mut features: Vec<Features>,
+        keys: &[Vec<String>],
+    ) -> Vec<Vec<usize>> {
+        let first: Vec<Vec<usize>> = features.iter().map(|f| self.first.tag(f)).collect();
+        crate::name_features::add_document_hints(&mut features, keys, &first);
+        features.iter().map(|f| self.second.tag(f)).collect()
+    }
+
+    /// Both models as bytes: the first's length, the first, the second.
+    pub fn write(&self) -> Vec<u8> {
+        let first = self.first.write();
+        let mut out = (first.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&first);
+        out.extend_from_slice(&self.second.write());
+        out
+    }
+
+    /// Reads what [`Tagger::write`] wrote.
+    pub fn read(bytes: &[u8]) -> Result<Tagger, ModelError> {
+        let (length, rest) = bytes.split_at_checked(8).ok_or(ModelError::Truncated)?;
+        let mut n = [0u8; 8];
+        n.copy_from_slice(length);
+        let length = usize::try_from(u64::from_le_bytes(n)).map_err(|_| ModelError::Format)?;
+        let (first, second) = rest.split_at_checked(length).ok_or(ModelError::Truncated)?;
+        Ok(Tagger {
+            first: Model::read(first)?,
+            second: Model::read(second)?,
+        })
+    }
+}
+
 /// A labelled sentence for training: its features and gold tags (numbers into [`TAGS`]).
 pub struct Example {
     /// What the tagger sees.
@@ -331,82 +378,6 @@ pub fn train(examples: &[Example], epochs: usize, seed: u64) -> Model {
     averaged
 }
 
-/// Names recur: a document that names someone in full ("فؤاد السنيورة") calls them by one of
-/// the names later ("السنيورة"). After tagging, every untagged run of words (compared as
-/// `keys`, the words' stems) that repeats a name tagged elsewhere in the document takes that
-/// name's kind; a single word of a person's full name, too. `sentences` holds each
-/// sentence's keys and tags, changed in place.
-pub fn propagate_names(sentences: &mut [(Vec<String>, Vec<usize>)]) {
-    use std::collections::HashMap as Map;
-    let mut whole: Map<Vec<String>, usize> = Map::new();
-    let mut parts: Map<String, usize> = Map::new();
-    for (keys, tags) in sentences.iter() {
-        let mut i = 0;
-        while i < tags.len() {
-            let begin = tags[i];
-            if !matches!(begin, 1 | 3 | 5) {
-                i += 1;
-                continue;
-            }
-            let mut end = i + 1;
-            while end < tags.len() && tags[end] == begin + 1 {
-                end += 1;
-            }
-            let name: Vec<String> = keys[i..end].to_vec();
-            if name.iter().all(|k| k.chars().count() >= 3) {
-                if begin == 1 && name.len() > 1 {
-                    for key in &name {
-                        parts.entry(key.clone()).or_insert(1);
-                    }
-                }
-                // A single word of a place or an organization is too often an ordinary word
-                // elsewhere (العرب the people, not a place); a person's name is not.
-                if begin == 1 || name.len() > 1 {
-                    whole.entry(name).or_insert(begin);
-                }
-            }
-            i = end;
-        }
-    }
-    if whole.is_empty() {
-        return;
-    }
-    let longest = whole.keys().map(Vec::len).max().unwrap_or(1);
-    for (keys, tags) in sentences.iter_mut() {
-        let mut i = 0;
-        while i < keys.len() {
-            if tags[i] != 0 {
-                i += 1;
-                continue;
-            }
-            let mut taken = 0;
-            for len in (1..=longest.min(keys.len() - i)).rev() {
-                if !tags[i..i + len].iter().all(|t| *t == 0) {
-                    continue;
-                }
-                if let Some(begin) = whole.get(&keys[i..i + len]) {
-                    tags[i] = *begin;
-                    for tag in tags.iter_mut().take(i + len).skip(i + 1) {
-                        *tag = begin + 1;
-                    }
-                    taken = len;
-                    break;
-                }
-            }
-            if taken == 0 && parts.contains_key(&keys[i]) {
-                tags[i] = 1;
-                let mut j = i + 1;
-                while j < keys.len() && tags[j] == 0 && parts.contains_key(&keys[j]) {
-                    tags[j] = 2;
-                    j += 1;
-                }
-                taken = j - i;
-            }
-            i += taken.max(1);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,22 +425,23 @@ mod tests {
     }
 
     #[test]
-    fn names_seen_in_full_are_found_again() {
-        let keys = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
-        let mut doc = vec![
-            (
-                keys(&["قال", "فواد", "السنيوره", "في", "بيروت"]),
-                vec![0, 1, 2, 0, 5],
-            ),
-            (
-                keys(&["واكد", "السنيوره", "من", "بيروت", "ان"]),
-                vec![0, 0, 0, 0, 0],
-            ),
-        ];
-        propagate_names(&mut doc);
-        // The person's surname is found again; a one-word place is not spread (too often an
-        // ordinary word elsewhere).
-        assert_eq!(doc[1].1, vec![0, 1, 0, 0, 0]);
+    fn a_tagger_file_holds_both_passes() {
+        let examples = vec![Example {
+            features: sentence(&["زار", "بيروت", "أمس"]),
+            tags: vec![0, 5, 0],
+        }];
+        let tagger = Tagger {
+            first: train(&examples, 5, 1),
+            second: train(&examples, 5, 2),
+        };
+        let bytes = tagger.write();
+        let again = Tagger::read(&bytes).expect("round trip");
+        let f = &examples[0].features;
+        assert_eq!(again.first.tag(f), vec![0, 5, 0]);
+        assert_eq!(again.second.tag(f), tagger.second.tag(f));
+        for cut in [0, 7, 9, bytes.len() - 1] {
+            assert!(Tagger::read(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]
