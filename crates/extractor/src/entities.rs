@@ -25,6 +25,7 @@ use khabar_core_model::{
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::common_words::{WordFrequencies, COMMON_RANK};
 use crate::gazetteer::{parse_places_tsv, parse_tsv, GazetteerEntry, CURATED};
 
 /// `[transforms.<id>] type = "entities"`.
@@ -146,6 +147,7 @@ impl Matcher {
         let mut patterns: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut candidates: Vec<Vec<Candidate>> = Vec::new();
+        let frequencies = WordFrequencies::arabic();
         for (number, entry) in entries.iter().enumerate() {
             let entry_number = u32::try_from(number).map_err(|_| MatcherError::TooManyEntries)?;
             for alias in &entry.aliases {
@@ -174,14 +176,29 @@ impl Matcher {
                         .next()
                         .is_some_and(|c| c.is_ascii_alphabetic());
                     let single_word = !folded.contains(' ');
+                    // An ordinary word first (مدينة is "city" before it is Medina): among the
+                    // thousand most frequent words never a bulk name, among the five thousand
+                    // only with its country in the text. Countries and first-level divisions
+                    // keep their names.
+                    let rank = frequencies.rank(&folded).unwrap_or(u32::MAX);
+                    let division = entry.is_country()
+                        || entry
+                            .feature
+                            .as_deref()
+                            .is_some_and(|f| f.starts_with("A."));
+                    if single_word && !division && rank <= 1000 {
+                        continue;
+                    }
+                    let ordinary = single_word && !division && rank <= COMMON_RANK;
                     // Short Arabic words are too often something else, whatever the town's size.
                     let short_arabic = !latin && letters <= 3;
                     Candidate {
                         entry: entry_number,
                         needs_capital: latin,
-                        needs_context: single_word
-                            && !entry.is_country()
-                            && (short_arabic || entry.population.unwrap_or(0) < LARGE_CITY),
+                        needs_context: ordinary
+                            || (single_word
+                                && !entry.is_country()
+                                && (short_arabic || entry.population.unwrap_or(0) < LARGE_CITY)),
                         single_latin: latin
                             && single_word
                             && !entry.is_country()
@@ -258,6 +275,19 @@ impl Matcher {
             let c = search[start..].chars().next()?;
             if !PROCLITICS.contains(&c) {
                 return None;
+            }
+            // A word that is more frequent than what would follow its proclitic is an ordinary
+            // word: لوكالة is "to the agency", not ل + Calais; فرانس is not ف + Reims. والعراق
+            // is rarer than العراق: و + Iraq.
+            let frequencies = WordFrequencies::arabic();
+            let remainder = start + c.len_utf8();
+            if let Some(whole) = frequencies.zipf(&search[at..word_end]) {
+                let rest = search
+                    .get(remainder..word_end)
+                    .and_then(|rest| frequencies.zipf(rest));
+                if rest.is_none_or(|rest| whole >= rest) {
+                    return None;
+                }
             }
             start += c.len_utf8();
             if !search[start..].chars().next().is_some_and(is_word_char) {

@@ -5,6 +5,7 @@
 //! regex lists that add tags).
 
 pub mod attributions;
+pub mod common_words;
 pub mod entities;
 pub mod events;
 pub mod gazetteer;

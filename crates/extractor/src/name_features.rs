@@ -119,6 +119,31 @@ const VERBS: &[&str] = &[
 
 const PROCLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
 
+/// Khabar's list of given names (Arabic and foreign names in Arabic script).
+pub const GIVEN_NAMES: &str = include_str!("../gazetteer/given-names.txt");
+
+/// The given names, folded for search.
+fn given_names() -> &'static std::collections::HashSet<String> {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        GIVEN_NAMES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| khabar_text::normalize_for_search(l.trim()))
+            .collect()
+    })
+}
+
+/// A word's frequency as an ordinary word, in half-Zipf steps ("oov" when unlisted): names
+/// the tagger has never seen are mostly rare words.
+fn frequency_bucket(folded: &str) -> String {
+    match crate::common_words::WordFrequencies::arabic().zipf(folded) {
+        Some(zipf) => ((zipf * 2.0).floor() as i32).to_string(),
+        None => "oov".to_string(),
+    }
+}
+
 /// The word without its proclitics and article: وبالمدينة → مدينه (in search form).
 pub fn stem(folded: &str) -> &str {
     let mut rest = folded;
@@ -244,6 +269,18 @@ pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
         let length = s.chars().count().min(10).to_string();
         features.add(i, &["len", &length]);
         features.add(i, &["al", if s.len() < w.len() { "y" } else { "n" }]);
+        features.add(i, &["freq", &frequency_bucket(w)]);
+        features.add(i, &["sfreq", &frequency_bucket(s)]);
+        let given = |j: isize| {
+            let names = given_names();
+            names.contains(word(j)) || names.contains(stem_at(j))
+        };
+        if given(at) {
+            features.add(i, &["given"]);
+        }
+        if given(at - 1) {
+            features.add(i, &["given-1"]);
+        }
         features.add(i, &["w-1", word(at - 1)]);
         features.add(i, &["w+1", word(at + 1)]);
         features.add(i, &["w-2", word(at - 2)]);
