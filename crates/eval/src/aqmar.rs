@@ -274,7 +274,17 @@ pub fn tag_article(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec
         .map(|s| features(matcher, &s.words))
         .collect();
     let keys: Vec<Vec<String>> = article.sentences.iter().map(|s| keys(&s.words)).collect();
-    tagger.tag_document(features, &keys)
+    let mut tags = tagger.tag_document(features, &keys);
+    let words: Vec<Vec<&str>> = article
+        .sentences
+        .iter()
+        .map(|s| s.words.iter().map(String::as_str).collect())
+        .collect();
+    for (words, tags) in words.iter().zip(tags.iter_mut()) {
+        khabar_extractor::name_features::person_rules(words, tags);
+    }
+    khabar_extractor::name_features::recur_family_names(&words, &mut tags);
+    tags
 }
 
 /// Matches, predictions and gold names per kind (person, organization, place).

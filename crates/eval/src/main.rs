@@ -207,7 +207,18 @@ fn eval_ner(args: &[String]) -> Result<(), String> {
                 let gold = aqmar::spans(&sentence.tags);
                 scores[0].add(&gold, &aqmar::gazetteer_spans(&matcher, &sentence.words));
                 scores[1].add(&gold, &lexicon.find(&sentence.words));
-                scores[2].add(&gold, &aqmar::spans(&tags));
+                let predicted = aqmar::spans(&tags);
+                // Errors of the training split only: tuning never looks at held-out text.
+                if split == "training" && std::env::var_os("KHABAR_EVAL_SHOW_ERRORS").is_some() {
+                    for p in predicted.iter().filter(|p| !gold.contains(p)) {
+                        println!(
+                            "false {:?}: {}",
+                            p.kind,
+                            sentence.words[p.start..p.end].join(" ")
+                        );
+                    }
+                }
+                scores[2].add(&gold, &predicted);
             }
         }
         for (system, score) in ["gazetteers", "lexicon", "tagger"].iter().zip(&scores) {

@@ -42,6 +42,10 @@ pub struct EntitiesConfig {
     /// Use the curated list shipped with Khabar.
     #[serde(default = "default_true")]
     pub curated: bool,
+    /// Find the people, organizations and places the lists do not have with the name tagger
+    /// shipped with Khabar (Arabic text; `model/ner-ar.model`).
+    #[serde(default = "default_true")]
+    pub tagger: bool,
 }
 
 fn default_true() -> bool {
@@ -550,15 +554,25 @@ impl TransformConfig for EntitiesConfig {
                 "no gazetteer: set `curated = true` or name `lists` or `places`",
             ));
         }
+        let tagger = if self.tagger {
+            Some(
+                crate::names::arabic_tagger()
+                    .map_err(|e| StageError::config(format!("field `tagger`: {e}")))?,
+            )
+        } else {
+            None
+        };
         Ok(Box::new(Entities {
             matcher: Matcher::new(entries)
                 .map_err(|e| StageError::config("gazetteer").with_cause(e))?,
+            tagger,
         }))
     }
 }
 
 struct Entities {
     matcher: Matcher,
+    tagger: Option<&'static crate::ner::Tagger>,
 }
 
 #[async_trait]
@@ -571,7 +585,21 @@ impl Transform for Entities {
         let Some(text) = article.text.as_deref() else {
             return Ok(Verdict::Keep);
         };
-        let (entities, places) = self.matcher.find(text);
+        let (mut entities, mut places) = self.matcher.find(text);
+        let arabic = match article.language.as_deref() {
+            Some(language) => language == "ar",
+            None => crate::names::mostly_arabic(text),
+        };
+        if let (Some(tagger), true) = (self.tagger, arabic) {
+            let tagged = crate::names::tag_names(tagger, text, &entities);
+            entities = crate::names::merge(text, entities, &tagged);
+            // A place the tagger read as a person leaves the map.
+            places.retain(|p| {
+                entities
+                    .iter()
+                    .any(|e| e.kind == EntityKind::Place && e.canonical == p.canonical)
+            });
+        }
         article.entities = entities;
         article.places = places;
         Ok(Verdict::Keep)

@@ -123,7 +123,7 @@ const PROCLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
 pub const GIVEN_NAMES: &str = include_str!("../gazetteer/given-names.txt");
 
 /// The given names, folded for search.
-fn given_names() -> &'static std::collections::HashSet<String> {
+pub(crate) fn given_names() -> &'static std::collections::HashSet<String> {
     static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
     NAMES.get_or_init(|| {
@@ -312,6 +312,274 @@ pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
         }
     }
     features
+}
+
+/// Titles and roles that announce a person in the rules (search form): only those that
+/// are not ordinary words too (العالم is "the world" before it is "the scientist").
+const RULE_TITLES: &[&str] = &[
+    "الرييس",
+    "رييس",
+    "الملك",
+    "الامير",
+    "الشيخ",
+    "السيد",
+    "السيده",
+    "الوزير",
+    "وزير",
+    "العقيد",
+    "اللواء",
+    "العميد",
+    "الجنرال",
+    "المشير",
+    "الدكتور",
+    "المتحدث",
+    "الناطق",
+    "المبعوث",
+    "السفير",
+    "السلطان",
+    "البابا",
+    "المستشار",
+    "النايب",
+    "المدرب",
+    "اللاعب",
+    "الملكه",
+    "الاميره",
+    "الرييسه",
+    "الوزيره",
+];
+
+/// A word with only its marks taken away and its hamza alefs plain: closer to the letter
+/// than the search form, which writes على (on) like علي (Ali).
+fn light(word: &str) -> String {
+    word.chars()
+        .filter(|c| !('\u{064B}'..='\u{065F}').contains(c) && *c != '\u{0640}')
+        .map(|c| match c {
+            'أ' | 'إ' | 'آ' => 'ا',
+            other => other,
+        })
+        .collect()
+}
+
+/// The given names as [`light`] writes them.
+fn given_names_light() -> &'static std::collections::HashSet<String> {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        GIVEN_NAMES
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(|l| light(l.trim()))
+            .collect()
+    })
+}
+
+/// Given names that are ordinary words too, as [`light`] writes them (علي is also على
+/// written with ya, حسن "good", بان "appeared"): features, but never a rule's trigger.
+const AMBIGUOUS_GIVEN: &[&str] = &[
+    "علي",
+    "حسن",
+    "بان",
+    "كرم",
+    "نور",
+    "زين",
+    "عبد",
+    "امين",
+    "سعيد",
+    "جميله",
+    "كريم",
+    "رشيد",
+    "صالح",
+    "سليم",
+    "منصور",
+    "ناصر",
+    "نبيل",
+    "عادل",
+    "جمال",
+    "كمال",
+    "فريده",
+    "وفاء",
+    "هدي",
+    "مني",
+    "نصر",
+    "مالك",
+    "باسل",
+    "سامي",
+    "منير",
+    "هاني",
+    "وليد",
+    "ماهر",
+    "ريم",
+    "عماد",
+    "انور",
+    "شريف",
+    "ضياء",
+    "سعد",
+    "فهد",
+    "طلال",
+    "بكر",
+    "زيد",
+];
+
+/// Words that join the parts of a name: nasab and kunya (search form).
+const JOINERS: &[&str] = &["بن", "ابن", "بنت"];
+
+/// Below this rank (more frequent) a word is taken for an ordinary word by the rules.
+const RARE_RANK: u32 = 15_000;
+const STARTERS: &[&str] = &["ابو", "ال", "ام"];
+
+/// People the tagger left out, found by the frames news writes them in: a title or role
+/// (الرئيس، رئيس الوزراء اللبناني، العقيد) or a given name, followed by words that are not
+/// ordinary words (or a family name with the article right after a given name), with
+/// nasab (بن، ابن) and kunya (أبو، آل) inside. Only words the tagger left as O are changed.
+pub fn person_rules(words: &[&str], tags: &mut [usize]) {
+    let frequencies = crate::common_words::WordFrequencies::arabic();
+    let folded: Vec<String> = words
+        .iter()
+        .map(|w| khabar_text::normalize_for_search(w))
+        .collect();
+    let stems: Vec<&str> = folded.iter().map(|w| stem(w)).collect();
+    let letters =
+        |i: usize| folded[i].chars().all(char::is_alphabetic) && folded[i].chars().count() >= 2;
+    let title =
+        |i: usize| RULE_TITLES.contains(&folded[i].as_str()) || RULE_TITLES.contains(&stems[i]);
+    let given = |i: usize| given_names_light().contains(&light(words[i]));
+    let trigger = |i: usize| {
+        let word = light(words[i]);
+        given_names_light().contains(&word) && !AMBIGUOUS_GIVEN.contains(&word.as_str())
+    };
+    let rank = |i: usize| frequencies.rank(&folded[i]).unwrap_or(u32::MAX);
+    // A word that can be part of a name: not an ordinary word, not a title.
+    // A rare word: names the lists do not know are seldom among the most frequent
+    // 15,000 words; ordinary words in a rare form (مفاعلات) mostly are.
+    let rare = |i: usize| rank(i) > RARE_RANK;
+    let name_word = |i: usize| letters(i) && !title(i) && (given(i) || rare(i));
+    let free = |tags: &[usize], from: usize, to: usize| tags[from..to].iter().all(|t| *t == 0);
+    let mut i = 0;
+    while i < words.len() {
+        let mut start = None;
+        if title(i) {
+            // Skip what qualifies the title: up to three ordinary words with the article
+            // (الوزراء، اللبناني، الخارجية).
+            let mut j = i + 1;
+            let mut skipped = 0;
+            while j < words.len()
+                && skipped < 3
+                && letters(j)
+                && !name_word(j)
+                && (folded[j].starts_with("ال") || title(j))
+            {
+                j += 1;
+                skipped += 1;
+            }
+            if j < words.len() && name_word(j) {
+                start = Some(j);
+            }
+        } else if trigger(i)
+            && i + 1 < words.len()
+            && !title(i + 1)
+            && letters(i + 1)
+            && (rare(i + 1) || rank(i + 1) > 3000 && folded[i + 1].starts_with("ال"))
+        {
+            start = Some(i);
+        } else if STARTERS.contains(&folded[i].as_str())
+            && i + 1 < words.len()
+            && name_word(i + 1)
+            && i > 0
+            && title(i - 1)
+        {
+            start = Some(i);
+        }
+        let Some(first) = start else {
+            i += 1;
+            continue;
+        };
+        // The name runs over name words, a family name with the article after a given name,
+        // and the joiners between them; at most five words.
+        let mut end = first + 1;
+        while end < words.len() && end - first < 5 {
+            let joined =
+                JOINERS.contains(&folded[end].as_str()) || STARTERS.contains(&folded[end].as_str());
+            if joined && end + 1 < words.len() && name_word(end + 1) {
+                end += 2;
+                continue;
+            }
+            let family = given(end - 1)
+                && folded[end].starts_with("ال")
+                && letters(end)
+                && !title(end)
+                && rank(end) > 3000;
+            if name_word(end) || family {
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        if free(tags, first, end) {
+            tags[first] = 1;
+            for tag in tags.iter_mut().take(end).skip(first + 1) {
+                *tag = 2;
+            }
+        }
+        i = end;
+    }
+}
+
+/// A person named in full is then called by the family name alone (فؤاد السنيورة … أضاف
+/// السنيورة): the parts of a document's multi-word person names that are neither given names
+/// nor ordinary words are tagged as that person wherever they stand untagged.
+pub fn recur_family_names(sentences: &[Vec<&str>], tags: &mut [Vec<usize>]) {
+    let frequencies = crate::common_words::WordFrequencies::arabic();
+    let key = |w: &str| stem(&khabar_text::normalize_for_search(w)).to_string();
+    let mut family: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for (words, tags) in sentences.iter().zip(tags.iter()) {
+        let mut i = 0;
+        while i < tags.len() {
+            if tags[i] != 1 {
+                i += 1;
+                continue;
+            }
+            let mut end = i + 1;
+            while end < tags.len() && tags[end] == 2 {
+                end += 1;
+            }
+            let starts_with_given = {
+                let first = light(words[i]);
+                given_names_light().contains(&first) && !AMBIGUOUS_GIVEN.contains(&first.as_str())
+            };
+            if end - i >= 2 && starts_with_given {
+                for word in &words[i..end] {
+                    let folded = khabar_text::normalize_for_search(word);
+                    let k = key(word);
+                    let rank = |w: &str| frequencies.rank(w).unwrap_or(u32::MAX);
+                    let ordinary = rank(&folded) <= RARE_RANK || rank(&k) <= RARE_RANK;
+                    let given = given_names_light().contains(&light(word));
+                    if !ordinary && !given && k.chars().count() >= 3 {
+                        family.insert(k);
+                    }
+                }
+            }
+            i = end;
+        }
+    }
+    if family.is_empty() {
+        return;
+    }
+    for (words, tags) in sentences.iter().zip(tags.iter_mut()) {
+        let mut i = 0;
+        while i < words.len() {
+            if tags[i] == 0 && family.contains(&key(words[i])) {
+                tags[i] = 1;
+                let mut j = i + 1;
+                while j < words.len() && tags[j] == 0 && family.contains(&key(words[j])) {
+                    tags[j] = 2;
+                    j += 1;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
 }
 
 /// What a first tagging pass said elsewhere in the same document about each word: the kind

@@ -1,0 +1,297 @@
+//! The name tagger in running text: Arabic text is cut into sentences and words, the tagger
+//! ([`crate::ner::Tagger`], shipped in `model/ner-ar.model`) labels them with the
+//! gazetteers' reading as a feature, and its names are merged with the gazetteers' matches.
+//!
+//! How they are merged: where both found a name of the same kind, the gazetteer's entry wins
+//! (it has the canonical name, ids and coordinates); where the tagger reads a gazetteer's
+//! place as a person or an organization (بلير is Blair, not the town), the tagger wins; what
+//! only the tagger found is added. A one-word name that is also one of the most frequent
+//! ordinary words is dropped unless a gazetteer knows it. People are given the fullest form
+//! the document uses as their canonical name (السنيورة → فؤاد السنيورة).
+
+use std::sync::OnceLock;
+
+use khabar_core_model::{Entity, EntityKind};
+
+use crate::common_words::WordFrequencies;
+use crate::name_features::{
+    person_rules, recur_family_names, sentence_features, stem, GazetteerHit,
+};
+use crate::ner::{tag_kind, ModelError, Tagger};
+
+/// The model, as trained by `cargo xtask train ner` (CC BY-SA 3.0: see `model/README.md`).
+pub const ARABIC_MODEL: &[u8] = include_bytes!("../model/ner-ar.model");
+
+/// The shipped tagger, read once per process and shared by every stage.
+pub fn arabic_tagger() -> Result<&'static Tagger, &'static ModelError> {
+    static TAGGER: OnceLock<Result<Tagger, ModelError>> = OnceLock::new();
+    TAGGER.get_or_init(|| Tagger::read(ARABIC_MODEL)).as_ref()
+}
+
+/// Whether most letters of `text` are Arabic: the tagger reads Arabic only.
+pub fn mostly_arabic(text: &str) -> bool {
+    let (mut arabic, mut letters) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()).take(2000) {
+        letters += 1;
+        if ('\u{0600}'..='\u{06FF}').contains(&c) {
+            arabic += 1;
+        }
+    }
+    letters > 0 && arabic * 2 > letters
+}
+
+/// A token of running text: its byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Token {
+    start: usize,
+    end: usize,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || ('\u{064B}'..='\u{065F}').contains(&c) || c == '\u{0640}'
+}
+
+/// Sentences of words and punctuation marks, as the corpus the tagger learned from cuts
+/// them: a word is a run of letters and digits, each other visible character a token of its
+/// own; a sentence ends after `.`, `!`, `?`, `؟` or at a line break.
+fn sentences(text: &str) -> Vec<Vec<Token>> {
+    let mut out = Vec::new();
+    let mut current: Vec<Token> = Vec::new();
+    let mut word_start: Option<usize> = None;
+    for (at, c) in text.char_indices() {
+        if is_word_char(c) {
+            word_start.get_or_insert(at);
+            continue;
+        }
+        if let Some(start) = word_start.take() {
+            current.push(Token { start, end: at });
+        }
+        if c == '\n' {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        } else if !c.is_whitespace() {
+            current.push(Token {
+                start: at,
+                end: at + c.len_utf8(),
+            });
+            if matches!(c, '.' | '!' | '?' | '؟') {
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    if let Some(start) = word_start {
+        current.push(Token {
+            start,
+            end: text.len(),
+        });
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// A name the tagger found: byte range and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TaggedName {
+    /// Start in the text (byte offset).
+    pub start: usize,
+    /// End in the text (byte offset, exclusive).
+    pub end: usize,
+    /// Person, organization or place.
+    pub kind: EntityKind,
+}
+
+/// The names `tagger` finds in `text`, given the gazetteer's matches (`known`).
+pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedName> {
+    let sentences = sentences(text);
+    let mut features = Vec::with_capacity(sentences.len());
+    let mut keys = Vec::with_capacity(sentences.len());
+    for tokens in &sentences {
+        let words: Vec<&str> = tokens.iter().map(|t| &text[t.start..t.end]).collect();
+        let mut hits: Vec<GazetteerHit> = vec![None; tokens.len()];
+        for entity in known {
+            let mut first = true;
+            for (hit, token) in hits.iter_mut().zip(tokens) {
+                if token.start < entity.end && entity.start < token.end {
+                    *hit = Some((entity.kind, first));
+                    first = false;
+                }
+            }
+        }
+        features.push(sentence_features(&words, &hits));
+        keys.push(
+            words
+                .iter()
+                .map(|w| stem(&khabar_text::normalize_for_search(w)).to_string())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let mut tags = tagger.tag_document(features, &keys);
+    let words: Vec<Vec<&str>> = sentences
+        .iter()
+        .map(|tokens| tokens.iter().map(|t| &text[t.start..t.end]).collect())
+        .collect();
+    for (words, tags) in words.iter().zip(tags.iter_mut()) {
+        person_rules(words, tags);
+    }
+    recur_family_names(&words, &mut tags);
+    let mut names = Vec::new();
+    for (tokens, tags) in sentences.iter().zip(&tags) {
+        let mut i = 0;
+        while i < tags.len() {
+            let Some(kind) = tag_kind(tags[i]) else {
+                i += 1;
+                continue;
+            };
+            let begin = tags[i];
+            let mut end = i + 1;
+            while end < tags.len() && tags[end] == begin + 1 {
+                end += 1;
+            }
+            names.push(TaggedName {
+                start: tokens[i].start,
+                end: tokens[end - 1].end,
+                kind,
+            });
+            i = end;
+        }
+    }
+    names
+}
+
+/// A name's words as stems of their search forms, for telling two ways of writing a name
+/// apart from two names (لراؤول and راؤول, السنيورة in فؤاد السنيورة).
+fn bare(surface: &str) -> Vec<String> {
+    khabar_text::normalize_for_search(surface)
+        .split(' ')
+        .map(|w| stem(w).to_string())
+        .collect()
+}
+
+/// Merges the tagger's names into the gazetteer's matches (see the module's documentation).
+pub fn merge(text: &str, mut known: Vec<Entity>, tagged: &[TaggedName]) -> Vec<Entity> {
+    let frequencies = WordFrequencies::arabic();
+    let overlaps = |e: &Entity, t: &TaggedName| e.start < t.end && t.start < e.end;
+    // Gazetteer places the tagger reads as people or organizations.
+    known.retain(|e| {
+        e.kind != EntityKind::Place
+            || !tagged
+                .iter()
+                .any(|t| t.kind != EntityKind::Place && overlaps(e, t))
+    });
+    let mut added = Vec::new();
+    for name in tagged {
+        if known.iter().any(|e| overlaps(e, name)) {
+            continue;
+        }
+        let surface = &text[name.start..name.end];
+        let folded = khabar_text::normalize_for_search(surface);
+        let single_word = !folded.contains(' ');
+        if single_word && (frequencies.is_common(&folded) || frequencies.is_common(stem(&folded))) {
+            continue;
+        }
+        added.push(Entity {
+            surface: surface.to_string(),
+            canonical: surface.to_string(),
+            kind: name.kind,
+            start: name.start,
+            end: name.end,
+            confidence: 0.6,
+            ids: serde_json::Map::new(),
+        });
+    }
+    // A person named in full somewhere: each part alone means the full name.
+    let full_names: Vec<(Vec<String>, String)> = added
+        .iter()
+        .filter(|e| e.kind == EntityKind::Person && e.surface.contains(' '))
+        .map(|e| (bare(&e.surface), e.surface.clone()))
+        .collect();
+    let first_words: std::collections::HashSet<String> = added
+        .iter()
+        .chain(known.iter())
+        .filter_map(|e| {
+            let folded = khabar_text::normalize_for_search(&e.surface);
+            folded.split(' ').next().map(str::to_string)
+        })
+        .chain(crate::name_features::given_names().iter().cloned())
+        .collect();
+    for entity in added.iter_mut() {
+        let key = bare(&entity.surface);
+        if let (EntityKind::Person, [key]) = (entity.kind, key.as_slice()) {
+            if let Some((_, full)) = full_names.iter().find(|(parts, _)| parts.contains(key)) {
+                entity.canonical = full.clone();
+                continue;
+            }
+        }
+        // The first word's proclitics are no part of the name, when what is left is how the
+        // document (or the list of given names) writes the name's first word: لراؤول → راؤول,
+        // but فؤاد stays فؤاد.
+        let first_word_end = entity.surface.find(' ').unwrap_or(entity.surface.len());
+        let first = &entity.surface[..first_word_end];
+        let folded_first = khabar_text::normalize_for_search(first);
+        if first_words.contains(&folded_first) {
+            continue;
+        }
+        let mut cut = 0;
+        let mut rest = folded_first.as_str();
+        while let Some(shorter) = rest.strip_prefix(['و', 'ف', 'ب', 'ل', 'ك']) {
+            cut += 1;
+            rest = shorter;
+            if first_words.contains(rest) {
+                let bytes: usize = first.chars().take(cut).map(char::len_utf8).sum();
+                entity.canonical = entity.surface[bytes..].to_string();
+                break;
+            }
+        }
+    }
+    known.extend(added);
+    known.sort_by_key(|e| (e.start, e.end));
+    known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentences_and_words() {
+        let text = "قال الرئيس فؤاد السنيورة، اليوم. ثم غادر\nبيروت";
+        let cut = sentences(text);
+        assert_eq!(cut.len(), 3);
+        let words: Vec<&str> = cut[0].iter().map(|t| &text[t.start..t.end]).collect();
+        assert_eq!(
+            words,
+            ["قال", "الرئيس", "فؤاد", "السنيورة", "،", "اليوم", "."]
+        );
+        assert_eq!(&text[cut[2][0].start..cut[2][0].end], "بيروت");
+    }
+
+    #[test]
+    fn the_shipped_model_reads_and_finds_people() -> Result<(), String> {
+        let tagger = arabic_tagger().map_err(|e| e.to_string())?;
+        let text = "وقال رئيس الوزراء اللبناني فؤاد السنيورة إن الحكومة ستجتمع. وأضاف السنيورة أن الاجتماع مهم.";
+        let names = tag_names(tagger, text, &[]);
+        let people: Vec<&str> = names
+            .iter()
+            .filter(|n| n.kind == EntityKind::Person)
+            .map(|n| &text[n.start..n.end])
+            .collect();
+        assert!(people.contains(&"فؤاد السنيورة"), "{people:?}");
+        let merged = merge(text, Vec::new(), &names);
+        let alone = merged
+            .iter()
+            .find(|e| e.surface == "السنيورة")
+            .map(|e| e.canonical.as_str());
+        assert_eq!(alone, Some("فؤاد السنيورة"), "{merged:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn arabic_or_not() {
+        assert!(mostly_arabic("قال الرئيس Obama"));
+        assert!(!mostly_arabic("The president said"));
+        assert!(!mostly_arabic("2019 ..."));
+    }
+}
