@@ -474,20 +474,21 @@ pub fn person_rules(words: &[&str], tags: &mut [usize]) {
             if j < words.len() && name_word(j) {
                 start = Some(j);
             }
-        } else if trigger(i)
-            && i + 1 < words.len()
-            && !title(i + 1)
-            && letters(i + 1)
-            && (rare(i + 1) || rank(i + 1) > 3000 && folded[i + 1].starts_with("ال"))
-        {
-            start = Some(i);
-        } else if STARTERS.contains(&folded[i].as_str())
-            && i + 1 < words.len()
-            && name_word(i + 1)
-            && i > 0
-            && title(i - 1)
-        {
-            start = Some(i);
+        } else {
+            let given_then_name = trigger(i)
+                && i + 1 < words.len()
+                && !title(i + 1)
+                && letters(i + 1)
+                && (rare(i + 1) || rank(i + 1) > 3000 && folded[i + 1].starts_with("ال"));
+            // أبو مازن after a title the loop above could not pass.
+            let kunya_after_title = STARTERS.contains(&folded[i].as_str())
+                && i + 1 < words.len()
+                && name_word(i + 1)
+                && i > 0
+                && title(i - 1);
+            if given_then_name || kunya_after_title {
+                start = Some(i);
+            }
         }
         let Some(first) = start else {
             i += 1;
