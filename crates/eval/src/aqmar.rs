@@ -287,6 +287,49 @@ pub fn tag_article(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec
     tags
 }
 
+/// What the `entities` stage finds in an article (gazetteers, tagger, rules, merged as in
+/// production), as token spans per sentence. The article is one text, a sentence a line.
+pub fn stage_spans(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec<Vec<Span>> {
+    let mut text = String::new();
+    let mut ranges: Vec<Vec<(usize, usize)>> = Vec::new();
+    for sentence in &article.sentences {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let mut sentence_ranges = Vec::with_capacity(sentence.words.len());
+        for (i, word) in sentence.words.iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            let start = text.len();
+            text.push_str(word);
+            sentence_ranges.push((start, text.len()));
+        }
+        ranges.push(sentence_ranges);
+    }
+    let (known, _, from_bulk) = matcher.find_with_sources(&text);
+    let tagged = khabar_extractor::names::tag_names(tagger, &text, &known);
+    let entities = khabar_extractor::names::merge(&text, known, &from_bulk, &tagged);
+    let mut out = vec![Vec::new(); ranges.len()];
+    for entity in entities {
+        for (s, sentence) in ranges.iter().enumerate() {
+            let touching = |r: &(usize, usize)| entity.start < r.1 && r.0 < entity.end;
+            if let (Some(first), Some(last)) = (
+                sentence.iter().position(touching),
+                sentence.iter().rposition(touching),
+            ) {
+                out[s].push(Span {
+                    start: first,
+                    end: last + 1,
+                    kind: entity.kind,
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Matches, predictions and gold names per kind (person, organization, place).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Score {

@@ -200,8 +200,32 @@ fn eval_ner(args: &[String]) -> Result<(), String> {
         khabar_extractor::ner::Tagger::read(&bytes).map_err(|e| format!("{model_path}: {e}"))?;
     println!("| system | split | kind | precision | recall | F1 |\n|---|---|---|---|---|---|");
     for (split, set) in [("held-out", &held), ("training", &training)] {
-        let mut scores = [aqmar::Score::default(); 3];
+        let mut scores = [aqmar::Score::default(); 4];
         for article in set.iter() {
+            for (sentence, found) in article
+                .sentences
+                .iter()
+                .zip(aqmar::stage_spans(&matcher, &tagger, article))
+            {
+                let gold = aqmar::spans(&sentence.tags);
+                if split == "training" && std::env::var_os("KHABAR_EVAL_SHOW_ERRORS").is_some() {
+                    for p in found.iter().filter(|p| !gold.contains(p)) {
+                        let g = gold.iter().find(|g| g.start < p.end && p.start < g.end);
+                        println!(
+                            "stage false {:?}: {} (gold: {})",
+                            p.kind,
+                            sentence.words[p.start..p.end].join(" "),
+                            g.map(|g| format!(
+                                "{:?} {}",
+                                g.kind,
+                                sentence.words[g.start..g.end].join(" ")
+                            ))
+                            .unwrap_or_default()
+                        );
+                    }
+                }
+                scores[3].add(&gold, &found);
+            }
             let all = aqmar::tag_article(&matcher, &tagger, article);
             for (sentence, tags) in article.sentences.iter().zip(all) {
                 let gold = aqmar::spans(&sentence.tags);
@@ -221,7 +245,10 @@ fn eval_ner(args: &[String]) -> Result<(), String> {
                 scores[2].add(&gold, &predicted);
             }
         }
-        for (system, score) in ["gazetteers", "lexicon", "tagger"].iter().zip(&scores) {
+        for (system, score) in ["gazetteers", "lexicon", "tagger", "entities stage"]
+            .iter()
+            .zip(&scores)
+        {
             print!("{}", score.rows(system, split));
         }
     }

@@ -303,6 +303,13 @@ impl Matcher {
 
     /// Entities and places in `text`, in text order.
     pub fn find(&self, text: &str) -> (Vec<Entity>, Vec<Place>) {
+        let (entities, places, _) = self.find_with_sources(text);
+        (entities, places)
+    }
+
+    /// As [`Matcher::find`], and for each entity whether it came from a bulk list
+    /// (GeoNames) rather than a curated one.
+    pub fn find_with_sources(&self, text: &str) -> (Vec<Entity>, Vec<Place>, Vec<bool>) {
         let (search, origin) = khabar_text::normalize_with_origins(text, is_quote);
         let mut found = Vec::new();
         let mut at = 0;
@@ -392,6 +399,7 @@ impl Matcher {
             }
         }
         let mut entities = Vec::with_capacity(found.len());
+        let mut from_bulk = Vec::with_capacity(found.len());
         let mut places: BTreeMap<String, Place> = BTreeMap::new();
         for (i, name) in found.iter().enumerate() {
             let support = |c: &Candidate| {
@@ -430,6 +438,7 @@ impl Matcher {
             if let Some(g) = &entry.geonames {
                 ids.insert("geonames".into(), Value::String(g.clone()));
             }
+            from_bulk.push(entry.bulk);
             entities.push(Entity {
                 surface: text[from..to].to_string(),
                 canonical: entry.canonical.clone(),
@@ -461,7 +470,7 @@ impl Matcher {
                 }
             }
         }
-        (entities, places.into_values().collect())
+        (entities, places.into_values().collect(), from_bulk)
     }
 }
 
@@ -585,14 +594,14 @@ impl Transform for Entities {
         let Some(text) = article.text.as_deref() else {
             return Ok(Verdict::Keep);
         };
-        let (mut entities, mut places) = self.matcher.find(text);
+        let (mut entities, mut places, from_bulk) = self.matcher.find_with_sources(text);
         let arabic = match article.language.as_deref() {
             Some(language) => language == "ar",
             None => crate::names::mostly_arabic(text),
         };
         if let (Some(tagger), true) = (self.tagger, arabic) {
             let tagged = crate::names::tag_names(tagger, text, &entities);
-            entities = crate::names::merge(text, entities, &tagged);
+            entities = crate::names::merge(text, entities, &from_bulk, &tagged);
             // A place the tagger read as a person leaves the map.
             places.retain(|p| {
                 entities

@@ -171,9 +171,24 @@ fn bare(surface: &str) -> Vec<String> {
 }
 
 /// Merges the tagger's names into the gazetteer's matches (see the module's documentation).
-pub fn merge(text: &str, mut known: Vec<Entity>, tagged: &[TaggedName]) -> Vec<Entity> {
+pub fn merge(
+    text: &str,
+    known: Vec<Entity>,
+    from_bulk: &[bool],
+    tagged: &[TaggedName],
+) -> Vec<Entity> {
     let frequencies = WordFrequencies::arabic();
     let overlaps = |e: &Entity, t: &TaggedName| e.start < t.end && t.start < e.end;
+    // A one-word name from a bulk list that the tagger, which saw the match, does not take
+    // for a name is an ordinary word there (العمارة is architecture before it is Al-Amarah).
+    let mut known: Vec<Entity> = known
+        .into_iter()
+        .zip(from_bulk.iter().chain(std::iter::repeat(&false)))
+        .filter(|(e, bulk)| {
+            !**bulk || e.surface.contains(' ') || tagged.iter().any(|t| overlaps(e, t))
+        })
+        .map(|(e, _)| e)
+        .collect();
     // Gazetteer places the tagger reads as people or organizations.
     known.retain(|e| {
         e.kind != EntityKind::Place
@@ -181,6 +196,26 @@ pub fn merge(text: &str, mut known: Vec<Entity>, tagged: &[TaggedName]) -> Vec<E
                 .iter()
                 .any(|t| t.kind != EntityKind::Place && overlaps(e, t))
     });
+    // Where the tagger marks a name of the gazetteer's kind over exactly one of its matches,
+    // the tagger's span is the mention (it learned where names begin and end: العاصمة
+    // السورية) and the gazetteer's entry its identity.
+    for name in tagged {
+        let mut matching = known
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| overlaps(e, name))
+            .map(|(i, _)| i);
+        if let (Some(only), None) = (matching.next(), matching.next()) {
+            let entity = &mut known[only];
+            if entity.kind == name.kind
+                && tagged.iter().filter(|t| overlaps(entity, t)).count() == 1
+            {
+                entity.start = name.start;
+                entity.end = name.end;
+                entity.surface = text[name.start..name.end].to_string();
+            }
+        }
+    }
     let mut added = Vec::new();
     for name in tagged {
         if known.iter().any(|e| overlaps(e, name)) {
@@ -279,7 +314,7 @@ mod tests {
             .map(|n| &text[n.start..n.end])
             .collect();
         assert!(people.contains(&"فؤاد السنيورة"), "{people:?}");
-        let merged = merge(text, Vec::new(), &names);
+        let merged = merge(text, Vec::new(), &[], &names);
         let alone = merged
             .iter()
             .find(|e| e.surface == "السنيورة")
