@@ -269,6 +269,18 @@ impl Matcher {
                     .next()
                     .is_none_or(|c| !is_word_char(c));
                 if ends_word && m.end() > m.start() {
+                    // A word that is more frequent than what follows its proclitics is an
+                    // ordinary word: لوكالة is "to the agency", not ل + Calais; فرانس is not
+                    // ف + Reims. والعراق is rarer than العراق: و + Iraq.
+                    if start > at {
+                        let frequencies = WordFrequencies::arabic();
+                        if let Some(whole) = frequencies.zipf(&search[at..word_end]) {
+                            let rest = frequencies.zipf(&search[start..word_end]);
+                            if rest.is_none_or(|rest| whole >= rest) {
+                                return None;
+                            }
+                        }
+                    }
                     return Some(Found {
                         start: m.start(),
                         end: m.end(),
@@ -280,19 +292,7 @@ impl Matcher {
             if !PROCLITICS.contains(&c) {
                 return None;
             }
-            // A word that is more frequent than what would follow its proclitic is an ordinary
-            // word: لوكالة is "to the agency", not ل + Calais; فرانس is not ف + Reims. والعراق
-            // is rarer than العراق: و + Iraq.
-            let frequencies = WordFrequencies::arabic();
-            let remainder = start + c.len_utf8();
-            if let Some(whole) = frequencies.zipf(&search[at..word_end]) {
-                let rest = search
-                    .get(remainder..word_end)
-                    .and_then(|rest| frequencies.zipf(rest));
-                if rest.is_none_or(|rest| whole >= rest) {
-                    return None;
-                }
-            }
+
             start += c.len_utf8();
             if !search[start..].chars().next().is_some_and(is_word_char) {
                 return None;
