@@ -7,7 +7,9 @@
 //! [`Features`]: the caller adds what it knows beyond the words (gazetteer hits), so the same
 //! tagger serves any list.
 
-use std::collections::HashMap;
+// foldhash: a tagged word costs ~100 lookups of feature hashes that are already well mixed;
+// the standard hasher, built against crafted collisions, would double the stage's time.
+use foldhash::{HashMap, HashMapExt};
 
 use khabar_core_model::EntityKind;
 
