@@ -6,45 +6,22 @@ use khabar_core_model::EntityKind;
 
 use crate::ner::Features;
 
-/// Words that come right before a person's name: titles, ranks and roles (search form).
-const TITLES: &[&str] = &[
-    "الرييس",
-    "رييس",
-    "الملك",
-    "الامير",
-    "الشيخ",
-    "السيد",
-    "السيده",
-    "الوزير",
-    "وزير",
-    "الرييسه",
-    "العقيد",
-    "اللواء",
-    "العميد",
-    "الجنرال",
-    "المشير",
-    "الدكتور",
+/// Words that come right before a person's name besides [`RULE_TITLES`]: roles that are
+/// ordinary words too (العالم, الكاتب), and the joiners of a name (بن، أبو) — a feature of the
+/// tagger, never a rule's trigger (search form).
+const OTHER_TITLES: &[&str] = &[
     "د",
     "الاستاذ",
     "البروفيسور",
     "الامام",
     "المرشد",
     "القاضي",
-    "النايب",
-    "السفير",
-    "المبعوث",
-    "الناطق",
-    "المتحدث",
     "الزعيم",
     "القايد",
     "الخليفه",
-    "السلطان",
-    "البابا",
     "الكاردينال",
     "المطران",
     "الحاخام",
-    "اللاعب",
-    "المدرب",
     "الفنان",
     "الكاتب",
     "الشاعر",
@@ -58,7 +35,6 @@ const TITLES: &[&str] = &[
     "المخرج",
     "الاعلامي",
     "الصحفي",
-    "المستشار",
     "الامين",
     "نايب",
     "مساعد",
@@ -73,8 +49,6 @@ const TITLES: &[&str] = &[
     "الحارس",
     "المهاجم",
     "المدافع",
-    "الملكه",
-    "الاميره",
     "ابن",
     "بن",
     "ابو",
@@ -293,7 +267,7 @@ pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
         features.add(i, &["gaz-1", hit_at(at - 1)]);
         features.add(i, &["gaz+1", hit_at(at + 1)]);
         features.add(i, &["gaz", hit_at(at), "w-1", word(at - 1)]);
-        let title = |j: isize| TITLES.contains(&word(j)) || TITLES.contains(&stem_at(j));
+        let title = |j: isize| is_any_title(word(j)) || is_any_title(stem_at(j));
         if title(at - 1) {
             features.add(i, &["title-1"]);
         }
@@ -347,6 +321,11 @@ const RULE_TITLES: &[&str] = &[
     "الرييسه",
     "الوزيره",
 ];
+
+/// Whether a word (search form) is a title, a role or a joiner of names.
+fn is_any_title(word: &str) -> bool {
+    RULE_TITLES.contains(&word) || OTHER_TITLES.contains(&word)
+}
 
 /// A word with only its marks taken away and its hamza alefs plain: closer to the letter
 /// than the search form, which writes على (on) like علي (Ali).
