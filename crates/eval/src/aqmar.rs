@@ -172,8 +172,7 @@ pub fn hits(words: &[String], found: &[Span]) -> Vec<GazetteerHit> {
     out
 }
 
-/// The words as [`khabar_extractor::ner::propagate_names`] compares them: stems of the
-/// search forms.
+/// The words as the tagger's document hints compare them: stems of the search forms.
 pub fn keys(words: &[String]) -> Vec<String> {
     words
         .iter()
