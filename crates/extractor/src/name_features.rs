@@ -96,17 +96,20 @@ const PROCLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
 /// Khabar's list of given names (Arabic and foreign names in Arabic script).
 pub const GIVEN_NAMES: &str = include_str!("../gazetteer/given-names.txt");
 
+/// The names of [`GIVEN_NAMES`], each written as `write` writes it.
+fn given_name_set(write: fn(&str) -> String) -> std::collections::HashSet<String> {
+    GIVEN_NAMES
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| write(l.trim()))
+        .collect()
+}
+
 /// The given names, folded for search.
 pub(crate) fn given_names() -> &'static std::collections::HashSet<String> {
     static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
-    NAMES.get_or_init(|| {
-        GIVEN_NAMES
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| khabar_text::normalize_for_search(l.trim()))
-            .collect()
-    })
+    NAMES.get_or_init(|| given_name_set(khabar_text::normalize_for_search))
 }
 
 /// A word's frequency as an ordinary word, in half-Zipf steps ("oov" when unlisted): names
@@ -343,13 +346,7 @@ fn light(word: &str) -> String {
 fn given_names_light() -> &'static std::collections::HashSet<String> {
     static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
         std::sync::OnceLock::new();
-    NAMES.get_or_init(|| {
-        GIVEN_NAMES
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .map(|l| light(l.trim()))
-            .collect()
-    })
+    NAMES.get_or_init(|| given_name_set(light))
 }
 
 /// Given names that are ordinary words too, as [`light`] writes them (علي is also على
