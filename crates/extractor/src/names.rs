@@ -103,15 +103,30 @@ pub struct TaggedName {
     pub kind: EntityKind,
 }
 
-/// The names `tagger` finds in `text`, given the gazetteer's matches (`known`).
+/// The names `tagger` finds in `text`, given the gazetteer's matches (`known`, in text order
+/// as [`crate::Matcher::find`] gives them).
 pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedName> {
     let sentences = sentences(text);
+    let words: Vec<Vec<&str>> = sentences
+        .iter()
+        .map(|tokens| tokens.iter().map(|t| &text[t.start..t.end]).collect())
+        .collect();
     let mut features = Vec::with_capacity(sentences.len());
     let mut keys = Vec::with_capacity(sentences.len());
-    for tokens in &sentences {
-        let words: Vec<&str> = tokens.iter().map(|t| &text[t.start..t.end]).collect();
+    // The matches come in text order, as the sentences do: each sentence looks only at the
+    // matches from the first that does not end before it.
+    let mut first_match = 0;
+    for (tokens, words) in sentences.iter().zip(&words) {
+        let from = tokens.first().map_or(0, |t| t.start);
+        let to = tokens.last().map_or(0, |t| t.end);
+        while known.get(first_match).is_some_and(|e| e.end <= from) {
+            first_match += 1;
+        }
         let mut hits: Vec<GazetteerHit> = vec![None; tokens.len()];
-        for entity in known {
+        let in_sentence = known[first_match.min(known.len())..]
+            .iter()
+            .take_while(|e| e.start < to);
+        for entity in in_sentence {
             let mut first = true;
             for (hit, token) in hits.iter_mut().zip(tokens) {
                 if token.start < entity.end && entity.start < token.end {
@@ -120,7 +135,7 @@ pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedNam
                 }
             }
         }
-        features.push(sentence_features(&words, &hits));
+        features.push(sentence_features(words, &hits));
         keys.push(
             words
                 .iter()
@@ -129,10 +144,6 @@ pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedNam
         );
     }
     let mut tags = tagger.tag_document(features, &keys);
-    let words: Vec<Vec<&str>> = sentences
-        .iter()
-        .map(|tokens| tokens.iter().map(|t| &text[t.start..t.end]).collect())
-        .collect();
     for (words, tags) in words.iter().zip(tags.iter_mut()) {
         person_rules(words, tags);
     }
