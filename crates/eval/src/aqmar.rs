@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use khabar_core_model::EntityKind;
-use khabar_extractor::name_features::{sentence_features, GazetteerHit};
+use khabar_extractor::name_features::{sentence_features, GazetteerHit, Word};
 use khabar_extractor::ner::{self, Example, Tagger};
 use khabar_extractor::Matcher;
 use sha2::{Digest, Sha256};
@@ -187,7 +187,7 @@ pub fn keys(words: &[String]) -> Vec<String> {
 pub fn features(matcher: &Matcher, words: &[String]) -> ner::Features {
     let found = gazetteer_spans(matcher, words);
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    sentence_features(&refs, &hits(words, &found))
+    sentence_features(&Word::all(&refs), &hits(words, &found))
 }
 
 const SEED: u64 = 0x6b68_6162_6172;
@@ -259,25 +259,25 @@ pub fn train(matcher: &Matcher, articles: &[&Article], epochs: usize) -> Tagger 
             });
         }
     }
-    Tagger {
-        first: ner::train(&examples(documents.iter()), epochs, SEED),
-        second: ner::train(&examples(hinted.iter()), epochs, SEED),
-    }
+    Tagger::new(
+        ner::train(&examples(documents.iter()), epochs, SEED),
+        ner::train(&examples(hinted.iter()), epochs, SEED),
+    )
 }
 
 /// Tags an article's sentences with both passes.
 pub fn tag_article(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec<Vec<usize>> {
-    let features = article
+    let features: Vec<ner::Features> = article
         .sentences
         .iter()
         .map(|s| features(matcher, &s.words))
         .collect();
     let keys: Vec<Vec<String>> = article.sentences.iter().map(|s| keys(&s.words)).collect();
-    let mut tags = tagger.tag_document(features, &keys);
-    let words: Vec<Vec<&str>> = article
+    let mut tags = tagger.tag_document(&features, &keys);
+    let words: Vec<Vec<Word>> = article
         .sentences
         .iter()
-        .map(|s| s.words.iter().map(String::as_str).collect())
+        .map(|s| s.words.iter().map(|w| Word::new(w)).collect())
         .collect();
     for (words, tags) in words.iter().zip(tags.iter_mut()) {
         khabar_extractor::name_features::person_rules(words, tags);

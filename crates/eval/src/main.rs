@@ -143,7 +143,7 @@ fn train_ner(args: &[String]) -> Result<(), String> {
         training.len(),
         training.iter().map(|a| a.sentences.len()).sum::<usize>(),
         started.elapsed().as_secs_f64(),
-        tagger.first.features() + tagger.second.features(),
+        tagger.first().features() + tagger.second().features(),
         bytes.len() / 1024
     );
     Ok(())

@@ -3,7 +3,9 @@
 //! is frequent as an ordinary word (دولة, سنة, كشف) is not taken for the town spelt the same
 //! way, and the name tagger sees every word's frequency.
 
-use std::collections::HashMap;
+// foldhash: every word of every article is looked up here, and the keys come from a fixed
+// list, not from the network.
+use foldhash::{HashMap, HashMapExt};
 use std::sync::OnceLock;
 
 /// The list, as built.
@@ -50,6 +52,11 @@ impl WordFrequencies {
     /// Rank of a folded word (1 = most frequent), if listed.
     pub fn rank(&self, folded: &str) -> Option<u32> {
         self.words.get(folded).map(|(rank, _)| *rank)
+    }
+
+    /// Rank and Zipf frequency of a folded word, if listed.
+    pub fn rank_and_zipf(&self, folded: &str) -> Option<(u32, f32)> {
+        self.words.get(folded).copied()
     }
 
     /// Zipf frequency of a folded word, if listed.

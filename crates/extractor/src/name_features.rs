@@ -91,13 +91,78 @@ const VERBS: &[&str] = &[
     "توفيت",
 ];
 
+/// Letters and digits of the Arabic block, as the standard library classes them, in a table
+/// made once: its own lookup takes a slow path for every non-ASCII character, and the tagger
+/// asks about every character of the text.
+fn arabic_block() -> &'static [(bool, bool); 256] {
+    static TABLE: std::sync::OnceLock<[(bool, bool); 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = [(false, false); 256];
+        for (i, slot) in table.iter_mut().enumerate() {
+            if let Some(c) = char::from_u32(0x0600 + i as u32) {
+                *slot = (c.is_alphabetic(), c.is_numeric());
+            }
+        }
+        table
+    })
+}
+
+/// `char::is_alphabetic`, quick for ASCII and Arabic.
+pub(crate) fn is_letter(c: char) -> bool {
+    match c {
+        _ if c.is_ascii() => c.is_ascii_alphabetic(),
+        '\u{0600}'..='\u{06FF}' => arabic_block()[c as usize - 0x0600].0,
+        _ => c.is_alphabetic(),
+    }
+}
+
+/// `char::is_alphanumeric`, quick for ASCII and Arabic.
+pub(crate) fn is_letter_or_digit(c: char) -> bool {
+    match c {
+        _ if c.is_ascii() => c.is_ascii_alphanumeric(),
+        '\u{0600}'..='\u{06FF}' => {
+            let (letter, digit) = arabic_block()[c as usize - 0x0600];
+            letter || digit
+        }
+        _ => c.is_alphanumeric(),
+    }
+}
+
+/// What a word (search form) is in the short lists: a rule's title, another title or role
+/// or joiner, a verb that frames names. One lookup instead of a walk through each list.
+#[derive(Debug, Clone, Copy, Default)]
+struct Listed {
+    rule_title: bool,
+    other_title: bool,
+    verb: bool,
+}
+
+fn listed(word: &str) -> Listed {
+    static LISTS: std::sync::OnceLock<foldhash::HashMap<&'static str, Listed>> =
+        std::sync::OnceLock::new();
+    let lists = LISTS.get_or_init(|| {
+        let mut map: foldhash::HashMap<&'static str, Listed> = foldhash::HashMap::default();
+        for w in RULE_TITLES {
+            map.entry(w).or_default().rule_title = true;
+        }
+        for w in OTHER_TITLES {
+            map.entry(w).or_default().other_title = true;
+        }
+        for w in VERBS {
+            map.entry(w).or_default().verb = true;
+        }
+        map
+    });
+    lists.get(word).copied().unwrap_or_default()
+}
+
 const PROCLITICS: [char; 5] = ['و', 'ف', 'ب', 'ل', 'ك'];
 
 /// Khabar's list of given names (Arabic and foreign names in Arabic script).
 pub const GIVEN_NAMES: &str = include_str!("../gazetteer/given-names.txt");
 
 /// The names of [`GIVEN_NAMES`], each written as `write` writes it.
-fn given_name_set(write: fn(&str) -> String) -> std::collections::HashSet<String> {
+fn given_name_set(write: fn(&str) -> String) -> foldhash::HashSet<String> {
     GIVEN_NAMES
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -106,18 +171,94 @@ fn given_name_set(write: fn(&str) -> String) -> std::collections::HashSet<String
 }
 
 /// The given names, folded for search.
-pub(crate) fn given_names() -> &'static std::collections::HashSet<String> {
-    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
+pub(crate) fn given_names() -> &'static foldhash::HashSet<String> {
+    static NAMES: std::sync::OnceLock<foldhash::HashSet<String>> = std::sync::OnceLock::new();
     NAMES.get_or_init(|| given_name_set(khabar_text::normalize_for_search))
 }
 
 /// A word's frequency as an ordinary word, in half-Zipf steps ("oov" when unlisted): names
 /// the tagger has never seen are mostly rare words.
-fn frequency_bucket(folded: &str) -> String {
-    match crate::common_words::WordFrequencies::arabic().zipf(folded) {
-        Some(zipf) => ((zipf * 2.0).floor() as i32).to_string(),
-        None => "oov".to_string(),
+fn frequency_bucket(zipf: Option<f32>) -> &'static str {
+    const STEPS: [&str; 17] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    ];
+    match zipf {
+        Some(zipf) => STEPS[((zipf * 2.0).floor().max(0.0) as usize).min(STEPS.len() - 1)],
+        None => "oov",
+    }
+}
+
+/// One word as the features and the rules see it, worked out once.
+#[derive(Debug, Clone)]
+pub struct Word<'a> {
+    /// As written in the text.
+    pub written: &'a str,
+    /// Folded for search.
+    pub folded: String,
+    /// Where the [`stem`] starts in `folded`.
+    stem_at: usize,
+    /// Ranks among ordinary words of the search form and of the stem (`u32::MAX` unlisted).
+    rank: u32,
+    stem_rank: u32,
+    frequency: &'static str,
+    stem_frequency: &'static str,
+    /// The search form or the stem is a given name.
+    given: bool,
+    /// The word with only marks and hamzas made plain ([`light`]) is a given name; and one
+    /// that is an ordinary word too.
+    given_light: bool,
+    ambiguous_given: bool,
+    /// A title or role of [`RULE_TITLES`]; of either list.
+    rule_title: bool,
+    any_title: bool,
+    verb: bool,
+    /// Letters only, two or more.
+    letters: bool,
+}
+
+impl<'a> Word<'a> {
+    /// Works out what is known of `written`.
+    pub fn new(written: &'a str) -> Word<'a> {
+        let frequencies = crate::common_words::WordFrequencies::arabic();
+        let folded = khabar_text::normalize_for_search(written);
+        let stem_at = folded.len() - stem(&folded).len();
+        let stem_text = &folded[stem_at..];
+        let (rank, zipf) = frequencies.rank_and_zipf(&folded).unzip();
+        let (stem_rank, stem_zipf) = frequencies.rank_and_zipf(stem_text).unzip();
+        let names = given_names();
+        let light = light(written);
+        let (whole, bare) = (listed(&folded), listed(stem_text));
+        Word {
+            written,
+            rank: rank.unwrap_or(u32::MAX),
+            stem_rank: stem_rank.unwrap_or(u32::MAX),
+            frequency: frequency_bucket(zipf),
+            stem_frequency: frequency_bucket(stem_zipf),
+            given: names.contains(&folded) || names.contains(stem_text),
+            given_light: given_names_light().contains(&light),
+            ambiguous_given: AMBIGUOUS_GIVEN.contains(&light.as_str()),
+            rule_title: whole.rule_title || bare.rule_title,
+            any_title: whole.rule_title || whole.other_title || bare.rule_title || bare.other_title,
+            verb: whole.verb || bare.verb,
+            letters: folded.chars().all(is_letter) && folded.chars().nth(1).is_some(),
+            stem_at,
+            folded,
+        }
+    }
+
+    /// The words of a sentence.
+    pub fn all(words: &[&'a str]) -> Vec<Word<'a>> {
+        words.iter().map(|w| Word::new(w)).collect()
+    }
+
+    /// The search form without proclitics and article ([`stem`]).
+    pub fn stem(&self) -> &str {
+        &self.folded[self.stem_at..]
+    }
+
+    /// A given name that is not an ordinary word too: what starts a name in the rules.
+    fn name_trigger(&self) -> bool {
+        self.given_light && !self.ambiguous_given
     }
 }
 
@@ -151,7 +292,7 @@ fn shape(word: &str) -> &'static str {
         match c {
             '0'..='9' | '\u{0660}'..='\u{0669}' | '\u{06F0}'..='\u{06F9}' => digit = true,
             '\u{0600}'..='\u{06FF}' => arabic = true,
-            c if c.is_alphabetic() => latin = true,
+            c if is_letter(c) => latin = true,
             _ => other = true,
         }
     }
@@ -196,25 +337,29 @@ fn hit_name(hit: GazetteerHit) -> &'static str {
     }
 }
 
-/// The features of a sentence's tokens (`words` as written; `hits` one per word).
-pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
-    let folded: Vec<String> = words
-        .iter()
-        .map(|w| khabar_text::normalize_for_search(w))
-        .collect();
-    let stems: Vec<&str> = folded.iter().map(|w| stem(w)).collect();
-    let word = |i: isize| -> &str {
+/// The features of a sentence's tokens (`hits`: the gazetteer's reading, one per word).
+pub fn sentence_features(words: &[Word], hits: &[GazetteerHit]) -> Features {
+    use crate::ner::{text_hash, Feature};
+    const BEFORE: u64 = text_hash("<s>");
+    const AFTER: u64 = text_hash("</s>");
+    const NO_STEM: u64 = text_hash("");
+    const LENGTHS: [&str; 11] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"];
+    let t = Feature::template;
+    let word_hashes: Vec<u64> = words.iter().map(|w| text_hash(&w.folded)).collect();
+    let stem_hashes: Vec<u64> = words.iter().map(|w| text_hash(w.stem())).collect();
+    let word = |i: isize| -> u64 {
         usize::try_from(i)
             .ok()
-            .and_then(|i| folded.get(i))
-            .map_or(if i < 0 { "<s>" } else { "</s>" }, String::as_str)
+            .and_then(|i| word_hashes.get(i).copied())
+            .unwrap_or(if i < 0 { BEFORE } else { AFTER })
     };
-    let stem_at = |i: isize| -> &str {
+    let stem_at = |i: isize| -> u64 {
         usize::try_from(i)
             .ok()
-            .and_then(|i| stems.get(i).copied())
-            .unwrap_or("")
+            .and_then(|i| stem_hashes.get(i).copied())
+            .unwrap_or(NO_STEM)
     };
+    let info = |i: isize| usize::try_from(i).ok().and_then(|i| words.get(i));
     let hit_at = |i: isize| -> &'static str {
         usize::try_from(i)
             .ok()
@@ -222,70 +367,78 @@ pub fn sentence_features(words: &[&str], hits: &[GazetteerHit]) -> Features {
             .map_or("out", hit_name)
     };
     let mut features = Features::new(words.len());
-    for i in 0..words.len() {
+    features.reserve(48);
+    for (i, this) in words.iter().enumerate() {
         let at = i as isize;
-        let w = word(at);
-        let s = stem_at(at);
-        features.add(i, &["bias"]);
-        features.add(i, &["w", w]);
-        features.add(i, &["s", s]);
-        features.add(i, &["p2", head(s, 2)]);
-        features.add(i, &["p3", head(s, 3)]);
-        features.add(i, &["x2", tail(s, 2)]);
-        features.add(i, &["x3", tail(s, 3)]);
-        features.add(i, &["p4", head(s, 4)]);
-        features.add(i, &["x4", tail(s, 4)]);
+        let (w, s) = (word(at), stem_at(at));
+        let stem = this.stem();
+        let mut add = |f: Feature| features.push(i, f);
+        add(t("bias"));
+        add(t("w").with(w));
+        add(t("s").with(s));
+        add(t("p2").with_text(head(stem, 2)));
+        add(t("p3").with_text(head(stem, 3)));
+        add(t("x2").with_text(tail(stem, 2)));
+        add(t("x3").with_text(tail(stem, 3)));
+        add(t("p4").with_text(head(stem, 4)));
+        add(t("x4").with_text(tail(stem, 4)));
         // Letter groups inside the word: what foreign names written in Arabic share
         // (ـيز، ـو، غو، تش) whether or not the tagger has seen the name.
-        let letters: Vec<char> = s.chars().collect();
-        for gram in letters.windows(3) {
-            let gram: String = gram.iter().collect();
-            features.add(i, &["c3", &gram]);
+        let starts: Vec<usize> = stem
+            .char_indices()
+            .map(|(at, _)| at)
+            .chain([stem.len()])
+            .collect();
+        for window in starts.windows(4) {
+            add(t("c3").with_text(&stem[window[0]..window[3]]));
         }
-        features.add(i, &["shape", shape(w)]);
-        let length = s.chars().count().min(10).to_string();
-        features.add(i, &["len", &length]);
-        features.add(i, &["al", if s.len() < w.len() { "y" } else { "n" }]);
-        features.add(i, &["freq", &frequency_bucket(w)]);
-        features.add(i, &["sfreq", &frequency_bucket(s)]);
-        let given = |j: isize| {
-            let names = given_names();
-            names.contains(word(j)) || names.contains(stem_at(j))
-        };
-        if given(at) {
-            features.add(i, &["given"]);
+        add(t("shape").with_text(shape(&this.folded)));
+        add(t("len").with_text(LENGTHS[stem.chars().count().min(10)]));
+        add(t("al").with_text(if stem.len() < this.folded.len() {
+            "y"
+        } else {
+            "n"
+        }));
+        add(t("freq").with_text(this.frequency));
+        add(t("sfreq").with_text(this.stem_frequency));
+        let given = |j: isize| info(j).is_some_and(|w| w.given);
+        if this.given {
+            add(t("given"));
         }
         if given(at - 1) {
-            features.add(i, &["given-1"]);
+            add(t("given-1"));
         }
-        features.add(i, &["w-1", word(at - 1)]);
-        features.add(i, &["w+1", word(at + 1)]);
-        features.add(i, &["w-2", word(at - 2)]);
-        features.add(i, &["w+2", word(at + 2)]);
-        features.add(i, &["s-1", stem_at(at - 1)]);
-        features.add(i, &["s+1", stem_at(at + 1)]);
-        features.add(i, &["w-1w", word(at - 1), w]);
-        features.add(i, &["ww+1", w, word(at + 1)]);
-        features.add(i, &["gaz", hit_at(at)]);
-        features.add(i, &["gaz-1", hit_at(at - 1)]);
-        features.add(i, &["gaz+1", hit_at(at + 1)]);
-        features.add(i, &["gaz", hit_at(at), "w-1", word(at - 1)]);
-        let title = |j: isize| is_any_title(word(j)) || is_any_title(stem_at(j));
+        add(t("w-1").with(word(at - 1)));
+        add(t("w+1").with(word(at + 1)));
+        add(t("w-2").with(word(at - 2)));
+        add(t("w+2").with(word(at + 2)));
+        add(t("s-1").with(stem_at(at - 1)));
+        add(t("s+1").with(stem_at(at + 1)));
+        add(t("w-1w").with(word(at - 1)).with(w));
+        add(t("ww+1").with(w).with(word(at + 1)));
+        add(t("gaz").with_text(hit_at(at)));
+        add(t("gaz-1").with_text(hit_at(at - 1)));
+        add(t("gaz+1").with_text(hit_at(at + 1)));
+        add(t("gaz")
+            .with_text(hit_at(at))
+            .with_text("w-1")
+            .with(word(at - 1)));
+        let title = |j: isize| info(j).is_some_and(|w| w.any_title);
         if title(at - 1) {
-            features.add(i, &["title-1"]);
+            add(t("title-1"));
         }
         if title(at - 2) {
-            features.add(i, &["title-2"]);
+            add(t("title-2"));
         }
-        if title(at) {
-            features.add(i, &["title"]);
+        if this.any_title {
+            add(t("title"));
         }
-        let verb = |j: isize| VERBS.contains(&word(j)) || VERBS.contains(&stem_at(j));
+        let verb = |j: isize| info(j).is_some_and(|w| w.verb);
         if verb(at - 1) {
-            features.add(i, &["verb-1"]);
+            add(t("verb-1"));
         }
         if verb(at + 1) {
-            features.add(i, &["verb+1"]);
+            add(t("verb+1"));
         }
     }
     features
@@ -325,11 +478,6 @@ const RULE_TITLES: &[&str] = &[
     "الوزيره",
 ];
 
-/// Whether a word (search form) is a title, a role or a joiner of names.
-fn is_any_title(word: &str) -> bool {
-    RULE_TITLES.contains(&word) || OTHER_TITLES.contains(&word)
-}
-
 /// A word with only its marks taken away and its hamza alefs plain: closer to the letter
 /// than the search form, which writes على (on) like علي (Ali).
 fn light(word: &str) -> String {
@@ -343,9 +491,8 @@ fn light(word: &str) -> String {
 }
 
 /// The given names as [`light`] writes them.
-fn given_names_light() -> &'static std::collections::HashSet<String> {
-    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> =
-        std::sync::OnceLock::new();
+fn given_names_light() -> &'static foldhash::HashSet<String> {
+    static NAMES: std::sync::OnceLock<foldhash::HashSet<String>> = std::sync::OnceLock::new();
     NAMES.get_or_init(|| given_name_set(light))
 }
 
@@ -407,23 +554,13 @@ const STARTERS: &[&str] = &["ابو", "ال", "ام"];
 /// (الرئيس، رئيس الوزراء اللبناني، العقيد) or a given name, followed by words that are not
 /// ordinary words (or a family name with the article right after a given name), with
 /// nasab (بن، ابن) and kunya (أبو، آل) inside. Only words the tagger left as O are changed.
-pub fn person_rules(words: &[&str], tags: &mut [usize]) {
-    let frequencies = crate::common_words::WordFrequencies::arabic();
-    let folded: Vec<String> = words
-        .iter()
-        .map(|w| khabar_text::normalize_for_search(w))
-        .collect();
-    let stems: Vec<&str> = folded.iter().map(|w| stem(w)).collect();
-    let letters =
-        |i: usize| folded[i].chars().all(char::is_alphabetic) && folded[i].chars().count() >= 2;
-    let title =
-        |i: usize| RULE_TITLES.contains(&folded[i].as_str()) || RULE_TITLES.contains(&stems[i]);
-    let given = |i: usize| given_names_light().contains(&light(words[i]));
-    let trigger = |i: usize| {
-        let word = light(words[i]);
-        given_names_light().contains(&word) && !AMBIGUOUS_GIVEN.contains(&word.as_str())
-    };
-    let rank = |i: usize| frequencies.rank(&folded[i]).unwrap_or(u32::MAX);
+pub fn person_rules(words: &[Word], tags: &mut [usize]) {
+    let letters = |i: usize| words[i].letters;
+    let title = |i: usize| words[i].rule_title;
+    let given = |i: usize| words[i].given_light;
+    let trigger = |i: usize| words[i].name_trigger();
+    let folded = |i: usize| words[i].folded.as_str();
+    let rank = |i: usize| words[i].rank;
     // A word that can be part of a name: not an ordinary word, not a title.
     // A rare word: names the lists do not know are seldom among the most frequent
     // 15,000 words; ordinary words in a rare form (مفاعلات) mostly are.
@@ -431,7 +568,7 @@ pub fn person_rules(words: &[&str], tags: &mut [usize]) {
     let name_word = |i: usize| letters(i) && !title(i) && (given(i) || rare(i));
     let free = |tags: &[usize], from: usize, to: usize| tags[from..to].iter().all(|t| *t == 0);
     let mut i = 0;
-    while i < words.len() {
+    while i < words.len().min(tags.len()) {
         let mut start = None;
         if title(i) {
             // Skip what qualifies the title: up to three ordinary words with the article
@@ -442,7 +579,7 @@ pub fn person_rules(words: &[&str], tags: &mut [usize]) {
                 && skipped < 3
                 && letters(j)
                 && !name_word(j)
-                && (folded[j].starts_with("ال") || title(j))
+                && (folded(j).starts_with("ال") || title(j))
             {
                 j += 1;
                 skipped += 1;
@@ -455,9 +592,9 @@ pub fn person_rules(words: &[&str], tags: &mut [usize]) {
                 && i + 1 < words.len()
                 && !title(i + 1)
                 && letters(i + 1)
-                && (rare(i + 1) || rank(i + 1) > 3000 && folded[i + 1].starts_with("ال"));
+                && (rare(i + 1) || rank(i + 1) > 3000 && folded(i + 1).starts_with("ال"));
             // أبو مازن after a title the loop above could not pass.
-            let kunya_after_title = STARTERS.contains(&folded[i].as_str())
+            let kunya_after_title = STARTERS.contains(&folded(i))
                 && i + 1 < words.len()
                 && name_word(i + 1)
                 && i > 0
@@ -474,14 +611,13 @@ pub fn person_rules(words: &[&str], tags: &mut [usize]) {
         // and the joiners between them; at most five words.
         let mut end = first + 1;
         while end < words.len() && end - first < 5 {
-            let joined =
-                JOINERS.contains(&folded[end].as_str()) || STARTERS.contains(&folded[end].as_str());
+            let joined = JOINERS.contains(&folded(end)) || STARTERS.contains(&folded(end));
             if joined && end + 1 < words.len() && name_word(end + 1) {
                 end += 2;
                 continue;
             }
             let family = given(end - 1)
-                && folded[end].starts_with("ال")
+                && folded(end).starts_with("ال")
                 && letters(end)
                 && !title(end)
                 && rank(end) > 3000;
@@ -504,13 +640,11 @@ pub fn person_rules(words: &[&str], tags: &mut [usize]) {
 /// A person named in full is then called by the family name alone (فؤاد السنيورة … أضاف
 /// السنيورة): the parts of a document's multi-word person names that are neither given names
 /// nor ordinary words are tagged as that person wherever they stand untagged.
-pub fn recur_family_names(sentences: &[Vec<&str>], tags: &mut [Vec<usize>]) {
-    let frequencies = crate::common_words::WordFrequencies::arabic();
-    let key = |w: &str| stem(&khabar_text::normalize_for_search(w)).to_string();
-    let mut family: std::collections::HashSet<String> = std::collections::HashSet::new();
+pub fn recur_family_names(sentences: &[Vec<Word>], tags: &mut [Vec<usize>]) {
+    let mut family: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (words, tags) in sentences.iter().zip(tags.iter()) {
         let mut i = 0;
-        while i < tags.len() {
+        while i < tags.len().min(words.len()) {
             if tags[i] != 1 {
                 i += 1;
                 continue;
@@ -519,19 +653,11 @@ pub fn recur_family_names(sentences: &[Vec<&str>], tags: &mut [Vec<usize>]) {
             while end < tags.len() && tags[end] == 2 {
                 end += 1;
             }
-            let starts_with_given = {
-                let first = light(words[i]);
-                given_names_light().contains(&first) && !AMBIGUOUS_GIVEN.contains(&first.as_str())
-            };
-            if end - i >= 2 && starts_with_given {
-                for word in &words[i..end] {
-                    let folded = khabar_text::normalize_for_search(word);
-                    let k = key(word);
-                    let rank = |w: &str| frequencies.rank(w).unwrap_or(u32::MAX);
-                    let ordinary = rank(&folded) <= RARE_RANK || rank(&k) <= RARE_RANK;
-                    let given = given_names_light().contains(&light(word));
-                    if !ordinary && !given && k.chars().count() >= 3 {
-                        family.insert(k);
+            if end - i >= 2 && words[i].name_trigger() {
+                for word in words.iter().take(end).skip(i) {
+                    let ordinary = word.rank <= RARE_RANK || word.stem_rank <= RARE_RANK;
+                    if !ordinary && !word.given_light && word.stem().chars().count() >= 3 {
+                        family.insert(word.stem());
                     }
                 }
             }
@@ -542,12 +668,13 @@ pub fn recur_family_names(sentences: &[Vec<&str>], tags: &mut [Vec<usize>]) {
         return;
     }
     for (words, tags) in sentences.iter().zip(tags.iter_mut()) {
+        let is_family = |i: usize| family.contains(words[i].stem());
         let mut i = 0;
-        while i < words.len() {
-            if tags[i] == 0 && family.contains(&key(words[i])) {
+        while i < words.len().min(tags.len()) {
+            if tags[i] == 0 && is_family(i) {
                 tags[i] = 1;
                 let mut j = i + 1;
-                while j < words.len() && tags[j] == 0 && family.contains(&key(words[j])) {
+                while j < words.len().min(tags.len()) && tags[j] == 0 && is_family(j) {
                     tags[j] = 2;
                     j += 1;
                 }
@@ -562,19 +689,19 @@ pub fn recur_family_names(sentences: &[Vec<&str>], tags: &mut [Vec<usize>]) {
 /// What a first tagging pass said elsewhere in the same document about each word: the kind
 /// its stem was tagged most often in other places, and whether it was part of a person's
 /// full name. Names recur in a document; the second pass learns how far to trust that.
-pub fn add_document_hints(
+pub fn add_document_hints<K: AsRef<str>>(
     features: &mut [Features],
-    keys: &[Vec<String>],
+    keys: &[Vec<K>],
     first_pass: &[Vec<usize>],
 ) {
-    use std::collections::HashMap;
+    use foldhash::{HashMap, HashMapExt};
     // Per stem: votes for O, person, organization, place (tag 0 → 0, B/I-PER → 1, B/I-ORG
     // → 2, B/I-LOC → 3); and part of a multi-word person.
     let group = |tag: usize| tag.div_ceil(2).min(3);
     let mut votes: HashMap<&str, ([usize; 4], bool)> = HashMap::new();
     for (sentence, tags) in keys.iter().zip(first_pass) {
         for (i, (key, tag)) in sentence.iter().zip(tags).enumerate() {
-            let entry = votes.entry(key.as_str()).or_default();
+            let entry = votes.entry(key.as_ref()).or_default();
             entry.0[group(*tag)] += 1;
             let in_long_person = matches!(tag, 1 | 2) && (tags.get(i + 1) == Some(&2) || *tag == 2);
             entry.1 |= in_long_person;
@@ -582,10 +709,11 @@ pub fn add_document_hints(
     }
     for ((sentence_features, sentence), tags) in features.iter_mut().zip(keys).zip(first_pass) {
         for (i, (key, tag)) in sentence.iter().zip(tags).enumerate() {
+            let key = key.as_ref();
             if key.chars().count() < 3 {
                 continue;
             }
-            let Some((counts, person_part)) = votes.get(key.as_str()) else {
+            let Some((counts, person_part)) = votes.get(key) else {
                 continue;
             };
             // Elsewhere: this occurrence's own vote taken out.
@@ -627,7 +755,8 @@ mod tests {
 
     #[test]
     fn every_token_has_features() {
-        let f = sentence_features(&["قال", "الرئيس", "فؤاد", "السنيورة"], &[None; 4]);
+        let words = Word::all(&["قال", "الرئيس", "فؤاد", "السنيورة"]);
+        let f = sentence_features(&words, &[None; 4]);
         assert_eq!(f.len(), 4);
     }
 }

@@ -15,7 +15,8 @@ use khabar_core_model::{Entity, EntityKind};
 
 use crate::common_words::WordFrequencies;
 use crate::name_features::{
-    person_rules, recur_family_names, sentence_features, stem, GazetteerHit,
+    is_letter, is_letter_or_digit, person_rules, recur_family_names, sentence_features, stem,
+    GazetteerHit, Word,
 };
 use crate::ner::{tag_kind, ModelError, Tagger};
 
@@ -31,7 +32,7 @@ pub fn arabic_tagger() -> Result<&'static Tagger, &'static ModelError> {
 /// Whether most letters of `text` are Arabic: the tagger reads Arabic only.
 pub fn mostly_arabic(text: &str) -> bool {
     let (mut arabic, mut letters) = (0usize, 0usize);
-    for c in text.chars().filter(|c| c.is_alphabetic()).take(2000) {
+    for c in text.chars().filter(|c| is_letter(*c)).take(2000) {
         letters += 1;
         if ('\u{0600}'..='\u{06FF}').contains(&c) {
             arabic += 1;
@@ -48,7 +49,7 @@ struct Token {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || ('\u{064B}'..='\u{065F}').contains(&c) || c == '\u{0640}'
+    is_letter_or_digit(c) || ('\u{064B}'..='\u{065F}').contains(&c) || c == '\u{0640}'
 }
 
 /// Sentences of words and punctuation marks, as the corpus the tagger learned from cuts
@@ -107,12 +108,17 @@ pub struct TaggedName {
 /// as [`crate::Matcher::find`] gives them).
 pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedName> {
     let sentences = sentences(text);
-    let words: Vec<Vec<&str>> = sentences
+    // Each word is folded and looked up once, for the features, the rules and the hints.
+    let words: Vec<Vec<Word>> = sentences
         .iter()
-        .map(|tokens| tokens.iter().map(|t| &text[t.start..t.end]).collect())
+        .map(|tokens| {
+            tokens
+                .iter()
+                .map(|t| Word::new(text.get(t.start..t.end).unwrap_or_default()))
+                .collect()
+        })
         .collect();
     let mut features = Vec::with_capacity(sentences.len());
-    let mut keys = Vec::with_capacity(sentences.len());
     // The matches come in text order, as the sentences do: each sentence looks only at the
     // matches from the first that does not end before it.
     let mut first_match = 0;
@@ -136,14 +142,12 @@ pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedNam
             }
         }
         features.push(sentence_features(words, &hits));
-        keys.push(
-            words
-                .iter()
-                .map(|w| stem(&khabar_text::normalize_for_search(w)).to_string())
-                .collect::<Vec<_>>(),
-        );
     }
-    let mut tags = tagger.tag_document(features, &keys);
+    let keys: Vec<Vec<&str>> = words
+        .iter()
+        .map(|sentence| sentence.iter().map(Word::stem).collect())
+        .collect();
+    let mut tags = tagger.tag_document(&features, &keys);
     for (words, tags) in words.iter().zip(tags.iter_mut()) {
         person_rules(words, tags);
     }
