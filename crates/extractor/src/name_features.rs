@@ -226,7 +226,15 @@ impl<'a> Word<'a> {
         let (rank, zipf) = frequencies.rank_and_zipf(&folded).unzip();
         let (stem_rank, stem_zipf) = frequencies.rank_and_zipf(stem_text).unzip();
         let names = given_names();
-        let light = light(written);
+        let given_whole = names.contains(&folded);
+        // The search form folds everything the light form does and more, so a word whose
+        // light form is a given name is one in its search form too: most words need no
+        // light form at all.
+        let light = if given_whole {
+            light(written)
+        } else {
+            String::new()
+        };
         let (whole, bare) = (listed(&folded), listed(stem_text));
         Word {
             written,
@@ -234,9 +242,9 @@ impl<'a> Word<'a> {
             stem_rank: stem_rank.unwrap_or(u32::MAX),
             frequency: frequency_bucket(zipf),
             stem_frequency: frequency_bucket(stem_zipf),
-            given: names.contains(&folded) || names.contains(stem_text),
-            given_light: given_names_light().contains(&light),
-            ambiguous_given: AMBIGUOUS_GIVEN.contains(&light.as_str()),
+            given: given_whole || names.contains(stem_text),
+            given_light: given_whole && given_names_light().contains(&light),
+            ambiguous_given: given_whole && AMBIGUOUS_GIVEN.contains(&light.as_str()),
             rule_title: whole.rule_title || bare.rule_title,
             any_title: whole.rule_title || whole.other_title || bare.rule_title || bare.other_title,
             verb: whole.verb || bare.verb,
@@ -384,13 +392,13 @@ pub fn sentence_features(words: &[Word], hits: &[GazetteerHit]) -> Features {
         add(t("x4").with_text(tail(stem, 4)));
         // Letter groups inside the word: what foreign names written in Arabic share
         // (ـيز، ـو، غو، تش) whether or not the tagger has seen the name.
-        let starts: Vec<usize> = stem
-            .char_indices()
-            .map(|(at, _)| at)
-            .chain([stem.len()])
-            .collect();
-        for window in starts.windows(4) {
-            add(t("c3").with_text(&stem[window[0]..window[3]]));
+        let mut starts = stem.char_indices().map(|(at, _)| at).chain([stem.len()]);
+        let mut window = [starts.next(), starts.next(), starts.next()];
+        for end in starts {
+            if let Some(start) = window[0] {
+                add(t("c3").with_text(stem.get(start..end).unwrap_or_default()));
+            }
+            window = [window[1], window[2], Some(end)];
         }
         add(t("shape").with_text(shape(&this.folded)));
         add(t("len").with_text(LENGTHS[stem.chars().count().min(10)]));

@@ -178,6 +178,11 @@ fn viterbi(transitions: &[[f32; N]; N + 1], local: &[[f32; N]]) -> Vec<usize> {
     tags
 }
 
+/// A weight in the thousandths a model file keeps.
+fn quantize(w: f32) -> i16 {
+    (w * 1000.0).round().clamp(-32768.0, 32767.0) as i16
+}
+
 /// Learned weights: per feature, one weight per tag; and tag-to-tag transitions.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -227,7 +232,6 @@ impl Model {
     /// The model as bytes: weights quantized to 1/1000, features whose every weight rounds
     /// to zero left out.
     pub fn write(&self) -> Vec<u8> {
-        let quantize = |w: f32| (w * 1000.0).round().clamp(-32768.0, 32767.0) as i16;
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         for row in &self.transitions {
@@ -310,20 +314,24 @@ impl Model {
 pub struct Tagger {
     first: Model,
     second: Model,
-    /// Both passes' weights under one key: a token's features are looked up once for both
-    /// passes (the lookups are most of the tagger's time).
-    joint: HashMap<u64, [f32; 2 * N]>,
+    /// Both passes' weights under one key, in the thousandths the model file keeps: a
+    /// token's features are looked up once for both passes, in a table half the size of
+    /// one in `f32` (the lookups are most of the tagger's time, and most of them miss the
+    /// processor's caches).
+    joint: HashMap<u64, [i16; 2 * N]>,
 }
 
 impl Tagger {
     /// A tagger from its two passes.
     pub fn new(first: Model, second: Model) -> Tagger {
-        let mut joint: HashMap<u64, [f32; 2 * N]> =
+        let mut joint: HashMap<u64, [i16; 2 * N]> =
             HashMap::with_capacity(first.weights.len().max(second.weights.len()));
         for (pass, model) in [&first, &second].into_iter().enumerate() {
             for (feature, weights) in &model.weights {
-                let row = joint.entry(*feature).or_insert([0.0; 2 * N]);
-                row[pass * N..(pass + 1) * N].copy_from_slice(weights);
+                let row = joint.entry(*feature).or_insert([0; 2 * N]);
+                for (slot, w) in row[pass * N..(pass + 1) * N].iter_mut().zip(weights) {
+                    *slot = quantize(*w);
+                }
             }
         }
         Tagger {
@@ -358,18 +366,20 @@ impl Tagger {
                     .per_token
                     .iter()
                     .map(|token| {
-                        let mut both = [0.0f32; 2 * N];
+                        let mut both = [0i32; 2 * N];
                         for f in token {
                             if let Some(w) = self.joint.get(f) {
                                 for (s, w) in both.iter_mut().zip(w) {
-                                    *s += w;
+                                    *s += i32::from(*w);
                                 }
                             }
                         }
                         let mut first = [0.0; N];
                         let mut second = [0.0; N];
-                        first.copy_from_slice(&both[..N]);
-                        second.copy_from_slice(&both[N..]);
+                        for t in 0..N {
+                            first[t] = both[t] as f32 / 1000.0;
+                            second[t] = both[N + t] as f32 / 1000.0;
+                        }
                         (first, second)
                     })
                     .collect()
