@@ -123,44 +123,6 @@ pub fn spans(tags: &[usize]) -> Vec<Span> {
     out
 }
 
-/// The text of a sentence (words joined by spaces) and each word's byte range in it.
-fn joined(words: &[String]) -> (String, Vec<(usize, usize)>) {
-    let mut text = String::new();
-    let mut ranges = Vec::with_capacity(words.len());
-    for word in words {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        let start = text.len();
-        text.push_str(word);
-        ranges.push((start, text.len()));
-    }
-    (text, ranges)
-}
-
-/// The gazetteer's names in a sentence, as token spans (a name covers every token it
-/// touches).
-pub fn gazetteer_spans(matcher: &Matcher, words: &[String]) -> Vec<Span> {
-    let (text, ranges) = joined(words);
-    let (entities, _) = matcher.find(&text);
-    entities
-        .iter()
-        .filter_map(|e| {
-            let first = ranges
-                .iter()
-                .position(|(s, end)| e.start < *end && *s < e.end)?;
-            let last = ranges
-                .iter()
-                .rposition(|(s, end)| e.start < *end && *s < e.end)?;
-            Some(Span {
-                start: first,
-                end: last + 1,
-                kind: e.kind,
-            })
-        })
-        .collect()
-}
-
 /// Each token's gazetteer reading.
 pub fn hits(words: &[String], found: &[Span]) -> Vec<GazetteerHit> {
     let mut out = vec![None; words.len()];
@@ -183,11 +145,78 @@ pub fn keys(words: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// A sentence as the tagger sees it.
-pub fn features(matcher: &Matcher, words: &[String]) -> ner::Features {
-    let found = gazetteer_spans(matcher, words);
-    let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-    sentence_features(&Word::all(&refs), &hits(words, &found))
+/// An article as the `entities` stage reads it: one text, a sentence a line, and each
+/// word's byte range in it.
+struct ArticleText {
+    text: String,
+    ranges: Vec<Vec<(usize, usize)>>,
+}
+
+impl ArticleText {
+    fn new(article: &Article) -> ArticleText {
+        let mut text = String::new();
+        let mut ranges: Vec<Vec<(usize, usize)>> = Vec::new();
+        for sentence in &article.sentences {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            let mut sentence_ranges = Vec::with_capacity(sentence.words.len());
+            for (i, word) in sentence.words.iter().enumerate() {
+                if i > 0 {
+                    text.push(' ');
+                }
+                let start = text.len();
+                text.push_str(word);
+                sentence_ranges.push((start, text.len()));
+            }
+            ranges.push(sentence_ranges);
+        }
+        ArticleText { text, ranges }
+    }
+
+    /// Entities of the text as token spans per sentence (an entity covers every token it
+    /// touches, in the first sentence it touches).
+    fn spans(&self, entities: &[khabar_core_model::Entity]) -> Vec<Vec<Span>> {
+        let mut out = vec![Vec::new(); self.ranges.len()];
+        for entity in entities {
+            for (s, sentence) in self.ranges.iter().enumerate() {
+                let touching = |r: &(usize, usize)| entity.start < r.1 && r.0 < entity.end;
+                if let (Some(first), Some(last)) = (
+                    sentence.iter().position(touching),
+                    sentence.iter().rposition(touching),
+                ) {
+                    out[s].push(Span {
+                        start: first,
+                        end: last + 1,
+                        kind: entity.kind,
+                    });
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The gazetteer's names in an article, per sentence, matched over the whole article as
+/// the stage matches them (the countries a text names settle ambiguous places).
+pub fn article_gazetteer_spans(matcher: &Matcher, article: &Article) -> Vec<Vec<Span>> {
+    let text = ArticleText::new(article);
+    text.spans(&matcher.find(&text.text).0)
+}
+
+/// An article's sentences as the tagger sees them, with the gazetteer's reading of the
+/// whole article: what the stage gives it at run time.
+pub fn article_features(matcher: &Matcher, article: &Article) -> Vec<ner::Features> {
+    article
+        .sentences
+        .iter()
+        .zip(article_gazetteer_spans(matcher, article))
+        .map(|(sentence, found)| {
+            let refs: Vec<&str> = sentence.words.iter().map(String::as_str).collect();
+            sentence_features(&Word::all(&refs), &hits(&sentence.words, &found))
+        })
+        .collect()
 }
 
 const SEED: u64 = 0x6b68_6162_6172;
@@ -217,11 +246,7 @@ pub fn train(matcher: &Matcher, articles: &[&Article], epochs: usize) -> Tagger 
     let documents: Vec<Document> = articles
         .iter()
         .map(|a| Document {
-            features: a
-                .sentences
-                .iter()
-                .map(|s| features(matcher, &s.words))
-                .collect(),
+            features: article_features(matcher, a),
             keys: a.sentences.iter().map(|s| keys(&s.words)).collect(),
             tags: a.sentences.iter().map(|s| s.tags.clone()).collect(),
         })
@@ -267,11 +292,7 @@ pub fn train(matcher: &Matcher, articles: &[&Article], epochs: usize) -> Tagger 
 
 /// Tags an article's sentences with both passes.
 pub fn tag_article(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec<Vec<usize>> {
-    let features: Vec<ner::Features> = article
-        .sentences
-        .iter()
-        .map(|s| features(matcher, &s.words))
-        .collect();
+    let features = article_features(matcher, article);
     let keys: Vec<Vec<String>> = article.sentences.iter().map(|s| keys(&s.words)).collect();
     let mut tags = tagger.tag_document(&features, &keys);
     let words: Vec<Vec<Word>> = article
@@ -289,44 +310,11 @@ pub fn tag_article(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec
 /// What the `entities` stage finds in an article (gazetteers, tagger, rules, merged as in
 /// production), as token spans per sentence. The article is one text, a sentence a line.
 pub fn stage_spans(matcher: &Matcher, tagger: &Tagger, article: &Article) -> Vec<Vec<Span>> {
-    let mut text = String::new();
-    let mut ranges: Vec<Vec<(usize, usize)>> = Vec::new();
-    for sentence in &article.sentences {
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        let mut sentence_ranges = Vec::with_capacity(sentence.words.len());
-        for (i, word) in sentence.words.iter().enumerate() {
-            if i > 0 {
-                text.push(' ');
-            }
-            let start = text.len();
-            text.push_str(word);
-            sentence_ranges.push((start, text.len()));
-        }
-        ranges.push(sentence_ranges);
-    }
-    let (known, _, from_bulk) = matcher.find_with_sources(&text);
-    let tagged = khabar_extractor::names::tag_names(tagger, &text, &known);
-    let entities = khabar_extractor::names::merge(&text, known, &from_bulk, &tagged);
-    let mut out = vec![Vec::new(); ranges.len()];
-    for entity in entities {
-        for (s, sentence) in ranges.iter().enumerate() {
-            let touching = |r: &(usize, usize)| entity.start < r.1 && r.0 < entity.end;
-            if let (Some(first), Some(last)) = (
-                sentence.iter().position(touching),
-                sentence.iter().rposition(touching),
-            ) {
-                out[s].push(Span {
-                    start: first,
-                    end: last + 1,
-                    kind: entity.kind,
-                });
-                break;
-            }
-        }
-    }
-    out
+    let text = ArticleText::new(article);
+    let (known, _, sources) = matcher.find_with_sources(&text.text);
+    let tagged = khabar_extractor::names::tag_names(tagger, &text.text, &known, &sources);
+    let entities = khabar_extractor::names::merge(&text.text, known, &sources, &tagged);
+    text.spans(&entities)
 }
 
 /// Matches, predictions and gold names per kind (person, organization, place).

@@ -152,7 +152,7 @@ fn train_ner(args: &[String]) -> Result<(), String> {
 /// `ner --folds K`: for tuning without looking at the held-out articles. The training
 /// articles are cut into K folds by article; each fold is scored by a tagger trained on the
 /// others.
-fn cross_validate(dir: &str, folds: usize) -> Result<(), String> {
+fn cross_validate(dir: &str, folds: usize, epochs: usize) -> Result<(), String> {
     let articles = aqmar::read_dir(Path::new(dir))?;
     let training: Vec<&aqmar::Article> = articles
         .iter()
@@ -160,6 +160,7 @@ fn cross_validate(dir: &str, folds: usize) -> Result<(), String> {
         .collect();
     let matcher = entities_eval::default_matcher()?;
     let mut score = aqmar::Score::default();
+    let mut stage = aqmar::Score::default();
     for fold in 0..folds {
         let in_fold = |i: &usize| i % folds == fold;
         let train: Vec<&aqmar::Article> = (0..training.len())
@@ -167,17 +168,44 @@ fn cross_validate(dir: &str, folds: usize) -> Result<(), String> {
             .map(|i| training[i])
             .collect();
         let test = (0..training.len()).filter(in_fold).map(|i| training[i]);
-        let tagger = aqmar::train(&matcher, &train, 12);
+        let tagger = aqmar::train(&matcher, &train, epochs);
         for article in test {
             let all = aqmar::tag_article(&matcher, &tagger, article);
-            for (sentence, tags) in article.sentences.iter().zip(all) {
+            let found = aqmar::stage_spans(&matcher, &tagger, article);
+            for ((sentence, tags), found) in article.sentences.iter().zip(all).zip(found) {
                 score.add(&aqmar::spans(&sentence.tags), &aqmar::spans(&tags));
+                stage.add(&aqmar::spans(&sentence.tags), &found);
+                if std::env::var_os("DEBUG_LOST").is_some() {
+                    let tagged = aqmar::spans(&tags);
+                    for g in aqmar::spans(&sentence.tags) {
+                        if tagged.contains(&g) && !found.contains(&g) {
+                            let text = |a: usize, b: usize| {
+                                sentence.words
+                                    [a.min(sentence.words.len())..b.min(sentence.words.len())]
+                                    .join(" ")
+                            };
+                            let over: Vec<String> = found
+                                .iter()
+                                .filter(|f| f.start < g.end && g.start < f.end)
+                                .map(|f| format!("{:?}[{}]", f.kind, text(f.start, f.end)))
+                                .collect();
+                            println!(
+                                "LOST {:?} [{}] ctx: {} || stage: {}",
+                                g.kind,
+                                text(g.start, g.end),
+                                text(g.start.saturating_sub(3), g.end + 3),
+                                over.join(", ")
+                            );
+                        }
+                    }
+                }
             }
         }
     }
     println!("| system | split | kind | precision | recall | F1 |\n|---|---|---|---|---|---|");
     let split = format!("{folds}-fold (training articles)");
     print!("{}", score.rows("tagger", &split));
+    print!("{}", stage.rows("entities stage", &split));
     Ok(())
 }
 
@@ -187,7 +215,10 @@ fn cross_validate(dir: &str, folds: usize) -> Result<(), String> {
 fn eval_ner(args: &[String]) -> Result<(), String> {
     let dir = arg(args, "--aqmar").unwrap_or_else(|| AQMAR.to_string());
     if let Some(folds) = arg(args, "--folds").and_then(|k| k.parse().ok()) {
-        return cross_validate(&dir, folds);
+        let epochs = arg(args, "--epochs")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(12);
+        return cross_validate(&dir, folds, epochs);
     }
     let model_path = arg(args, "--model").unwrap_or_else(|| MODEL.to_string());
     let articles = aqmar::read_dir(Path::new(&dir))?;
@@ -227,9 +258,10 @@ fn eval_ner(args: &[String]) -> Result<(), String> {
                 scores[3].add(&gold, &found);
             }
             let all = aqmar::tag_article(&matcher, &tagger, article);
-            for (sentence, tags) in article.sentences.iter().zip(all) {
+            let gazetteer = aqmar::article_gazetteer_spans(&matcher, article);
+            for ((sentence, tags), gazetteer) in article.sentences.iter().zip(all).zip(gazetteer) {
                 let gold = aqmar::spans(&sentence.tags);
-                scores[0].add(&gold, &aqmar::gazetteer_spans(&matcher, &sentence.words));
+                scores[0].add(&gold, &gazetteer);
                 scores[1].add(&gold, &lexicon.find(&sentence.words));
                 let predicted = aqmar::spans(&tags);
                 // Errors of the training split only: tuning never looks at held-out text.

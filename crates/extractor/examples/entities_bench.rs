@@ -85,9 +85,9 @@ fn main() {
         let started = Instant::now();
         let mut mentions = 0;
         for doc in arabic {
-            let (known, _, bulk) = matcher.find_with_sources(doc);
-            let tagged = khabar_extractor::names::tag_names(tagger, doc, &known);
-            mentions += khabar_extractor::names::merge(doc, known, &bulk, &tagged).len();
+            let (known, _, sources) = matcher.find_with_sources(doc);
+            let tagged = khabar_extractor::names::tag_names(tagger, doc, &known, &sources);
+            mentions += khabar_extractor::names::merge(doc, known, &sources, &tagged).len();
         }
         let seconds = started.elapsed().as_secs_f64();
         println!(

@@ -74,6 +74,22 @@ struct Candidate {
     /// A bulk single-word name in Latin script of a town (not a large city): not taken where
     /// it reads as part of a person's or an institution's name (Myles Garrett, Brick Lane).
     single_latin: bool,
+    /// A bulk single-word name that is one of the thousand most frequent ordinary words
+    /// (القاهرة is one, and so is مدينة): a name only where the name tagger reads one.
+    ordinary_word: bool,
+}
+
+/// Where a match comes from, which says how much it needs besides the list to be a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchSource {
+    /// A curated list: a name wherever it is written.
+    Curated,
+    /// A bulk list (GeoNames), in a form or context the matcher accepts on its own.
+    Bulk,
+    /// A bulk name that is an ordinary word first, or a small place whose country the text
+    /// does not name: kept only where the name tagger reads a place
+    /// ([`crate::names::merge`]); [`Matcher::find`] leaves these out.
+    OrdinaryWord,
 }
 
 /// A compiled gazetteer.
@@ -190,9 +206,7 @@ impl Matcher {
                             .feature
                             .as_deref()
                             .is_some_and(|f| f.starts_with("A."));
-                    if single_word && !division && rank <= 1000 {
-                        continue;
-                    }
+                    let ordinary_word = single_word && !division && rank <= 1000;
                     let ordinary = single_word && !division && rank <= COMMON_RANK;
                     // Short Arabic words are too often something else, whatever the town's size.
                     let short_arabic = !latin && letters <= 3;
@@ -207,6 +221,7 @@ impl Matcher {
                             && single_word
                             && !entry.is_country()
                             && entry.population.unwrap_or(0) < LARGE_CITY,
+                        ordinary_word,
                     }
                 } else {
                     Candidate {
@@ -214,6 +229,7 @@ impl Matcher {
                         needs_capital: false,
                         needs_context: false,
                         single_latin: false,
+                        ordinary_word: false,
                     }
                 };
                 // After ل the article's alef is not written: للتحالف is ل + التحالف.
@@ -301,15 +317,16 @@ impl Matcher {
         None
     }
 
-    /// Entities and places in `text`, in text order.
+    /// Entities and places in `text`, in text order: the names the lists give on their
+    /// own (no [`MatchSource::OrdinaryWord`]).
     pub fn find(&self, text: &str) -> (Vec<Entity>, Vec<Place>) {
-        let (entities, places, _) = self.find_with_sources(text);
-        (entities, places)
+        let (entities, places, sources) = self.find_with_sources(text);
+        without_ordinary_words(entities, places, &sources)
     }
 
-    /// As [`Matcher::find`], and for each entity whether it came from a bulk list
-    /// (GeoNames) rather than a curated one.
-    pub fn find_with_sources(&self, text: &str) -> (Vec<Entity>, Vec<Place>, Vec<bool>) {
+    /// As [`Matcher::find`], with the matches that are ordinary words first
+    /// ([`MatchSource::OrdinaryWord`], for a name tagger to settle) and each entity's source.
+    pub fn find_with_sources(&self, text: &str) -> (Vec<Entity>, Vec<Place>, Vec<MatchSource>) {
         let (search, origin) = khabar_text::normalize_with_origins(text, is_quote);
         let mut found = Vec::new();
         let mut at = 0;
@@ -386,7 +403,7 @@ impl Matcher {
         let mut countries: Vec<(&str, u32)> = Vec::new();
         for i in 0..found.len() {
             let mut in_countries = allowed(i)
-                .filter(|c| !c.needs_context)
+                .filter(|c| !c.needs_context && !c.ordinary_word)
                 .filter(|c| self.entries[c.entry as usize].kind == EntityKind::Place)
                 .filter_map(|c| self.entries[c.entry as usize].country.as_deref());
             if let Some(first) = in_countries.next() {
@@ -410,18 +427,25 @@ impl Matcher {
                     .map(|(_, votes)| *votes)
                     .unwrap_or(0)
             };
-            let best = allowed(i)
-                .filter(|c| !c.needs_context || support(c) > 0)
-                .max_by_key(|c| {
-                    let entry = &self.entries[c.entry as usize];
-                    (
-                        support(c),
-                        !entry.bulk,
-                        entry.population.unwrap_or(0),
-                        std::cmp::Reverse(c.entry),
-                    )
-                });
-            let Some(best) = best else { continue };
+            let rank = |c: &&Candidate| {
+                let entry = &self.entries[c.entry as usize];
+                (
+                    support(c),
+                    !entry.bulk,
+                    entry.population.unwrap_or(0),
+                    std::cmp::Reverse(c.entry),
+                )
+            };
+            let on_its_own = allowed(i)
+                .filter(|c| !c.ordinary_word && (!c.needs_context || support(c) > 0))
+                .max_by_key(rank);
+            let (best, ordinary) = match on_its_own {
+                Some(best) => (best, false),
+                None => match allowed(i).max_by_key(rank) {
+                    Some(best) => (best, true),
+                    None => continue,
+                },
+            };
             let entry = &self.entries[best.entry as usize];
             let (from, to) = (text_at(name.start), text_end(name.end));
             let length = search[name.start..name.end].chars().count();
@@ -438,7 +462,11 @@ impl Matcher {
             if let Some(g) = &entry.geonames {
                 ids.insert("geonames".into(), Value::String(g.clone()));
             }
-            from_bulk.push(entry.bulk);
+            from_bulk.push(match (ordinary, entry.bulk) {
+                (true, _) => MatchSource::OrdinaryWord,
+                (false, true) => MatchSource::Bulk,
+                (false, false) => MatchSource::Curated,
+            });
             entities.push(Entity {
                 surface: text[from..to].to_string(),
                 canonical: entry.canonical.clone(),
@@ -472,6 +500,32 @@ impl Matcher {
         }
         (entities, places.into_values().collect(), from_bulk)
     }
+}
+
+/// Keeps the places some place entity of `entities` names.
+fn retain_named_places(entities: &[Entity], places: &mut Vec<Place>) {
+    places.retain(|p| {
+        entities
+            .iter()
+            .any(|e| e.kind == EntityKind::Place && e.canonical == p.canonical)
+    });
+}
+
+/// The matches that are names on the lists' word alone: those that are ordinary words
+/// first ([`MatchSource::OrdinaryWord`]) and their places left out.
+fn without_ordinary_words(
+    entities: Vec<Entity>,
+    mut places: Vec<Place>,
+    sources: &[MatchSource],
+) -> (Vec<Entity>, Vec<Place>) {
+    let entities: Vec<Entity> = entities
+        .into_iter()
+        .zip(sources)
+        .filter(|(_, source)| **source != MatchSource::OrdinaryWord)
+        .map(|(e, _)| e)
+        .collect();
+    retain_named_places(&entities, &mut places);
+    (entities, places)
 }
 
 /// Capitalised words that start sentences and phrases without being names.
@@ -594,20 +648,18 @@ impl Transform for Entities {
         let Some(text) = article.text.as_deref() else {
             return Ok(Verdict::Keep);
         };
-        let (mut entities, mut places, from_bulk) = self.matcher.find_with_sources(text);
+        let (mut entities, mut places, sources) = self.matcher.find_with_sources(text);
         let arabic = match article.language.as_deref() {
             Some(language) => language == "ar",
             None => crate::names::mostly_arabic(text),
         };
         if let (Some(tagger), true) = (self.tagger, arabic) {
-            let tagged = crate::names::tag_names(tagger, text, &entities);
-            entities = crate::names::merge(text, entities, &from_bulk, &tagged);
+            let tagged = crate::names::tag_names(tagger, text, &entities, &sources);
+            entities = crate::names::merge(text, entities, &sources, &tagged);
             // A place the tagger read as a person leaves the map.
-            places.retain(|p| {
-                entities
-                    .iter()
-                    .any(|e| e.kind == EntityKind::Place && e.canonical == p.canonical)
-            });
+            retain_named_places(&entities, &mut places);
+        } else {
+            (entities, places) = without_ordinary_words(entities, places, &sources);
         }
         article.entities = entities;
         article.places = places;

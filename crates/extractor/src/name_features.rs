@@ -254,6 +254,11 @@ impl<'a> Word<'a> {
         }
     }
 
+    /// A word, not a punctuation mark or a number.
+    pub fn is_word(&self) -> bool {
+        self.folded.chars().any(is_letter)
+    }
+
     /// The words of a sentence.
     pub fn all(words: &[&'a str]) -> Vec<Word<'a>> {
         words.iter().map(|w| Word::new(w)).collect()
@@ -549,7 +554,27 @@ const AMBIGUOUS_GIVEN: &[&str] = &[
     "طلال",
     "بكر",
     "زيد",
+    "بول",
+    "جان",
+    "العبد",
 ];
+
+/// Whether `word` (as written, proclitics allowed: ومحمد) is a given name that is not an
+/// ordinary word too.
+pub fn is_unambiguous_given_name(word: &str) -> bool {
+    let word = light(word);
+    let names = given_names_light();
+    let mut rest = word.as_str();
+    loop {
+        if names.contains(rest) {
+            return !AMBIGUOUS_GIVEN.contains(&rest);
+        }
+        match rest.strip_prefix(PROCLITICS) {
+            Some(shorter) if shorter.chars().count() >= 3 => rest = shorter,
+            _ => return false,
+        }
+    }
+}
 
 /// Words that join the parts of a name: nasab and kunya (search form).
 const JOINERS: &[&str] = &["بن", "ابن", "بنت"];

@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 use khabar_core_model::{Entity, EntityKind};
 
 use crate::common_words::WordFrequencies;
+use crate::entities::MatchSource;
 use crate::name_features::{
     is_letter, is_letter_or_digit, person_rules, recur_family_names, sentence_features, stem,
     GazetteerHit, Word,
@@ -102,11 +103,31 @@ pub struct TaggedName {
     pub end: usize,
     /// Person, organization or place.
     pub kind: EntityKind,
+    /// Whether its sentence has words besides the name: without them the tagger read the
+    /// word alone, which says nothing about a word that is an ordinary word too.
+    pub in_context: bool,
 }
 
 /// The names `tagger` finds in `text`, given the gazetteer's matches (`known`, in text order
 /// as [`crate::Matcher::find`] gives them).
-pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedName> {
+pub fn tag_names(
+    tagger: &Tagger,
+    text: &str,
+    known: &[Entity],
+    sources: &[MatchSource],
+) -> Vec<TaggedName> {
+    // The tagger learned from what the lists give on their own ([`Matcher::find`]): the
+    // matches that are ordinary words first are not shown to it; it settles them.
+    let known: Vec<&Entity> = known
+        .iter()
+        .zip(
+            sources
+                .iter()
+                .chain(std::iter::repeat(&MatchSource::Curated)),
+        )
+        .filter(|(_, source)| **source != MatchSource::OrdinaryWord)
+        .map(|(e, _)| e)
+        .collect();
     let sentences = sentences(text);
     // Each word is folded and looked up once, for the features, the rules and the hints.
     let words: Vec<Vec<Word>> = sentences
@@ -153,7 +174,8 @@ pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedNam
     }
     recur_family_names(&words, &mut tags);
     let mut names = Vec::new();
-    for (tokens, tags) in sentences.iter().zip(&tags) {
+    for ((tokens, tags), words) in sentences.iter().zip(&tags).zip(&words) {
+        let word_count = words.iter().filter(|w| w.is_word()).count();
         let mut i = 0;
         while i < tags.len() {
             let Some(kind) = tag_kind(tags[i]) else {
@@ -165,10 +187,12 @@ pub fn tag_names(tagger: &Tagger, text: &str, known: &[Entity]) -> Vec<TaggedNam
             while end < tags.len() && tags[end] == begin + 1 {
                 end += 1;
             }
+            let name_words = words[i..end].iter().filter(|w| w.is_word()).count();
             names.push(TaggedName {
                 start: tokens[i].start,
                 end: tokens[end - 1].end,
                 kind,
+                in_context: word_count > name_words,
             });
             i = end;
         }
@@ -189,21 +213,45 @@ fn bare(surface: &str) -> Vec<String> {
 pub fn merge(
     text: &str,
     known: Vec<Entity>,
-    from_bulk: &[bool],
+    sources: &[MatchSource],
     tagged: &[TaggedName],
 ) -> Vec<Entity> {
     let frequencies = WordFrequencies::arabic();
     let overlaps = |e: &Entity, t: &TaggedName| e.start < t.end && t.start < e.end;
     // A one-word name from a bulk list that the tagger, which saw the match, does not take
-    // for a name is an ordinary word there (العمارة is architecture before it is Al-Amarah).
+    // for a name is an ordinary word there (العمارة is architecture before it is Al-Amarah);
+    // one that is an ordinary word first is a name only where the tagger reads a place
+    // (القاهرة is Cairo there, and مدينة "city" elsewhere).
     let mut known: Vec<Entity> = known
         .into_iter()
-        .zip(from_bulk.iter().chain(std::iter::repeat(&false)))
-        .filter(|(e, bulk)| {
-            !**bulk || e.surface.contains(' ') || tagged.iter().any(|t| overlaps(e, t))
+        .zip(
+            sources
+                .iter()
+                .chain(std::iter::repeat(&MatchSource::Curated)),
+        )
+        .filter(|(e, source)| match source {
+            MatchSource::Curated => true,
+            MatchSource::Bulk => e.surface.contains(' ') || tagged.iter().any(|t| overlaps(e, t)),
+            MatchSource::OrdinaryWord => tagged.iter().any(|t| {
+                t.kind == EntityKind::Place && t.start == e.start && t.end == e.end && t.in_context
+            }),
         })
         .map(|(e, _)| e)
         .collect();
+    // A longer name the tagger found over several of the lists' names is one name, not
+    // theirs: جامعة شيكاغو is a university, not Chicago.
+    let covered: Vec<bool> = known
+        .iter()
+        .map(|e| {
+            tagged.iter().any(|t| {
+                let inside =
+                    t.start <= e.start && e.end <= t.end && t.end - t.start > e.end - e.start;
+                inside && known.iter().filter(|other| overlaps(other, t)).count() > 1
+            })
+        })
+        .collect();
+    let mut covered = covered.into_iter();
+    known.retain(|_| !covered.next().unwrap_or(false));
     // Gazetteer places the tagger reads as people or organizations.
     known.retain(|e| {
         e.kind != EntityKind::Place
@@ -239,7 +287,14 @@ pub fn merge(
         let surface = &text[name.start..name.end];
         let folded = khabar_text::normalize_for_search(surface);
         let single_word = !folded.contains(' ');
-        if single_word && (frequencies.is_common(&folded) || frequencies.is_common(stem(&folded))) {
+        // A frequent word is a person's name only as a given name that is no ordinary word
+        // too (عثمان, not كريم), read in a sentence; an ordinary word otherwise, whatever the
+        // tagger says.
+        let given = name.kind == EntityKind::Person
+            && name.in_context
+            && crate::name_features::is_unambiguous_given_name(surface);
+        let common = frequencies.is_common(&folded) || frequencies.is_common(stem(&folded));
+        if single_word && common && !given {
             continue;
         }
         added.push(Entity {
@@ -322,7 +377,7 @@ mod tests {
     fn the_shipped_model_reads_and_finds_people() -> Result<(), String> {
         let tagger = arabic_tagger().map_err(|e| e.to_string())?;
         let text = "وقال رئيس الوزراء اللبناني فؤاد السنيورة إن الحكومة ستجتمع. وأضاف السنيورة أن الاجتماع مهم.";
-        let names = tag_names(tagger, text, &[]);
+        let names = tag_names(tagger, text, &[], &[]);
         let people: Vec<&str> = names
             .iter()
             .filter(|n| n.kind == EntityKind::Person)
