@@ -175,6 +175,33 @@ fn cross_validate(dir: &str, folds: usize, epochs: usize) -> Result<(), String> 
             for ((sentence, tags), found) in article.sentences.iter().zip(all).zip(found) {
                 score.add(&aqmar::spans(&sentence.tags), &aqmar::spans(&tags));
                 stage.add(&aqmar::spans(&sentence.tags), &found);
+                if std::env::var_os("DEBUG_ERRORS").is_some() {
+                    let gold = aqmar::spans(&sentence.tags);
+                    let tagged = aqmar::spans(&tags);
+                    let text = |a: usize, b: usize| sentence.words[a..b].join(" ");
+                    for p in tagged.iter().filter(|p| !gold.contains(p)) {
+                        println!(
+                            "FALSE {:?} [{}] ctx: {}",
+                            p.kind,
+                            text(p.start, p.end),
+                            text(
+                                p.start.saturating_sub(3),
+                                (p.end + 3).min(sentence.words.len())
+                            )
+                        );
+                    }
+                    for g in gold.iter().filter(|g| !tagged.contains(g)) {
+                        println!(
+                            "MISSED {:?} [{}] ctx: {}",
+                            g.kind,
+                            text(g.start, g.end),
+                            text(
+                                g.start.saturating_sub(3),
+                                (g.end + 3).min(sentence.words.len())
+                            )
+                        );
+                    }
+                }
                 if std::env::var_os("DEBUG_LOST").is_some() {
                     let tagged = aqmar::spans(&tags);
                     for g in aqmar::spans(&sentence.tags) {

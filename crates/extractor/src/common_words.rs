@@ -1,7 +1,7 @@
 //! How ordinary an Arabic word is: the frequency list built from the PyPI package `wordfreq`
 //! (`gazetteer/wordfreq-ar.tsv`, CC BY-SA 4.0, made by `cargo xtask gazetteer`). A word that
 //! is frequent as an ordinary word (دولة, سنة, كشف) is not taken for the town spelt the same
-//! way, and the name tagger sees every word's frequency.
+//! way, and the name rules and the merge of names ask every word's rank.
 
 // foldhash: every word of every article is looked up here, and the keys come from a fixed
 // list, not from the network.
@@ -52,11 +52,6 @@ impl WordFrequencies {
     /// Rank of a folded word (1 = most frequent), if listed.
     pub fn rank(&self, folded: &str) -> Option<u32> {
         self.words.get(folded).map(|(rank, _)| *rank)
-    }
-
-    /// Rank and Zipf frequency of a folded word, if listed.
-    pub fn rank_and_zipf(&self, folded: &str) -> Option<(u32, f32)> {
-        self.words.get(folded).copied()
     }
 
     /// Zipf frequency of a folded word, if listed.

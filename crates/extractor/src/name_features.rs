@@ -176,18 +176,6 @@ pub(crate) fn given_names() -> &'static foldhash::HashSet<String> {
     NAMES.get_or_init(|| given_name_set(khabar_text::normalize_for_search))
 }
 
-/// A word's frequency as an ordinary word, in half-Zipf steps ("oov" when unlisted): names
-/// the tagger has never seen are mostly rare words.
-fn frequency_bucket(zipf: Option<f32>) -> &'static str {
-    const STEPS: [&str; 17] = [
-        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
-    ];
-    match zipf {
-        Some(zipf) => STEPS[((zipf * 2.0).floor().max(0.0) as usize).min(STEPS.len() - 1)],
-        None => "oov",
-    }
-}
-
 /// One word as the features and the rules see it, worked out once.
 #[derive(Debug, Clone)]
 pub struct Word<'a> {
@@ -200,8 +188,6 @@ pub struct Word<'a> {
     /// Ranks among ordinary words of the search form and of the stem (`u32::MAX` unlisted).
     rank: u32,
     stem_rank: u32,
-    frequency: &'static str,
-    stem_frequency: &'static str,
     /// The search form or the stem is a given name.
     given: bool,
     /// The word with only marks and hamzas made plain ([`light`]) is a given name; and one
@@ -223,8 +209,8 @@ impl<'a> Word<'a> {
         let folded = khabar_text::normalize_for_search(written);
         let stem_at = folded.len() - stem(&folded).len();
         let stem_text = &folded[stem_at..];
-        let (rank, zipf) = frequencies.rank_and_zipf(&folded).unzip();
-        let (stem_rank, stem_zipf) = frequencies.rank_and_zipf(stem_text).unzip();
+        let rank = frequencies.rank(&folded);
+        let stem_rank = frequencies.rank(stem_text);
         let names = given_names();
         let given_whole = names.contains(&folded);
         // The search form folds everything the light form does and more, so a word whose
@@ -240,8 +226,6 @@ impl<'a> Word<'a> {
             written,
             rank: rank.unwrap_or(u32::MAX),
             stem_rank: stem_rank.unwrap_or(u32::MAX),
-            frequency: frequency_bucket(zipf),
-            stem_frequency: frequency_bucket(stem_zipf),
             given: given_whole || names.contains(stem_text),
             given_light: given_whole && given_names_light().contains(&light),
             ambiguous_given: given_whole && AMBIGUOUS_GIVEN.contains(&light.as_str()),
@@ -395,16 +379,6 @@ pub fn sentence_features(words: &[Word], hits: &[GazetteerHit]) -> Features {
         add(t("x3").with_text(tail(stem, 3)));
         add(t("p4").with_text(head(stem, 4)));
         add(t("x4").with_text(tail(stem, 4)));
-        // Letter groups inside the word: what foreign names written in Arabic share
-        // (ـيز، ـو، غو، تش) whether or not the tagger has seen the name.
-        let mut starts = stem.char_indices().map(|(at, _)| at).chain([stem.len()]);
-        let mut window = [starts.next(), starts.next(), starts.next()];
-        for end in starts {
-            if let Some(start) = window[0] {
-                add(t("c3").with_text(stem.get(start..end).unwrap_or_default()));
-            }
-            window = [window[1], window[2], Some(end)];
-        }
         add(t("shape").with_text(shape(&this.folded)));
         add(t("len").with_text(LENGTHS[stem.chars().count().min(10)]));
         add(t("al").with_text(if stem.len() < this.folded.len() {
@@ -412,8 +386,6 @@ pub fn sentence_features(words: &[Word], hits: &[GazetteerHit]) -> Features {
         } else {
             "n"
         }));
-        add(t("freq").with_text(this.frequency));
-        add(t("sfreq").with_text(this.stem_frequency));
         let given = |j: isize| info(j).is_some_and(|w| w.given);
         if this.given {
             add(t("given"));
@@ -421,14 +393,15 @@ pub fn sentence_features(words: &[Word], hits: &[GazetteerHit]) -> Features {
         if given(at - 1) {
             add(t("given-1"));
         }
+        if given(at + 1) {
+            add(t("given+1"));
+        }
         add(t("w-1").with(word(at - 1)));
         add(t("w+1").with(word(at + 1)));
         add(t("w-2").with(word(at - 2)));
         add(t("w+2").with(word(at + 2)));
         add(t("s-1").with(stem_at(at - 1)));
         add(t("s+1").with(stem_at(at + 1)));
-        add(t("w-1w").with(word(at - 1)).with(w));
-        add(t("ww+1").with(w).with(word(at + 1)));
         add(t("gaz").with_text(hit_at(at)));
         add(t("gaz-1").with_text(hit_at(at - 1)));
         add(t("gaz+1").with_text(hit_at(at + 1)));

@@ -240,14 +240,24 @@ pub fn merge(
         .collect();
     // A longer name the tagger found over several of the lists' names is one name, not
     // theirs: جامعة شيكاغو is a university, not Chicago.
+    // Both lists are in text order without overlaps: what overlaps a span is one run of
+    // each, found by binary search (an article has hundreds of each).
+    let known_over = |start: usize, end: usize| -> usize {
+        let from = known.partition_point(|e| e.end <= start);
+        known[from..].iter().take_while(|e| e.start < end).count()
+    };
     let covered: Vec<bool> = known
         .iter()
         .map(|e| {
-            tagged.iter().any(|t| {
-                let inside =
-                    t.start <= e.start && e.end <= t.end && t.end - t.start > e.end - e.start;
-                inside && known.iter().filter(|other| overlaps(other, t)).count() > 1
-            })
+            let from = tagged.partition_point(|t| t.end <= e.start);
+            tagged[from..]
+                .iter()
+                .take_while(|t| t.start < e.end)
+                .any(|t| {
+                    let inside =
+                        t.start <= e.start && e.end <= t.end && t.end - t.start > e.end - e.start;
+                    inside && known_over(t.start, t.end) > 1
+                })
         })
         .collect();
     let mut covered = covered.into_iter();
@@ -287,14 +297,18 @@ pub fn merge(
         let surface = &text[name.start..name.end];
         let folded = khabar_text::normalize_for_search(surface);
         let single_word = !folded.contains(' ');
-        // A frequent word is a person's name only as a given name that is no ordinary word
-        // too (عثمان, not كريم), read in a sentence; an ordinary word otherwise, whatever the
-        // tagger says.
-        let given = name.kind == EntityKind::Person
-            && name.in_context
-            && crate::name_features::is_unambiguous_given_name(surface);
+        // A frequent word is a name only where the tagger read it in a sentence, and then
+        // a place (الشام, read as one in context), or a person by a given name that is no
+        // ordinary word too (عثمان, not كريم). Words for groups of people (المسلمين، العرب)
+        // and institutions in general (النادي) stay ordinary words, whatever the tagger says.
+        let name_in_context = name.in_context
+            && match name.kind {
+                EntityKind::Place => true,
+                EntityKind::Person => crate::name_features::is_unambiguous_given_name(surface),
+                EntityKind::Organization => false,
+            };
         let common = frequencies.is_common(&folded) || frequencies.is_common(stem(&folded));
-        if single_word && common && !given {
+        if single_word && common && !name_in_context {
             continue;
         }
         added.push(Entity {
