@@ -149,6 +149,49 @@ fn train_ner(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// What went wrong in one sentence of a held-back fold (training articles only): the
+/// tagger's false and missed names, and the names the tagger had right that the stage lost
+/// (with what the stage made of them).
+fn show_fold_errors(sentence: &aqmar::Sentence, tagged: &[aqmar::Span], stage: &[aqmar::Span]) {
+    let gold = aqmar::spans(&sentence.tags);
+    let words = &sentence.words;
+    let text = |a: usize, b: usize| words[a.min(words.len())..b.min(words.len())].join(" ");
+    let context = |s: &aqmar::Span| text(s.start.saturating_sub(3), s.end + 3);
+    for p in tagged.iter().filter(|p| !gold.contains(p)) {
+        println!(
+            "false {:?}: {} ({})",
+            p.kind,
+            text(p.start, p.end),
+            context(p)
+        );
+    }
+    for g in gold.iter().filter(|g| !tagged.contains(g)) {
+        println!(
+            "missed {:?}: {} ({})",
+            g.kind,
+            text(g.start, g.end),
+            context(g)
+        );
+    }
+    for g in gold
+        .iter()
+        .filter(|g| tagged.contains(g) && !stage.contains(g))
+    {
+        let instead: Vec<String> = stage
+            .iter()
+            .filter(|f| f.start < g.end && g.start < f.end)
+            .map(|f| format!("{:?} {}", f.kind, text(f.start, f.end)))
+            .collect();
+        println!(
+            "lost by the stage {:?}: {} ({}) → [{}]",
+            g.kind,
+            text(g.start, g.end),
+            context(g),
+            instead.join(", ")
+        );
+    }
+}
+
 /// `ner --folds K`: for tuning without looking at the held-out articles. The training
 /// articles are cut into K folds by article; each fold is scored by a tagger trained on the
 /// others.
@@ -161,6 +204,7 @@ fn cross_validate(dir: &str, folds: usize, epochs: usize) -> Result<(), String> 
     let matcher = entities_eval::default_matcher()?;
     let mut score = aqmar::Score::default();
     let mut stage = aqmar::Score::default();
+    let show_errors = std::env::var_os("KHABAR_EVAL_SHOW_ERRORS").is_some();
     for fold in 0..folds {
         let in_fold = |i: &usize| i % folds == fold;
         let train: Vec<&aqmar::Article> = (0..training.len())
@@ -175,56 +219,8 @@ fn cross_validate(dir: &str, folds: usize, epochs: usize) -> Result<(), String> 
             for ((sentence, tags), found) in article.sentences.iter().zip(all).zip(found) {
                 score.add(&aqmar::spans(&sentence.tags), &aqmar::spans(&tags));
                 stage.add(&aqmar::spans(&sentence.tags), &found);
-                if std::env::var_os("DEBUG_ERRORS").is_some() {
-                    let gold = aqmar::spans(&sentence.tags);
-                    let tagged = aqmar::spans(&tags);
-                    let text = |a: usize, b: usize| sentence.words[a..b].join(" ");
-                    for p in tagged.iter().filter(|p| !gold.contains(p)) {
-                        println!(
-                            "FALSE {:?} [{}] ctx: {}",
-                            p.kind,
-                            text(p.start, p.end),
-                            text(
-                                p.start.saturating_sub(3),
-                                (p.end + 3).min(sentence.words.len())
-                            )
-                        );
-                    }
-                    for g in gold.iter().filter(|g| !tagged.contains(g)) {
-                        println!(
-                            "MISSED {:?} [{}] ctx: {}",
-                            g.kind,
-                            text(g.start, g.end),
-                            text(
-                                g.start.saturating_sub(3),
-                                (g.end + 3).min(sentence.words.len())
-                            )
-                        );
-                    }
-                }
-                if std::env::var_os("DEBUG_LOST").is_some() {
-                    let tagged = aqmar::spans(&tags);
-                    for g in aqmar::spans(&sentence.tags) {
-                        if tagged.contains(&g) && !found.contains(&g) {
-                            let text = |a: usize, b: usize| {
-                                sentence.words
-                                    [a.min(sentence.words.len())..b.min(sentence.words.len())]
-                                    .join(" ")
-                            };
-                            let over: Vec<String> = found
-                                .iter()
-                                .filter(|f| f.start < g.end && g.start < f.end)
-                                .map(|f| format!("{:?}[{}]", f.kind, text(f.start, f.end)))
-                                .collect();
-                            println!(
-                                "LOST {:?} [{}] ctx: {} || stage: {}",
-                                g.kind,
-                                text(g.start, g.end),
-                                text(g.start.saturating_sub(3), g.end + 3),
-                                over.join(", ")
-                            );
-                        }
-                    }
+                if show_errors {
+                    show_fold_errors(sentence, &aqmar::spans(&tags), &found);
                 }
             }
         }
