@@ -116,17 +116,13 @@ pub fn tag_names(
     known: &[Entity],
     sources: &[MatchSource],
 ) -> Vec<TaggedName> {
-    // The tagger learned from what the lists give on their own ([`Matcher::find`]): the
-    // matches that are ordinary words first are not shown to it; it settles them.
-    let known: Vec<&Entity> = known
+    let sources = sources
         .iter()
-        .zip(
-            sources
-                .iter()
-                .chain(std::iter::repeat(&MatchSource::Curated)),
-        )
-        .filter(|(_, source)| **source != MatchSource::OrdinaryWord)
-        .map(|(e, _)| e)
+        .chain(std::iter::repeat(&MatchSource::Curated));
+    let known: Vec<(&Entity, bool)> = known
+        .iter()
+        .zip(sources)
+        .map(|(e, source)| (e, *source == MatchSource::OrdinaryWord))
         .collect();
     let sentences = sentences(text);
     // Each word is folded and looked up once, for the features, the rules and the hints.
@@ -146,18 +142,18 @@ pub fn tag_names(
     for (tokens, words) in sentences.iter().zip(&words) {
         let from = tokens.first().map_or(0, |t| t.start);
         let to = tokens.last().map_or(0, |t| t.end);
-        while known.get(first_match).is_some_and(|e| e.end <= from) {
+        while known.get(first_match).is_some_and(|(e, _)| e.end <= from) {
             first_match += 1;
         }
         let mut hits: Vec<GazetteerHit> = vec![None; tokens.len()];
         let in_sentence = known[first_match.min(known.len())..]
             .iter()
-            .take_while(|e| e.start < to);
-        for entity in in_sentence {
+            .take_while(|(e, _)| e.start < to);
+        for (entity, ordinary_word) in in_sentence {
             let mut first = true;
             for (hit, token) in hits.iter_mut().zip(tokens) {
                 if token.start < entity.end && entity.start < token.end {
-                    *hit = Some((entity.kind, first));
+                    *hit = Some((entity.kind, first, *ordinary_word));
                     first = false;
                 }
             }

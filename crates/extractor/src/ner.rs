@@ -517,6 +517,28 @@ pub fn train(examples: &[Example], epochs: usize, seed: u64) -> Model {
     averaged
 }
 
+/// The mean of several models: models trained in different orders make different
+/// mistakes, and their mean makes fewer than any of them (a small, fixed ensemble that costs
+/// nothing at run time).
+pub fn average(models: &[Model]) -> Model {
+    let mut mean = Model::default();
+    let share = 1.0 / models.len().max(1) as f32;
+    for model in models {
+        for (feature, weights) in &model.weights {
+            let row = mean.weights.entry(*feature).or_insert([0.0; N]);
+            for (m, w) in row.iter_mut().zip(weights) {
+                *m += w * share;
+            }
+        }
+        for (row, other) in mean.transitions.iter_mut().zip(&model.transitions) {
+            for (m, w) in row.iter_mut().zip(other) {
+                *m += w * share;
+            }
+        }
+    }
+    mean
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
