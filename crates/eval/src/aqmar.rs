@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use khabar_core_model::EntityKind;
-use khabar_extractor::entities::MatchSource;
 use khabar_extractor::name_features::{sentence_features, GazetteerHit, Word};
 use khabar_extractor::ner::{self, Example, Tagger};
 use khabar_extractor::Matcher;
@@ -124,14 +123,12 @@ pub fn spans(tags: &[usize]) -> Vec<Span> {
     out
 }
 
-/// Each token's gazetteer reading (`ordinary`: the names that are ordinary words first).
-pub fn hits(words: &[String], found: &[Span], ordinary: &[Span]) -> Vec<GazetteerHit> {
+/// Each token's gazetteer reading.
+pub fn hits(words: &[String], found: &[Span]) -> Vec<GazetteerHit> {
     let mut out = vec![None; words.len()];
-    for (spans, ordinary_word) in [(found, false), (ordinary, true)] {
-        for span in spans {
-            for (i, slot) in out.iter_mut().enumerate().take(span.end).skip(span.start) {
-                *slot = Some((span.kind, i == span.start, ordinary_word));
-            }
+    for span in found {
+        for (i, slot) in out.iter_mut().enumerate().take(span.end).skip(span.start) {
+            *slot = Some((span.kind, i == span.start));
         }
     }
     out
@@ -208,36 +205,16 @@ pub fn article_gazetteer_spans(matcher: &Matcher, article: &Article) -> Vec<Vec<
     text.spans(&matcher.find(&text.text).0)
 }
 
-/// As [`article_gazetteer_spans`], and the names that are ordinary words first apart.
-fn article_gazetteer_readings(
-    matcher: &Matcher,
-    article: &Article,
-) -> (Vec<Vec<Span>>, Vec<Vec<Span>>) {
-    let text = ArticleText::new(article);
-    let (entities, _, sources) = matcher.find_with_sources(&text.text);
-    let (ordinary, names): (Vec<_>, Vec<_>) = entities
-        .into_iter()
-        .zip(sources)
-        .partition(|(_, source)| *source == MatchSource::OrdinaryWord);
-    let spans = |list: Vec<(khabar_core_model::Entity, MatchSource)>| {
-        let entities: Vec<_> = list.into_iter().map(|(e, _)| e).collect();
-        text.spans(&entities)
-    };
-    (spans(names), spans(ordinary))
-}
-
 /// An article's sentences as the tagger sees them, with the gazetteer's reading of the
 /// whole article: what the stage gives it at run time.
 pub fn article_features(matcher: &Matcher, article: &Article) -> Vec<ner::Features> {
-    let (names, ordinary) = article_gazetteer_readings(matcher, article);
     article
         .sentences
         .iter()
-        .zip(names)
-        .zip(ordinary)
-        .map(|((sentence, found), ordinary)| {
+        .zip(article_gazetteer_spans(matcher, article))
+        .map(|(sentence, found)| {
             let refs: Vec<&str> = sentence.words.iter().map(String::as_str).collect();
-            sentence_features(&Word::all(&refs), &hits(&sentence.words, &found, &ordinary))
+            sentence_features(&Word::all(&refs), &hits(&sentence.words, &found))
         })
         .collect()
 }

@@ -200,7 +200,15 @@ impl Matcher {
                     // thousand most frequent words never a bulk name, among the five thousand
                     // only with its country in the text. Countries and first-level divisions
                     // keep their names.
-                    let rank = frequencies.rank(&folded).unwrap_or(u32::MAX);
+                    // A word that takes the article is a noun: سلطات is rare for "authorities"
+                    // only because السلطات is how news writes it (and Settat is سطات).
+                    let with_article = format!("ال{folded}");
+                    let rank = frequencies
+                        .rank(&folded)
+                        .into_iter()
+                        .chain(frequencies.rank(&with_article))
+                        .min()
+                        .unwrap_or(u32::MAX);
                     let division = entry.is_country()
                         || entry
                             .feature

@@ -318,23 +318,19 @@ fn tail(word: &str, n: usize) -> &str {
         .map_or(word, |(i, _)| &word[i..])
 }
 
-/// The gazetteer's reading of a token: the kind of the name it lies in, whether it is that
-/// name's first token, and whether the name is an ordinary word first
-/// ([`crate::entities::MatchSource::OrdinaryWord`]: القدس, and مدينة too), which the
-/// tagger learns to trust less.
-pub type GazetteerHit = Option<(EntityKind, bool, bool)>;
+/// The gazetteer's reading of a token: the kind of the name it lies in, and whether it is
+/// that name's first token.
+pub type GazetteerHit = Option<(EntityKind, bool)>;
 
 fn hit_name(hit: GazetteerHit) -> &'static str {
     match hit {
         None => "none",
-        Some((kind, first, ordinary)) => {
-            let names = match kind {
-                EntityKind::Person => ["B-PER", "I-PER", "B-PER?", "I-PER?"],
-                EntityKind::Organization => ["B-ORG", "I-ORG", "B-ORG?", "I-ORG?"],
-                EntityKind::Place => ["B-LOC", "I-LOC", "B-LOC?", "I-LOC?"],
-            };
-            names[usize::from(!first) + 2 * usize::from(ordinary)]
-        }
+        Some((EntityKind::Person, true)) => "B-PER",
+        Some((EntityKind::Person, false)) => "I-PER",
+        Some((EntityKind::Organization, true)) => "B-ORG",
+        Some((EntityKind::Organization, false)) => "I-ORG",
+        Some((EntityKind::Place, true)) => "B-LOC",
+        Some((EntityKind::Place, false)) => "I-LOC",
     }
 }
 

@@ -116,13 +116,17 @@ pub fn tag_names(
     known: &[Entity],
     sources: &[MatchSource],
 ) -> Vec<TaggedName> {
-    let sources = sources
+    // The tagger learned from what the lists give on their own ([`Matcher::find`]): the
+    // matches that are ordinary words first are not shown to it; it settles them.
+    let known: Vec<&Entity> = known
         .iter()
-        .chain(std::iter::repeat(&MatchSource::Curated));
-    let known: Vec<(&Entity, bool)> = known
-        .iter()
-        .zip(sources)
-        .map(|(e, source)| (e, *source == MatchSource::OrdinaryWord))
+        .zip(
+            sources
+                .iter()
+                .chain(std::iter::repeat(&MatchSource::Curated)),
+        )
+        .filter(|(_, source)| **source != MatchSource::OrdinaryWord)
+        .map(|(e, _)| e)
         .collect();
     let sentences = sentences(text);
     // Each word is folded and looked up once, for the features, the rules and the hints.
@@ -142,18 +146,18 @@ pub fn tag_names(
     for (tokens, words) in sentences.iter().zip(&words) {
         let from = tokens.first().map_or(0, |t| t.start);
         let to = tokens.last().map_or(0, |t| t.end);
-        while known.get(first_match).is_some_and(|(e, _)| e.end <= from) {
+        while known.get(first_match).is_some_and(|e| e.end <= from) {
             first_match += 1;
         }
         let mut hits: Vec<GazetteerHit> = vec![None; tokens.len()];
         let in_sentence = known[first_match.min(known.len())..]
             .iter()
-            .take_while(|(e, _)| e.start < to);
-        for (entity, ordinary_word) in in_sentence {
+            .take_while(|e| e.start < to);
+        for entity in in_sentence {
             let mut first = true;
             for (hit, token) in hits.iter_mut().zip(tokens) {
                 if token.start < entity.end && entity.start < token.end {
-                    *hit = Some((entity.kind, first, *ordinary_word));
+                    *hit = Some((entity.kind, first));
                     first = false;
                 }
             }
@@ -205,6 +209,15 @@ fn bare(surface: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `surface` (one word, proclitics allowed) is one of the most frequent ordinary
+/// words, as written or without its proclitics.
+fn is_common_word(surface: &str) -> bool {
+    let frequencies = WordFrequencies::arabic();
+    let folded = khabar_text::normalize_for_search(surface);
+    !folded.contains(' ')
+        && (frequencies.is_common(&folded) || frequencies.is_common(stem(&folded)))
+}
+
 /// Merges the tagger's names into the gazetteer's matches (see the module's documentation).
 pub fn merge(
     text: &str,
@@ -212,7 +225,6 @@ pub fn merge(
     sources: &[MatchSource],
     tagged: &[TaggedName],
 ) -> Vec<Entity> {
-    let frequencies = WordFrequencies::arabic();
     let overlaps = |e: &Entity, t: &TaggedName| e.start < t.end && t.start < e.end;
     // A one-word name from a bulk list that the tagger, which saw the match, does not take
     // for a name is an ordinary word there (العمارة is architecture before it is Al-Amarah);
@@ -228,9 +240,15 @@ pub fn merge(
         .filter(|(e, source)| match source {
             MatchSource::Curated => true,
             MatchSource::Bulk => e.surface.contains(' ') || tagged.iter().any(|t| overlaps(e, t)),
-            MatchSource::OrdinaryWord => tagged.iter().any(|t| {
-                t.kind == EntityKind::Place && t.start == e.start && t.end == e.end && t.in_context
-            }),
+            MatchSource::OrdinaryWord => {
+                !is_common_word(&e.surface)
+                    && tagged.iter().any(|t| {
+                        t.kind == EntityKind::Place
+                            && t.start == e.start
+                            && t.end == e.end
+                            && t.in_context
+                    })
+            }
         })
         .map(|(e, _)| e)
         .collect();
@@ -293,18 +311,15 @@ pub fn merge(
         let surface = &text[name.start..name.end];
         let folded = khabar_text::normalize_for_search(surface);
         let single_word = !folded.contains(' ');
-        // A frequent word is a name only where the tagger read it in a sentence, and then
-        // a place (الشام, read as one in context), or a person by a given name that is no
-        // ordinary word too (عثمان, not كريم). Words for groups of people (المسلمين، العرب)
-        // and institutions in general (النادي) stay ordinary words, whatever the tagger says.
-        let name_in_context = name.in_context
-            && match name.kind {
-                EntityKind::Place => true,
-                EntityKind::Person => crate::name_features::is_unambiguous_given_name(surface),
-                EntityKind::Organization => false,
-            };
-        let common = frequencies.is_common(&folded) || frequencies.is_common(stem(&folded));
-        if single_word && common && !name_in_context {
+        // A frequent word is a name only as a person's given name that is no ordinary word
+        // too (عثمان, not كريم), read in a sentence. Words for places (سلطات is Settat only
+        // on a map), groups of people (المسلمين، العرب) and institutions in general (النادي)
+        // stay ordinary words, whatever the tagger says: its word alone is not enough
+        // against a word's everyday sense.
+        let given_name = name.in_context
+            && name.kind == EntityKind::Person
+            && crate::name_features::is_unambiguous_given_name(surface);
+        if single_word && is_common_word(surface) && !given_name {
             continue;
         }
         added.push(Entity {

@@ -75,3 +75,77 @@ async fn the_most_frequent_words_alone_are_no_places_or_people() -> Result<(), S
     );
     Ok(())
 }
+
+/// The ordinary words that became places on a map (دولة → Dhule, مدينة → Madinah, وقف → Al
+/// Waqf, …) stay ordinary words in the sentences news writes them in, where the name tagger
+/// reads them; and the places in the same sentences are still found.
+#[tokio::test]
+async fn ordinary_words_in_news_sentences_are_no_places() -> Result<(), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let config: EntitiesConfig = serde_json::from_value(serde_json::json!({
+        "places": ["config/gazetteers/geonames.tsv"],
+    }))
+    .map_err(|e| e.to_string())?;
+    let ctx = BuildContext::standalone("entities", std::env::temp_dir(), root);
+    let stage = config.build(&ctx).await.map_err(|e| e.to_string())?;
+    // (sentence, the places it names)
+    let cases: [(&str, &[&str]); 8] = [
+        ("أعلنت الدولة وقف إطلاق النار في المدينة يوم الأحد.", &[]),
+        (
+            "قالت سلطات المدينة إن الحكومة الجديدة ستعلن خطتها دون تأخير.",
+            &[],
+        ),
+        (
+            "يتدرب اللاعبون يوميا على كرة القدم منذ سنة في القاهرة.",
+            &["القاهرة"],
+        ),
+        (
+            "كشف التقرير عنه تفاصيل جديدة عن الهجوم على بلدة الباغوز.",
+            &["الباغوز"],
+        ),
+        ("وصل وفد من الدولة إلى دمشق لبحث وقف القتال.", &["دمشق"]),
+        ("زار الرئيس مدينة حلب ثم عاد إلى بيروت.", &["حلب", "بيروت"]),
+        (
+            "قال مسؤول في سلطات دولة الكويت إن الاجتماع سيعقد دون إعلان.",
+            &["الكويت"],
+        ),
+        (
+            "نقلت وكالة فرانس برس عن مصادر في القدس أن الوضع هادئ.",
+            &["القدس"],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (text, places) in cases {
+        let url = "https://example.org/s";
+        let mut article = Article::new(
+            RecordId::from_url(url),
+            FeedRef::default(),
+            url,
+            chrono::Utc::now(),
+        );
+        article.text = Some(text.to_string());
+        article.language = Some("ar".to_string());
+        stage
+            .process(&mut article)
+            .await
+            .map_err(|e| e.to_string())?;
+        let found: Vec<&str> = article
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::Place)
+            .map(|e| e.surface.as_str())
+            .collect();
+        for surface in &found {
+            if !places.iter().any(|p| surface.contains(p)) {
+                wrong.push(format!("{text}: {surface} taken for a place"));
+            }
+        }
+        for place in places {
+            if !found.iter().any(|f| f.contains(place)) {
+                wrong.push(format!("{text}: {place} missed (found {found:?})"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    Ok(())
+}
