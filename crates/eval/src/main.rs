@@ -157,21 +157,19 @@ fn show_fold_errors(sentence: &aqmar::Sentence, tagged: &[aqmar::Span], stage: &
     let words = &sentence.words;
     let text = |a: usize, b: usize| words[a.min(words.len())..b.min(words.len())].join(" ");
     let context = |s: &aqmar::Span| text(s.start.saturating_sub(3), s.end + 3);
-    for p in tagged.iter().filter(|p| !gold.contains(p)) {
+    let show = |what: &str, s: &aqmar::Span| {
         println!(
-            "false {:?}: {} ({})",
-            p.kind,
-            text(p.start, p.end),
-            context(p)
+            "{what} {:?}: {} ({})",
+            s.kind,
+            text(s.start, s.end),
+            context(s)
         );
+    };
+    for p in tagged.iter().filter(|p| !gold.contains(p)) {
+        show("false", p);
     }
     for g in gold.iter().filter(|g| !tagged.contains(g)) {
-        println!(
-            "missed {:?}: {} ({})",
-            g.kind,
-            text(g.start, g.end),
-            context(g)
-        );
+        show("missed", g);
     }
     for g in gold
         .iter()

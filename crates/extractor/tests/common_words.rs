@@ -2,10 +2,30 @@
 //! person when it stands alone: the whole list is walked through the default `entities`
 //! stage (curated list, GeoNames places, the name tagger).
 
-use khabar_core_model::{Article, BuildContext, EntityKind, FeedRef, RecordId, TransformConfig};
+use khabar_core_model::{
+    Article, BuildContext, EntityKind, FeedRef, RecordId, Transform, TransformConfig,
+};
 use khabar_extractor::common_words::{WordFrequencies, WORDFREQ_AR};
 use khabar_extractor::gazetteer::{parse_places_tsv, parse_tsv, CURATED};
 use khabar_extractor::EntitiesConfig;
+
+/// An Arabic article of `text` after the stage.
+async fn through(stage: &dyn Transform, text: &str) -> Result<Article, String> {
+    let url = "https://example.org/a";
+    let mut article = Article::new(
+        RecordId::from_url(url),
+        FeedRef::default(),
+        url,
+        chrono::Utc::now(),
+    );
+    article.text = Some(text.to_string());
+    article.language = Some("ar".to_string());
+    stage
+        .process(&mut article)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(article)
+}
 
 #[tokio::test]
 async fn the_most_frequent_words_alone_are_no_places_or_people() -> Result<(), String> {
@@ -48,19 +68,7 @@ async fn the_most_frequent_words_alone_are_no_places_or_people() -> Result<(), S
         if forms.iter().any(|f| names.contains(*f)) {
             continue;
         }
-        let url = "https://example.org/w";
-        let mut article = Article::new(
-            RecordId::from_url(url),
-            FeedRef::default(),
-            url,
-            chrono::Utc::now(),
-        );
-        article.text = Some(word.to_string());
-        article.language = Some("ar".to_string());
-        stage
-            .process(&mut article)
-            .await
-            .map_err(|e| e.to_string())?;
+        let article = through(stage.as_ref(), word).await?;
         for entity in &article.entities {
             if matches!(entity.kind, EntityKind::Place | EntityKind::Person) {
                 wrong.push(format!("{word} → {:?} {}", entity.kind, entity.canonical));
@@ -116,19 +124,7 @@ async fn ordinary_words_in_news_sentences_are_no_places() -> Result<(), String> 
     ];
     let mut wrong = Vec::new();
     for (text, places) in cases {
-        let url = "https://example.org/s";
-        let mut article = Article::new(
-            RecordId::from_url(url),
-            FeedRef::default(),
-            url,
-            chrono::Utc::now(),
-        );
-        article.text = Some(text.to_string());
-        article.language = Some("ar".to_string());
-        stage
-            .process(&mut article)
-            .await
-            .map_err(|e| e.to_string())?;
+        let article = through(stage.as_ref(), text).await?;
         let found: Vec<&str> = article
             .entities
             .iter()
