@@ -109,7 +109,7 @@ pub struct TaggedName {
 }
 
 /// The names `tagger` finds in `text`, given the gazetteer's matches (`known`, in text order
-/// as [`crate::Matcher::find`] gives them).
+/// as [`crate::Matcher::find_with_sources`] gives them, with their `sources`).
 pub fn tag_names(
     tagger: &Tagger,
     text: &str,
@@ -187,7 +187,9 @@ pub fn tag_names(
             while end < tags.len() && tags[end] == begin + 1 {
                 end += 1;
             }
-            let name_words = words[i..end].iter().filter(|w| w.is_word()).count();
+            let name_words = words
+                .get(i..end)
+                .map_or(0, |name| name.iter().filter(|w| w.is_word()).count());
             names.push(TaggedName {
                 start: tokens[i].start,
                 end: tokens[end - 1].end,
@@ -228,8 +230,10 @@ pub fn merge(
     let overlaps = |e: &Entity, t: &TaggedName| e.start < t.end && t.start < e.end;
     // A one-word name from a bulk list that the tagger, which saw the match, does not take
     // for a name is an ordinary word there (العمارة is architecture before it is Al-Amarah);
-    // one that is an ordinary word first is a name only where the tagger reads a place
-    // (القاهرة is Cairo there, and مدينة "city" elsewhere).
+    // one the matcher could not take on its own (a town whose country the text does not
+    // name) is a name only where the tagger reads a place at just its words in a sentence,
+    // and never when it is one of the most frequent ordinary words (صور is Tyre or
+    // "pictures").
     let mut known: Vec<Entity> = known
         .into_iter()
         .zip(
@@ -416,6 +420,73 @@ mod tests {
             .map(|e| e.canonical.as_str());
         assert_eq!(alone, Some("فؤاد السنيورة"), "{merged:?}");
         Ok(())
+    }
+
+    fn entity(text: &str, surface: &str, kind: EntityKind) -> Entity {
+        let start = text.find(surface).unwrap_or_default();
+        Entity {
+            surface: surface.to_string(),
+            canonical: surface.to_string(),
+            kind,
+            start,
+            end: start + surface.len(),
+            confidence: 0.9,
+            ids: serde_json::Map::new(),
+        }
+    }
+
+    fn name(text: &str, surface: &str, kind: EntityKind, in_context: bool) -> TaggedName {
+        let start = text.find(surface).unwrap_or_default();
+        TaggedName {
+            start,
+            end: start + surface.len(),
+            kind,
+            in_context,
+        }
+    }
+
+    #[test]
+    fn a_longer_tagged_name_replaces_the_list_names_inside_it() {
+        let text = "درس في جامعة شيكاغو ثم عاد";
+        let known = vec![
+            entity(text, "جامعة", EntityKind::Place),
+            entity(text, "شيكاغو", EntityKind::Place),
+        ];
+        let sources = [MatchSource::OrdinaryWord, MatchSource::Bulk];
+        let tagged = [name(text, "جامعة شيكاغو", EntityKind::Organization, true)];
+        let merged = merge(text, known, &sources, &tagged);
+        let found: Vec<(&str, EntityKind)> = merged
+            .iter()
+            .map(|e| (e.surface.as_str(), e.kind))
+            .collect();
+        assert_eq!(found, [("جامعة شيكاغو", EntityKind::Organization)]);
+    }
+
+    #[test]
+    fn a_town_the_matcher_doubts_needs_the_tagger_in_a_sentence() {
+        let text = "وصل الوفد إلى الباغوز";
+        let town = || {
+            let mut baghuz = entity(text, "الباغوز", EntityKind::Place);
+            baghuz.canonical = "Al Baghuz".to_string();
+            vec![baghuz]
+        };
+        let sources = [MatchSource::OrdinaryWord];
+        let read = |kind, in_context| [name(text, "الباغوز", kind, in_context)];
+        // Whether the list's entry (its identity and coordinates) is kept.
+        let kept = |tagged: &[TaggedName]| {
+            merge(text, town(), &sources, tagged)
+                .iter()
+                .any(|e| e.canonical == "Al Baghuz")
+        };
+        assert!(kept(&read(EntityKind::Place, true)));
+        assert!(!kept(&read(EntityKind::Place, false)));
+        assert!(!kept(&read(EntityKind::Person, true)));
+        assert!(!kept(&[]));
+        // An ordinary word first is not a place on the tagger's word alone.
+        let text = "نشر صور الهجوم";
+        let pictures = vec![entity(text, "صور", EntityKind::Place)];
+        let tagged = [name(text, "صور", EntityKind::Place, true)];
+        assert!(merge(text, pictures, &sources, &tagged).is_empty());
     }
 
     #[test]
