@@ -207,8 +207,9 @@ impl<'a> Word<'a> {
     pub fn new(written: &'a str) -> Word<'a> {
         let frequencies = crate::common_words::WordFrequencies::arabic();
         let folded = khabar_text::normalize_for_search(written);
-        let stem_at = folded.len() - stem(&folded).len();
-        let stem_text = &folded[stem_at..];
+        // The stem is a suffix of the search form (only prefixes are taken off).
+        let stem_at = folded.len().saturating_sub(stem(&folded).len());
+        let stem_text = folded.get(stem_at..).unwrap_or_default();
         let rank = frequencies.rank(&folded);
         let stem_rank = frequencies.rank(stem_text);
         let names = given_names();
@@ -250,7 +251,7 @@ impl<'a> Word<'a> {
 
     /// The search form without proclitics and article ([`stem`]).
     pub fn stem(&self) -> &str {
-        &self.folded[self.stem_at..]
+        self.folded.get(self.stem_at..).unwrap_or_default()
     }
 
     /// A given name that is not an ordinary word too: what starts a name in the rules.
