@@ -97,9 +97,7 @@ pub fn dateline_date(text: &str, fetched_at: DateTime<Utc>) -> Option<DateTime<U
         if fragment.chars().filter(|c| c.is_alphanumeric()).count() < 6 {
             continue;
         }
-        if let Some(date) =
-            khabar_text::parse_hijri(fragment).or_else(|| khabar_text::parse_date(fragment))
-        {
+        if let Some(date) = khabar_text::parse_date(fragment) {
             return Some(date);
         }
     }

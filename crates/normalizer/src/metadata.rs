@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use khabar_html::Document;
 use serde_json::Value;
 
-use khabar_text::parse_metadata_date;
+use khabar_text::parse_date;
 
 /// A value and where it was found (`json-ld`, `og:title`, `meta[name=author]`, `time`…).
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +79,7 @@ impl PageParts {
                     }
                 }
                 "time" if parts.time.is_none() => {
-                    parts.time = e.attr("datetime").and_then(parse_metadata_date);
+                    parts.time = e.attr("datetime").and_then(parse_date);
                 }
                 "html" if parts.html_lang.is_none() => {
                     parts.html_lang = e.attr("lang").and_then(non_empty);
@@ -263,12 +263,12 @@ pub fn extract(document: &Document) -> PageMetadata {
         );
         first(
             &mut m.published_at,
-            ld_str(ld, "datePublished").and_then(|d| parse_metadata_date(&d)),
+            ld_str(ld, "datePublished").and_then(|d| parse_date(&d)),
             "json-ld",
         );
         first(
             &mut m.modified_at,
-            ld_str(ld, "dateModified").and_then(|d| parse_metadata_date(&d)),
+            ld_str(ld, "dateModified").and_then(|d| parse_date(&d)),
             "json-ld",
         );
         first(&mut m.authors, ld_names(ld, "author"), "json-ld");
@@ -316,7 +316,7 @@ pub fn extract(document: &Document) -> PageMetadata {
         &mut m.published_at,
         metas
             .first(&["article:published_time"])
-            .and_then(|d| parse_metadata_date(&d)),
+            .and_then(|d| parse_date(&d)),
         "article:published_time",
     );
     first(
@@ -335,7 +335,7 @@ pub fn extract(document: &Document) -> PageMetadata {
                 "parsely-pub-date",
                 "og:published_time",
             ])
-            .and_then(|d| parse_metadata_date(&d)),
+            .and_then(|d| parse_date(&d)),
         "meta",
     );
     first(
@@ -347,7 +347,7 @@ pub fn extract(document: &Document) -> PageMetadata {
                 "dateModified",
                 "last-modified",
             ])
-            .and_then(|d| parse_metadata_date(&d)),
+            .and_then(|d| parse_date(&d)),
         "article:modified_time",
     );
     let meta_authors: Vec<String> = metas
@@ -452,5 +452,27 @@ mod tests {
             Some("Only a title here".to_string())
         );
         assert_eq!(bare.published_at.map(|t| t.source), Some("time"));
+    }
+
+    #[test]
+    fn publication_times_written_in_arabic() {
+        for (content, expected) in [
+            ("السبت، 24 يناير 2015 - 4:08 م", "2015-01-24T16:08:00+00:00"),
+            ("11 شوال 1441 هـ", "2020-06-03T00:00:00+00:00"),
+            (
+                "1 آذار/مارس 2019 14:30 بتوقيت مكة المكرمة",
+                "2019-03-01T11:30:00+00:00",
+            ),
+        ] {
+            let html = format!(
+                r#"<html><head><meta property="article:published_time" content="{content}"></head><body></body></html>"#
+            );
+            let m = extract(&Document::parse(&html));
+            assert_eq!(
+                m.published_at.map(|t| t.value.to_rfc3339()).as_deref(),
+                Some(expected),
+                "{content}"
+            );
+        }
     }
 }

@@ -91,6 +91,12 @@ const MONTHS: &[(&str, u32)] = &[
     ("جوان", 6),
     ("جويليه", 7),
     ("اوت", 8),
+    // Moroccan.
+    ("يوليوز", 7),
+    ("غشت", 8),
+    ("شتنبر", 9),
+    ("نونبر", 11),
+    ("دجنبر", 12),
     ("january", 1),
     ("february", 2),
     ("march", 3),
@@ -241,6 +247,114 @@ fn expand_year(year: i32, digits: usize) -> i32 {
     }
 }
 
+/// Hijri month names in search form (the two-word names first).
+const HIJRI_MONTHS: &[(&str, u32)] = &[
+    ("ربيع الاول", 3),
+    ("ربيع اول", 3),
+    ("ربيع الاخر", 4),
+    ("ربيع الثاني", 4),
+    ("ربيع ثاني", 4),
+    ("جمادي الاولي", 5),
+    ("جمادي الاول", 5),
+    ("جمادي الاخره", 6),
+    ("جمادي الثانيه", 6),
+    ("جمادي الاخر", 6),
+    ("ذو القعده", 11),
+    ("ذي القعده", 11),
+    ("ذو الحجه", 12),
+    ("ذي الحجه", 12),
+    ("محرم", 1),
+    ("صفر", 2),
+    ("رجب", 7),
+    ("شعبان", 8),
+    ("رمضان", 9),
+    ("شوال", 10),
+];
+
+/// The one-word stand-in for a two-word Hijri month (letters only, so the tokenizer keeps
+/// it one word).
+fn hijri_marker(month: u32) -> String {
+    let letter = char::from_u32(u32::from(b'a') + month.saturating_sub(1)).unwrap_or('a');
+    format!("hijrimonth{letter}")
+}
+
+fn hijri_month(word: &str) -> Option<u32> {
+    if let Some(letter) = word.strip_prefix("hijrimonth") {
+        let c = letter.chars().next()?;
+        return Some(u32::from(c).checked_sub(u32::from('a'))? + 1).filter(|m| *m <= 12);
+    }
+    HIJRI_MONTHS
+        .iter()
+        .find(|(name, _)| !name.contains(' ') && *name == word)
+        .map(|(_, m)| *m)
+}
+
+/// هـ (folded ه), هجري, هجريه: the numbers before it are a Hijri date.
+fn is_hijri_mark(word: &str) -> bool {
+    matches!(word, "ه" | "هجري" | "هجريه" | "للهجره")
+}
+
+/// The parts of a Hijri date found so far.
+#[derive(Debug, Default)]
+struct HijriParts {
+    day: Option<u32>,
+    month: Option<u32>,
+    year: Option<i64>,
+    expect_year: bool,
+}
+
+impl HijriParts {
+    /// At هـ: the numbers of the current run are the Hijri date's (a year after a named
+    /// month, or a numeric day-month-year), taken out of the Gregorian candidates.
+    fn take_marked(&mut self, numbers: &mut Vec<(String, Option<char>)>, run_start: usize) {
+        let run: Vec<i64> = numbers
+            .get(run_start..)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|(n, _)| n.parse().ok())
+            .collect();
+        numbers.truncate(run_start.min(numbers.len()));
+        match run.as_slice() {
+            [] => {}
+            [year] if self.month.is_some() => self.year = self.year.or(Some(*year)),
+            [day, month, year, ..] if self.month.is_none() => {
+                let (day, month, year) = if *day > 31 {
+                    (*year, *month, *day)
+                } else {
+                    (*day, *month, *year)
+                };
+                self.day = u32::try_from(day).ok();
+                self.month = u32::try_from(month).ok();
+                self.year = Some(year);
+            }
+            _ => {}
+        }
+    }
+
+    fn to_gregorian(&self) -> Option<NaiveDate> {
+        let year = self.year.filter(|y| (1300..=1600).contains(y))?;
+        crate::relative::hijri_to_gregorian(year, self.month?, self.day?)
+    }
+}
+
+/// Zones news writes in words: "بتوقيت مكة المكرمة", "بتوقيت غرينتش" (search form).
+const NAMED_ZONES: &[(&str, i32)] = &[
+    ("بتوقيت مكه", 180),
+    ("بتوقيت السعوديه", 180),
+    ("بتوقيت الرياض", 180),
+    ("بتوقيت الدوحه", 180),
+    ("بتوقيت قطر", 180),
+    ("بتوقيت بغداد", 180),
+    ("بتوقيت الكويت", 180),
+    ("بتوقيت ابوظبي", 240),
+    ("بتوقيت الامارات", 240),
+    ("بتوقيت دبي", 240),
+    ("بتوقيت غرينتش", 0),
+    ("بتوقيت غرينيتش", 0),
+    ("بتوقيت جرينتش", 0),
+    ("بتوقيت جرينيتش", 0),
+];
+
 /// Reads a date in any of the forms above. A date without a zone is taken as UTC; a date
 /// without a time as midnight.
 pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
@@ -266,6 +380,14 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     for (name, month) in MONTHS.iter().filter(|(n, _)| n.contains(' ')) {
         folded = folded.replace(name, &format!(" {} ", ENGLISH[(*month as usize) - 1]));
     }
+    // Two-word Hijri months (ربيع الاول) become one word too, a letter-only marker.
+    for (name, month) in HIJRI_MONTHS.iter().filter(|(n, _)| n.contains(' ')) {
+        folded = folded.replace(name, &format!(" {} ", hijri_marker(*month)));
+    }
+    let zone_named = NAMED_ZONES
+        .iter()
+        .find(|(phrase, _)| folded.contains(phrase))
+        .map(|(_, minutes)| *minutes);
     let tokens = tokenize(&folded);
 
     let (mut day, mut month, mut year) = (None::<u32>, None::<u32>, None::<i32>);
@@ -274,9 +396,43 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
     let mut pm: Option<bool> = None;
     let mut numbers: Vec<(String, Option<char>)> = Vec::new();
     let mut last_sep = None;
+    // A Hijri date beside the Gregorian one ("4 ربيع الآخر 1436 هـ - 24 يناير 2015 م") or
+    // alone: its numbers never fill the Gregorian slots.
+    let mut hijri = HijriParts::default();
+    // Where the current run of numbers (since the last word) starts in `numbers`.
+    let mut run_start = 0;
     for token in &tokens {
+        if let Token::Word(w) = token {
+            if let Some(m) = hijri_month(w) {
+                hijri.month = Some(m);
+                // The day came just before the month's name.
+                if numbers.len() > run_start {
+                    hijri.day = numbers.pop().and_then(|(n, _)| n.parse().ok());
+                }
+                hijri.expect_year = true;
+                run_start = numbers.len();
+                last_sep = None;
+                continue;
+            }
+            if is_hijri_mark(w) {
+                hijri.take_marked(&mut numbers, run_start);
+                hijri.expect_year = false;
+                run_start = numbers.len();
+                last_sep = None;
+                continue;
+            }
+            hijri.expect_year = false;
+        }
+        if let Token::Number(n) = token {
+            if hijri.expect_year && hijri.year.is_none() {
+                hijri.year = n.parse().ok();
+                hijri.expect_year = false;
+                continue;
+            }
+        }
         match token {
             Token::Word(w) => {
+                run_start = numbers.len();
                 if let Some(m) = month_number(w) {
                     if month.is_none() {
                         month = Some(m);
@@ -336,7 +492,11 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
             }
         }
     }
-    let date = NaiveDate::from_ymd_opt(year?, month?, day?)?;
+    let offset = offset.or(zone_named);
+    let date = match (year, month, day) {
+        (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y, m, d)?,
+        _ => hijri.to_gregorian()?,
+    };
     let (mut hour, minute, second) = time.unwrap_or((0, 0, 0));
     match pm {
         Some(true) if hour < 12 => hour += 12,

@@ -124,17 +124,30 @@ const HIJRI_MONTHS: &[(&str, u32)] = &[
     ("شوال", 10),
 ];
 
-/// The Gregorian day of a date of the tabular (arithmetical) Islamic calendar; it agrees with
-/// the sighted or Umm al-Qura calendars to within a day or two.
+/// The Gregorian day of a Hijri date in the Umm al-Qura calendar, Saudi Arabia's official
+/// one and the one Arabic news sites print (KACST's month lengths, through ICU4X's calendar;
+/// the tabular approximation is a day off for many months). `None` for a day the month does
+/// not have.
 pub fn hijri_to_gregorian(year: i64, month: u32, day: u32) -> Option<NaiveDate> {
-    // Years past 100,000 are no date anyone writes, and keep the arithmetic below in range.
+    use icu_calendar::cal::{Hijri, Iso};
+    use icu_calendar::Date;
+    // Years past 100,000 are no date anyone writes.
     if !(1..=12).contains(&month) || !(1..=30).contains(&day) || !(1..=100_000).contains(&year) {
         return None;
     }
-    let (m, d) = (i64::from(month), i64::from(day));
-    // The astronomical epoch (15 July 622, Julian), which matches Umm al-Qura more often.
-    let julian_day = (11 * year + 3) / 30 + 354 * year + 30 * m - (m - 1) / 2 + d + 1_948_439 - 385;
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(julian_day - 1_721_425).ok()?)
+    let hijri = Date::try_new_hijri_with_calendar(
+        i32::try_from(year).ok()?,
+        u8::try_from(month).ok()?,
+        u8::try_from(day).ok()?,
+        Hijri::new_umm_al_qura(),
+    )
+    .ok()?;
+    let iso = hijri.to_calendar(Iso);
+    NaiveDate::from_ymd_opt(
+        iso.year().extended_year(),
+        u32::from(iso.month().ordinal),
+        u32::from(iso.day_of_month().0),
+    )
 }
 
 /// Reads "15 رجب 1440" (optionally with هـ), digits in any script.
@@ -204,8 +217,9 @@ mod tests {
 
     #[test]
     fn hijri_table() {
-        // Tabular calendar (Umm al-Qura in brackets where it differs): 1 Muharram 1440 =
-        // 2018-09-11; 1 Ramadan 1440 = 2019-05-05 [05-06]; 10 Dhu al-Hijja 1440 = 2019-08-11.
+        // Umm al-Qura: 1 Muharram 1440 = 2018-09-11; 1 Ramadan 1440 = 2019-05-06 (the tabular
+        // calendar says 05-05); 10 Dhu al-Hijja 1440 = 2019-08-11 (Eid al-Adha in Saudi
+        // Arabia); 1 Shawwal 1441 = 2020-05-24 (Eid al-Fitr).
         assert_eq!(
             hijri_to_gregorian(1440, 1, 1)
                 .map(|d| d.to_string())
@@ -216,8 +230,17 @@ mod tests {
             hijri_to_gregorian(1440, 9, 1)
                 .map(|d| d.to_string())
                 .as_deref(),
-            Some("2019-05-05")
+            Some("2019-05-06")
         );
+        assert_eq!(
+            hijri_to_gregorian(1441, 10, 1)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2020-05-24")
+        );
+        // Safar 1441 has 29 days in Umm al-Qura: no 30 Safar.
+        assert_eq!(hijri_to_gregorian(1441, 2, 30), None);
+        assert!(hijri_to_gregorian(1441, 3, 30).is_some());
         assert_eq!(
             parse_hijri("10 ذو الحجة 1440 هـ")
                 .map(|d| d.date_naive().to_string())
