@@ -368,7 +368,9 @@ mod tests {
         let xml = "<rss version=\"2.0\"><channel><title>x</title>\
             <item><title>a</title><link>https://ex.org/1</link><pubDate>الجمعة ٠١ مارس ٢٠١٩ ١٠:١٢</pubDate></item>\
             <item><title>b</title><link>https://ex.org/2</link><pubDate>Fri, 01 Mar 2019 13:12:00 GMT+3</pubDate></item>\
-            <item><title>c</title><link>https://ex.org/3</link><pubDate>someday</pubDate></item></channel></rss>";
+            <item><title>c</title><link>https://ex.org/3</link><pubDate>someday</pubDate></item>\
+            <item><title>d</title><link>https://ex.org/4</link><pubDate>11 شوال 1441هـ</pubDate></item>\
+            <item><title>e</title><link>https://ex.org/5</link><pubDate>السبت - 4 ربيع الآخر 1436 هـ - 24 يناير 2015 مـ</pubDate></item></channel></rss>";
         let feed =
             parse_feed(xml.as_bytes(), None, "https://ex.org/rss").map_err(|e| e.to_string())?;
         let dates: Vec<Option<String>> = feed
@@ -381,7 +383,9 @@ mod tests {
             vec![
                 Some("2019-03-01T10:12:00+00:00".to_string()),
                 Some("2019-03-01T10:12:00+00:00".to_string()),
-                None
+                None,
+                Some("2020-06-03T00:00:00+00:00".to_string()),
+                Some("2015-01-24T00:00:00+00:00".to_string()),
             ]
         );
         Ok(())

@@ -68,13 +68,17 @@ pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     // `now` may be a date read from a page and the count a number a page wrote: every step
     // is checked, and what does not fit is no date rather than a panic.
     let back = |seconds: i64| now.checked_sub_signed(Duration::try_seconds(seconds)?);
-    if phrase("اول", "امس") || phrase("اول", "البارحه") {
+    // A bare "today" or "yesterday" is a date only when it is nearly all the text says
+    // ("اليوم", "أمس الساعة 5 مساء"): inside a sentence ("يصادف اليوم ذكرى …") it is a word.
+    let standalone = words.len() <= 4;
+    if standalone && (phrase("اول", "امس") || phrase("اول", "البارحه")) {
         return back(2 * 86_400);
     }
-    if has("امس") || has("الامس") || has("البارحه") || has("yesterday") {
+    if standalone && (has("امس") || has("الامس") || has("البارحه") || has("yesterday"))
+    {
         return back(86_400);
     }
-    if has("الان") || phrase("just", "now") {
+    if standalone && (has("الان") || phrase("just", "now")) {
         return Some(now);
     }
     let relative = has("منذ") || has("قبل") || has("ago");
@@ -96,7 +100,7 @@ pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
             return back(count.checked_mul(*seconds)?);
         }
     }
-    if has("اليوم") || has("today") {
+    if standalone && (has("اليوم") || has("today")) {
         return Some(now);
     }
     None
@@ -213,6 +217,18 @@ mod tests {
             );
         }
         assert_eq!(parse_relative("in the hour", now()), None);
+        // "Today" and "yesterday" inside a sentence are words, not the page's date.
+        for sentence in [
+            "يصادف اليوم ذكرى تأسيس المدينة القديمة",
+            "قال الوزير أمس إن المفاوضات مستمرة",
+            "The minister said today that talks continue",
+        ] {
+            assert_eq!(parse_relative(sentence, now()), None, "{sentence}");
+        }
+        assert_eq!(
+            parse_relative("أمس الساعة 5 مساء", now()).map(|d| d.to_rfc3339()),
+            Some("2019-02-28T12:00:00+00:00".to_string())
+        );
     }
 
     #[test]
