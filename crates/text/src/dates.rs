@@ -247,8 +247,9 @@ fn expand_year(year: i32, digits: usize) -> i32 {
     }
 }
 
-/// Hijri month names in search form (the two-word names first).
-const HIJRI_MONTHS: &[(&str, u32)] = &[
+/// Hijri month names in search form (the two-word names first, so that ربيع الاول is not
+/// read as a one-word name inside it).
+pub(crate) const HIJRI_MONTHS: &[(&str, u32)] = &[
     ("ربيع الاول", 3),
     ("ربيع اول", 3),
     ("ربيع الاخر", 4),

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
+use crate::dates::HIJRI_MONTHS;
 use crate::fold::normalize_for_search;
 
 /// Units in search form, singular, dual and plural (Arabic), and English.
@@ -105,28 +106,6 @@ pub fn parse_relative(text: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     }
     None
 }
-
-/// Hijri month names in search form.
-const HIJRI_MONTHS: &[(&str, u32)] = &[
-    ("ربيع الاول", 3),
-    ("ربيع الاخر", 4),
-    ("ربيع الثاني", 4),
-    ("جمادي الاولي", 5),
-    ("جمادي الاول", 5),
-    ("جمادي الاخره", 6),
-    ("جمادي الثانيه", 6),
-    ("جمادي الاخر", 6),
-    ("ذو القعده", 11),
-    ("ذي القعده", 11),
-    ("ذو الحجه", 12),
-    ("ذي الحجه", 12),
-    ("محرم", 1),
-    ("صفر", 2),
-    ("رجب", 7),
-    ("شعبان", 8),
-    ("رمضان", 9),
-    ("شوال", 10),
-];
 
 /// The Gregorian day of a Hijri date in the Umm al-Qura calendar, Saudi Arabia's official
 /// one and the one Arabic news sites print (KACST's month lengths, through ICU4X's calendar;
