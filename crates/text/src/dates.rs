@@ -1,9 +1,12 @@
 //! Dates as feeds, pages and articles write them.
 //!
 //! [`parse_metadata_date`] reads the machine forms of metadata (ISO 8601 in its common shapes,
-//! RFC 2822). [`parse_date`] reads anything else a feed or a dateline may carry: RFC 822 with
-//! named zones and `GMT+3`, English and Arabic month names (both the يناير and the كانون الثاني
-//! naming systems, and the Maghrebi جانفي), Arabic-Indic digits, weekday names, 12-hour clocks.
+//! RFC 2822). [`parse_date`] reads anything else a feed, a page's metadata or a dateline may
+//! carry: RFC 822 with named zones and `GMT+3`, English and Arabic month names (the يناير, the
+//! كانون الثاني, the Maghrebi جانفي and the Moroccan يوليوز/غشت systems, alone or paired),
+//! Arabic-Indic digits, weekday names, 12-hour clocks (ص/م), zones in words (بتوقيت مكة
+//! المكرمة), and Hijri dates in the Umm al-Qura calendar — where a line gives both calendars,
+//! the Gregorian date.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
