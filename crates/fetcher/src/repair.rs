@@ -52,6 +52,17 @@ fn strip_controls(text: &str) -> String {
         .collect()
 }
 
+/// The entities whose HTML 4 meaning differs from HTML5's. Feeds were written against the
+/// HTML 4 table (RSS 0.91's DTD takes its entities from it, and feed readers decode with it):
+/// `&lang;` is U+2329 there, U+27E8 in HTML5.
+fn html4_differs(name: &str) -> Option<u32> {
+    match name {
+        "lang" => Some(0x2329),
+        "rang" => Some(0x232A),
+        _ => None,
+    }
+}
+
 /// HTML named entities → numeric references; a bare `&` → `&amp;`.
 fn fix_entities(part: &str, out: &mut String) {
     let mut rest = part;
@@ -70,6 +81,8 @@ fn fix_entities(part: &str, out: &mut String) {
                 out.push('&');
                 out.push_str(name);
                 out.push(';');
+            } else if let Some(code) = html4_differs(name) {
+                out.push_str(&format!("&#{code};"));
             } else {
                 let reference = format!("&{name};");
                 let decoded = html_escape::decode_html_entities(&reference);
@@ -352,6 +365,9 @@ mod tests {
             "<t>Tom &amp; Jerry &amp; co &#8212; caf&#233; &#160;&#8220;q&#x201D; &amp;bogus; <![CDATA[a & b &mdash;]]></t>"
         );
         assert_eq!(r.applied, vec!["entities and stray ampersands escaped"]);
+        // The HTML 4 table, which feeds were written against: &lang; is U+2329.
+        let r = repair_markup("<t>&lang;x&rang; &hellip;</t>");
+        assert_eq!(r.text, "<t>&#9001;x&#9002; &#8230;</t>");
     }
 
     #[test]
