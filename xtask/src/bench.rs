@@ -233,8 +233,10 @@ fn poll(args: &[String]) -> Result<(), String> {
 }
 
 /// The development split beside the checkout.
+/// The development split of the article-extraction benchmark, kept in the repository (MIT,
+/// with its LICENSE) so the evaluation runs on a fresh clone.
 pub fn eval_dir() -> PathBuf {
-    workspace_root().join("../shared/eval/article-extraction-dev")
+    workspace_root().join("crates/eval/data/article-extraction-dev")
 }
 
 /// `bench extraction [--peers]`: pages/s of our extractor on one core, and with `--peers`

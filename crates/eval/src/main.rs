@@ -343,9 +343,9 @@ fn main() -> ExitCode {
         eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--passes N] [--predictions FILE.json…] [--show-worst N]");
         return ExitCode::from(2);
     }
-    let dir = PathBuf::from(
-        arg(&args, "--dir").unwrap_or_else(|| "../shared/eval/article-extraction-dev".into()),
-    );
+    let dir = PathBuf::from(arg(&args, "--dir").unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/article-extraction-dev").into()
+    }));
     let wanted = arg(&args, "--engine").unwrap_or_else(|| "khabar".into());
     let passes: usize = arg(&args, "--passes")
         .and_then(|n| n.parse().ok())
