@@ -187,34 +187,40 @@ fn json_ld_articles(blocks: &[String]) -> Vec<Value> {
     found
 }
 
+/// A JSON-LD string as text: what a script element holds is not entity-decoded by the HTML
+/// parser, and sites write `&quot;` and `&amp;` into their JSON-LD all the same.
+fn ld_text(s: &str) -> Option<String> {
+    non_empty(&html_escape::decode_html_entities(s))
+}
+
 fn ld_str(value: &Value, key: &str) -> Option<String> {
     match value.get(key)? {
-        Value::String(s) => non_empty(s),
-        Value::Array(items) => items.iter().filter_map(Value::as_str).find_map(non_empty),
+        Value::String(s) => ld_text(s),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).find_map(ld_text),
         Value::Object(o) => o
             .get("name")
             .or_else(|| o.get("@id"))
             .or_else(|| o.get("url"))
             .and_then(Value::as_str)
-            .and_then(non_empty),
+            .and_then(ld_text),
         _ => None,
     }
 }
 
 fn ld_names(value: &Value, key: &str) -> Option<Vec<String>> {
     let names: Vec<String> = match value.get(key)? {
-        Value::String(s) => non_empty(s).into_iter().collect(),
+        Value::String(s) => ld_text(s).into_iter().collect(),
         Value::Object(o) => o
             .get("name")
             .and_then(Value::as_str)
-            .and_then(non_empty)
+            .and_then(ld_text)
             .into_iter()
             .collect(),
         Value::Array(items) => items
             .iter()
             .filter_map(|i| match i {
-                Value::String(s) => non_empty(s),
-                Value::Object(o) => o.get("name").and_then(Value::as_str).and_then(non_empty),
+                Value::String(s) => ld_text(s),
+                Value::Object(o) => o.get("name").and_then(Value::as_str).and_then(ld_text),
                 _ => None,
             })
             .collect(),
@@ -452,6 +458,20 @@ mod tests {
             Some("Only a title here".to_string())
         );
         assert_eq!(bare.published_at.map(|t| t.source), Some("time"));
+    }
+
+    #[test]
+    fn json_ld_text_is_entity_decoded() {
+        let html = r#"<html><head><script type="application/ld+json">{"@type":"NewsArticle","headline":"&quot;الهدنة&quot; تصمد في غزة &amp; رفح","author":{"@type":"Person","name":"سامي &amp; ليلى"}}</script></head><body></body></html>"#;
+        let m = extract(&Document::parse(html));
+        assert_eq!(
+            m.title.map(|t| t.value).as_deref(),
+            Some("\"الهدنة\" تصمد في غزة & رفح")
+        );
+        assert_eq!(
+            m.authors.map(|a| a.value),
+            Some(vec!["سامي & ليلى".to_string()])
+        );
     }
 
     #[test]
