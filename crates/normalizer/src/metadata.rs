@@ -40,6 +40,9 @@ struct PageParts {
     canonical: Option<String>,
     /// The first `<time datetime>` that reads as a date.
     time: Option<DateTime<Utc>>,
+    /// The first visible publication line ("نشر في: 24/01/2015 - 16:08", "Published on …")
+    /// or `<time>` text that reads as a date.
+    visible_date: Option<DateTime<Utc>>,
     html_lang: Option<String>,
     h1: Option<String>,
     title: Option<String>,
@@ -80,6 +83,14 @@ impl PageParts {
                 }
                 "time" if parts.time.is_none() => {
                     parts.time = e.attr("datetime").and_then(parse_date);
+                    if parts.time.is_none() && parts.visible_date.is_none() {
+                        parts.visible_date = parse_date(&node.text_content());
+                    }
+                }
+                "span" | "p" | "div" | "li" | "small" | "em" | "strong" | "b"
+                    if parts.visible_date.is_none() =>
+                {
+                    parts.visible_date = publication_line(&node);
                 }
                 "html" if parts.html_lang.is_none() => {
                     parts.html_lang = e.attr("lang").and_then(non_empty);
@@ -91,6 +102,40 @@ impl PageParts {
         }
         parts
     }
+}
+
+/// Labels that open a visible publication line (search form).
+const PUBLICATION_LABELS: &[&str] = &[
+    "نشر في",
+    "نشر بتاريخ",
+    "تم نشره",
+    "تم النشر",
+    "تاريخ النشر",
+    "published on",
+    "published",
+    "posted on",
+];
+
+/// The date of an element whose own text (no child elements, a short line) opens with a
+/// publication label.
+fn publication_line(node: &khabar_html::NodeRef) -> Option<DateTime<Utc>> {
+    // Only leaves: a container's text is the whole page below it.
+    let mut text = String::new();
+    for child in node.children() {
+        match child.data() {
+            khabar_html::NodeData::Text(t) => text.push_str(t),
+            _ => return None,
+        }
+        if text.len() > 200 {
+            return None;
+        }
+    }
+    let folded = khabar_text::normalize_for_search(&text);
+    let label = PUBLICATION_LABELS
+        .iter()
+        .find(|label| folded.trim_start().starts_with(*label))?;
+    let rest = folded.trim_start().get(label.len()..)?;
+    parse_date(rest.trim_start_matches([':', ' ', '-']))
 }
 
 fn first<T>(slot: &mut Option<Sourced<T>>, value: Option<T>, source: &'static str) {
@@ -394,6 +439,7 @@ pub fn extract(document: &Document) -> PageMetadata {
     first(&mut m.canonical_url, parts.canonical, "link[rel=canonical]");
     first(&mut m.canonical_url, metas.first(&["og:url"]), "og:url");
     first(&mut m.published_at, parts.time, "time");
+    first(&mut m.published_at, parts.visible_date, "page");
     first(&mut m.language, parts.html_lang, "html[lang]");
     first(
         &mut m.language,
@@ -458,6 +504,36 @@ mod tests {
             Some("Only a title here".to_string())
         );
         assert_eq!(bare.published_at.map(|t| t.source), Some("time"));
+    }
+
+    #[test]
+    fn a_visible_publication_line_dates_the_page() {
+        for (html, expected) in [
+            (
+                r#"<html><body><div class="meta"><span>نشر في: 24/01/2015 - 16:08</span></div><article><p>نص</p></article></body></html>"#,
+                Some("2015-01-24T16:08:00+00:00"),
+            ),
+            (
+                r#"<html><body><p>تم نشره 6 يناير، 2015، الساعة 05:16 مساءً</p></body></html>"#,
+                Some("2015-01-06T17:16:00+00:00"),
+            ),
+            (
+                r#"<html><body><time>السبت، 24 يناير 2015 - 4:08 م</time></body></html>"#,
+                Some("2015-01-24T16:08:00+00:00"),
+            ),
+            // A date in running text is not the page's date.
+            (
+                r#"<html><body><p>وقعت الحادثة في 24 يناير 2015 في المدينة</p></body></html>"#,
+                None,
+            ),
+        ] {
+            let m = extract(&Document::parse(html));
+            assert_eq!(
+                m.published_at.map(|t| t.value.to_rfc3339()).as_deref(),
+                expected,
+                "{html}"
+            );
+        }
     }
 
     #[test]
