@@ -108,6 +108,13 @@ pub struct TaggedName {
     pub in_context: bool,
 }
 
+/// Each match's source, a match without one counted as curated (a caller that knows none).
+fn each_source(sources: &[MatchSource]) -> impl Iterator<Item = &MatchSource> {
+    sources
+        .iter()
+        .chain(std::iter::repeat(&MatchSource::Curated))
+}
+
 /// The names `tagger` finds in `text`, given the gazetteer's matches (`known`, in text order
 /// as [`crate::Matcher::find_with_sources`] gives them, with their `sources`).
 pub fn tag_names(
@@ -120,11 +127,7 @@ pub fn tag_names(
     // matches that are ordinary words first are not shown to it; it settles them.
     let known: Vec<&Entity> = known
         .iter()
-        .zip(
-            sources
-                .iter()
-                .chain(std::iter::repeat(&MatchSource::Curated)),
-        )
+        .zip(each_source(sources))
         .filter(|(_, source)| **source != MatchSource::OrdinaryWord)
         .map(|(e, _)| e)
         .collect();
@@ -236,11 +239,7 @@ pub fn merge(
     // "pictures").
     let mut known: Vec<Entity> = known
         .into_iter()
-        .zip(
-            sources
-                .iter()
-                .chain(std::iter::repeat(&MatchSource::Curated)),
-        )
+        .zip(each_source(sources))
         .filter(|(e, source)| match source {
             MatchSource::Curated => true,
             MatchSource::Bulk => e.surface.contains(' ') || tagged.iter().any(|t| overlaps(e, t)),

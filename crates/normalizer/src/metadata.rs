@@ -130,11 +130,21 @@ fn publication_line(node: &khabar_html::NodeRef) -> Option<DateTime<Utc>> {
             return None;
         }
     }
+    // Most leaves are no publication line: fold only enough of each to see its label.
+    let head: String = text.trim_start().chars().take(16).collect();
+    let head = khabar_text::normalize_for_search(&head);
+    if !PUBLICATION_LABELS
+        .iter()
+        .any(|label| head.starts_with(label))
+    {
+        return None;
+    }
     let folded = khabar_text::normalize_for_search(&text);
+    let folded = folded.trim_start();
     let label = PUBLICATION_LABELS
         .iter()
-        .find(|label| folded.trim_start().starts_with(*label))?;
-    let rest = folded.trim_start().get(label.len()..)?;
+        .find(|label| folded.starts_with(*label))?;
+    let rest = folded.get(label.len()..)?;
     parse_date(rest.trim_start_matches([':', ' ', '-']))
 }
 
