@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::decode::decode_xml;
 use crate::discover::{feed_links, looks_like_html};
 use crate::repair::{close_truncated, repair_markup};
+use crate::tolerant;
 
 /// A feed as Khabar sees it.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +24,9 @@ pub struct ParsedFeed {
     pub ttl_minutes: Option<u32>,
     /// The repairs it needed before it parsed (empty for a well-formed feed).
     pub repairs: Vec<&'static str>,
+    /// What the tolerant reader recovered and how, when feed-rs refused the document or left
+    /// fields empty (empty when feed-rs read it all).
+    pub recovered: Vec<String>,
     pub items: Vec<FeedItem>,
 }
 
@@ -120,6 +124,199 @@ pub fn parse_feed(
         .map_err(|panic| FeedError::Invalid(panic.to_string()))?
 }
 
+/// One entry's fields before it gets its id, from feed-rs or from the tolerant reader.
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    guid: Option<String>,
+    title: Option<String>,
+    url: Option<String>,
+    published_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    summary: Option<String>,
+    authors: Vec<String>,
+    categories: Vec<String>,
+    language: Option<String>,
+}
+
+/// A feed's own fields, from either reader.
+#[derive(Debug, Clone, Default)]
+struct Head {
+    title: Option<String>,
+    link: Option<String>,
+    description: Option<String>,
+    language: Option<String>,
+    ttl_minutes: Option<u32>,
+}
+
+fn non_empty(value: impl Into<String>) -> Option<String> {
+    let value = value.into();
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
+fn from_feed_rs(parsed: feed_rs::model::Feed) -> (Head, Vec<Entry>) {
+    let entries = parsed
+        .entries
+        .into_iter()
+        .map(|entry| Entry {
+            guid: non_empty(entry.id.as_str()),
+            url: entry
+                .links
+                .iter()
+                .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+                .or_else(|| entry.links.first())
+                .and_then(|l| non_empty(l.href.as_str())),
+            title: text(&entry.title),
+            summary: text(&entry.summary).or_else(|| {
+                entry
+                    .content
+                    .as_ref()
+                    .and_then(|c| c.body.as_deref())
+                    .and_then(non_empty)
+            }),
+            published_at: entry.published.or(entry.updated),
+            updated_at: entry.updated,
+            authors: entry
+                .authors
+                .iter()
+                .filter_map(|p| non_empty(p.name.as_str()))
+                .collect(),
+            categories: entry
+                .categories
+                .iter()
+                .filter_map(|c| non_empty(c.label.as_deref().unwrap_or(&c.term)))
+                .collect(),
+            language: entry.language.as_deref().and_then(non_empty),
+        })
+        .collect();
+    let head = Head {
+        title: text(&parsed.title),
+        link: parsed
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+            .map(|l| l.href.clone()),
+        description: text(&parsed.description),
+        language: parsed.language.as_deref().and_then(non_empty),
+        ttl_minutes: parsed.ttl,
+    };
+    (head, entries)
+}
+
+/// A link as written, made absolute against the feed's address; anything but http(s) is
+/// not a link an article can be fetched from.
+fn absolute_link(link: Option<&str>, feed_url: &str) -> Option<String> {
+    let link = link?.trim();
+    let joined = match url::Url::parse(feed_url) {
+        Ok(base) => base.join(link).ok()?,
+        Err(_) => url::Url::parse(link).ok()?,
+    };
+    matches!(joined.scheme(), "http" | "https").then(|| joined.to_string())
+}
+
+fn from_tolerant(recovered: &tolerant::Recovered, feed_url: &str) -> (Head, Vec<Entry>) {
+    let date = |d: &Option<String>| d.as_deref().and_then(khabar_text::parse_date);
+    let entries = recovered
+        .items
+        .iter()
+        .map(|item| {
+            let updated_at = date(&item.updated);
+            Entry {
+                guid: item.id.clone(),
+                title: item.title.clone(),
+                url: absolute_link(item.link.as_deref(), feed_url),
+                published_at: date(&item.published).or(updated_at),
+                updated_at,
+                summary: item.summary.clone(),
+                authors: item.authors.clone(),
+                categories: item.categories.clone(),
+                language: item.language.clone(),
+            }
+        })
+        .collect();
+    let feed = &recovered.feed;
+    let head = Head {
+        title: feed.title.clone(),
+        link: absolute_link(feed.link.as_deref(), feed_url),
+        description: feed.summary.clone(),
+        language: feed.language.clone(),
+        ttl_minutes: feed.ttl.as_deref().and_then(|t| t.trim().parse().ok()),
+    };
+    (head, entries)
+}
+
+/// The tolerant reading of a document: as JSON Feed when it is JSON, else as XML.
+fn read_tolerantly(text: &str) -> Option<tolerant::Recovered> {
+    if text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+    {
+        tolerant::read_json(text)
+    } else {
+        tolerant::read_xml(text)
+    }
+}
+
+/// A title feed-rs left as markup: an Atom `type="xhtml"` title comes out as its `<div>`.
+fn is_markup(title: &str) -> bool {
+    title.starts_with('<') && title.ends_with('>')
+}
+
+/// What feed-rs missed that the tolerant reader may have: a feed or item title, any item.
+fn is_wanting(head: &Head, entries: &[Entry]) -> bool {
+    head.title.is_none()
+        || entries.is_empty()
+        || entries
+            .iter()
+            .any(|e| e.title.as_deref().is_none_or(is_markup) || e.url.is_none())
+}
+
+/// Fills what feed-rs left empty from the tolerant reading of the same document. Items are
+/// paired by position when both readers saw the same number, else by link.
+fn fill_gaps(head: &mut Head, entries: &mut Vec<Entry>, other: (Head, Vec<Entry>)) -> usize {
+    /// Takes `value` where `slot` is empty (or markup where text was meant).
+    fn take(slot: &mut Option<String>, value: &Option<String>) -> usize {
+        if value.is_some() && slot.as_deref().is_none_or(is_markup) && slot != value {
+            slot.clone_from(value);
+            1
+        } else {
+            0
+        }
+    }
+    let (other_head, other_entries) = other;
+    let mut filled = take(&mut head.title, &other_head.title)
+        + take(&mut head.link, &other_head.link)
+        + take(&mut head.description, &other_head.description);
+    if entries.is_empty() {
+        filled += other_entries.len();
+        *entries = other_entries;
+        return filled;
+    }
+    let same_count = entries.len() == other_entries.len();
+    for (index, entry) in entries.iter_mut().enumerate() {
+        let partner = if same_count {
+            other_entries.get(index)
+        } else {
+            other_entries
+                .iter()
+                .find(|o| o.url.is_some() && o.url == entry.url)
+        };
+        let Some(partner) = partner else { continue };
+        filled += take(&mut entry.title, &partner.title)
+            + take(&mut entry.url, &partner.url)
+            + take(&mut entry.summary, &partner.summary);
+        if entry.published_at.is_none() && partner.published_at.is_some() {
+            entry.published_at = partner.published_at;
+            filled += 1;
+        }
+        if entry.language.is_none() {
+            entry.language.clone_from(&partner.language);
+        }
+    }
+    filled
+}
+
 fn read_feed(
     bytes: &[u8],
     content_type: Option<&str>,
@@ -142,100 +339,93 @@ fn read_feed(
     }
     let repaired = repair_markup(&decoded.text);
     let mut repairs = repaired.applied;
-    let parsed = match feed_rs_parse(&repaired.text, feed_url) {
-        Ok(feed) => feed,
-        Err(first_error) => {
-            let not_a_feed =
-                || FeedError::Invalid(format!("{feed_url}: not a readable feed: {first_error}"));
-            let closed = close_truncated(&repaired.text).ok_or_else(not_a_feed)?;
-            let feed = feed_rs_parse(&closed, feed_url).map_err(|_| not_a_feed())?;
+    let mut recovered = Vec::new();
+    let strict: Result<_, FeedError> =
+        feed_rs_parse(&repaired.text, feed_url).or_else(|first_error| {
+            let closed = close_truncated(&repaired.text).ok_or_else(|| first_error.clone())?;
+            let feed = feed_rs_parse(&closed, feed_url).map_err(|_| first_error)?;
             repairs.push("truncated document closed");
-            feed
+            Ok(feed)
+        });
+    let (head, entries) = match strict {
+        Ok(feed) => {
+            let (mut head, mut entries) = from_feed_rs(feed);
+            if is_wanting(&head, &entries) {
+                if let Some(tolerant) = read_tolerantly(&repaired.text) {
+                    let filled =
+                        fill_gaps(&mut head, &mut entries, from_tolerant(&tolerant, feed_url));
+                    if filled > 0 {
+                        recovered.push(format!(
+                            "fields feed-rs left empty, filled by the tolerant reader: {filled}"
+                        ));
+                        recovered.extend(tolerant.notes);
+                    }
+                }
+            }
+            (head, entries)
+        }
+        Err(refusal) => {
+            // One element feed-rs does not know must not cost the feed: read it element by
+            // element instead.
+            let tolerant = read_tolerantly(&repaired.text).ok_or_else(|| {
+                FeedError::Invalid(format!("{feed_url}: not a readable feed: {refusal}"))
+            })?;
+            recovered.push(format!(
+                "feed-rs refused the document ({refusal}); read element by element"
+            ));
+            recovered.extend(tolerant.notes.iter().cloned());
+            from_tolerant(&tolerant, feed_url)
         }
     };
+    Ok(ParsedFeed {
+        title: head.title,
+        link: head.link,
+        description: head.description,
+        language: head.language,
+        encoding: decoded.encoding.to_string(),
+        ttl_minutes: head.ttl_minutes,
+        repairs,
+        recovered,
+        items: identify(entries, feed_url),
+    })
+}
 
+/// Gives each entry its stable id; a repeated id (feeds repeat items) keeps the first.
+fn identify(entries: Vec<Entry>, feed_url: &str) -> Vec<FeedItem> {
     let mut seen = HashSet::new();
     let mut items = Vec::new();
-    for entry in parsed.entries {
-        let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
-        let url = entry
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .or_else(|| entry.links.first())
-            .map(|l| l.href.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .or_else(|| {
-                guid.clone()
-                    .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
-            });
-        let title = text(&entry.title);
-        let summary = text(&entry.summary).or_else(|| {
+    for entry in entries {
+        let url = entry.url.or_else(|| {
             entry
-                .content
-                .as_ref()
-                .and_then(|c| c.body.as_ref())
-                .map(|b| b.trim().to_string())
-                .filter(|b| !b.is_empty())
+                .guid
+                .clone()
+                .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
         });
-        let id = match (&url, &guid) {
+        let id = match (&url, &entry.guid) {
             (Some(url), _) => RecordId::from_url(url),
             (None, Some(guid)) => RecordId::from_guid(feed_url, guid),
             (None, None) => RecordId::from_content(
-                title.as_deref().unwrap_or(""),
-                summary.as_deref().unwrap_or(""),
+                entry.title.as_deref().unwrap_or(""),
+                entry.summary.as_deref().unwrap_or(""),
             ),
         };
-        // Feeds repeat items (and guids); the first occurrence wins.
         if !seen.insert(id.clone()) {
             continue;
         }
         items.push(FeedItem {
             id,
-            guid,
-            title,
+            guid: entry.guid,
+            title: entry.title,
             url,
-            published_at: entry.published.or(entry.updated),
-            updated_at: entry.updated,
-            summary,
-            authors: entry
-                .authors
-                .iter()
-                .map(|p| p.name.trim().to_string())
-                .filter(|n| !n.is_empty())
-                .collect(),
-            categories: entry
-                .categories
-                .iter()
-                .map(|c| {
-                    c.label
-                        .clone()
-                        .unwrap_or_else(|| c.term.clone())
-                        .trim()
-                        .to_string()
-                })
-                .filter(|c| !c.is_empty())
-                .collect(),
-            language: entry.language.clone().filter(|l| !l.trim().is_empty()),
+            published_at: entry.published_at,
+            updated_at: entry.updated_at,
+            summary: entry.summary,
+            authors: entry.authors,
+            categories: entry.categories,
+            language: entry.language,
         });
     }
-    Ok(ParsedFeed {
-        title: text(&parsed.title),
-        link: parsed
-            .links
-            .iter()
-            .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-            .map(|l| l.href.clone()),
-        description: text(&parsed.description),
-        language: parsed
-            .language
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty()),
-        encoding: decoded.encoding.to_string(),
-        ttl_minutes: parsed.ttl,
-        repairs,
-        items,
-    })
+    items
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod robots;
 mod schedule;
 mod sitemap;
 mod source;
+mod tolerant;
 
 pub use address::{is_private, PRIVATE_ADDRESS_REFUSED};
 pub use article::FetchArticleConfig;

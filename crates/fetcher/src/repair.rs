@@ -55,7 +55,7 @@ fn strip_controls(text: &str) -> String {
 /// The entities whose HTML 4 meaning differs from HTML5's. Feeds were written against the
 /// HTML 4 table (RSS 0.91's DTD takes its entities from it, and feed readers decode with it):
 /// `&lang;` is U+2329 there, U+27E8 in HTML5.
-fn html4_differs(name: &str) -> Option<u32> {
+pub(crate) fn html4_differs(name: &str) -> Option<u32> {
     match name {
         "lang" => Some(0x2329),
         "rang" => Some(0x232A),

@@ -172,6 +172,7 @@ fn to_feed(entries: Vec<Entry>, encoding: &str) -> ParsedFeed {
         encoding: encoding.to_string(),
         ttl_minutes: None,
         repairs: Vec::new(),
+        recovered: Vec::new(),
         items,
     }
 }

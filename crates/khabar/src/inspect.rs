@@ -77,6 +77,7 @@ pub async fn feed(location: &str, cwd: &Path, allow_private: bool) -> Result<Val
             "encoding": parsed.encoding,
             "ttl_minutes": parsed.ttl_minutes,
             "repairs": parsed.repairs,
+            "recovered": parsed.recovered,
             "url": fetched.final_url,
         },
         "items": parsed.items,
