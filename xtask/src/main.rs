@@ -245,8 +245,11 @@ fn eval(args: &[String]) -> Result<(), String> {
         cmd.arg("entities").args(&args[1..]);
         return run_status(&mut cmd, "khabar-eval");
     }
+    if args.first().map(String::as_str) == Some("feeds") {
+        return eval_feeds(&args[1..]);
+    }
     if args.first().map(String::as_str) != Some("extraction") {
-        return Err("usage: cargo xtask eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll]>".into());
+        return Err("usage: cargo xtask eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll] | feeds [--suite DIR] [--show N]>".into());
     }
     cargo(&["build", "--release", "-p", "khabar-eval"])?;
     let dir = match args
@@ -267,6 +270,65 @@ fn eval(args: &[String]) -> Result<(), String> {
         cmd.args(["--show-worst", n]);
     }
     run_status(&mut cmd, "khabar-eval")
+}
+
+/// The feedparser release whose test suite `eval feeds` reads (its PyPI source distribution
+/// carries `tests/`).
+const FEEDPARSER: &str = "feedparser==6.0.11";
+
+/// `eval feeds [--suite DIR] [--show N]`: feed reading on Universal Feed Parser's test suite
+/// (fetched from PyPI, pinned, unpacked under target/), or on the `tests` folder given.
+fn eval_feeds(args: &[String]) -> Result<(), String> {
+    let option = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let suite = match option("--suite") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let folder = target_dir().join("feedparser-suite");
+            let version = FEEDPARSER.trim_start_matches("feedparser==");
+            let tests = folder.join(format!("feedparser-{version}/tests"));
+            if !tests.is_dir() {
+                std::fs::create_dir_all(&folder)
+                    .map_err(|e| format!("{}: {e}", folder.display()))?;
+                run_status(
+                    Command::new("python3")
+                        .args([
+                            "-m",
+                            "pip",
+                            "download",
+                            "--quiet",
+                            "--no-deps",
+                            "--no-binary",
+                            ":all:",
+                            FEEDPARSER,
+                            "-d",
+                        ])
+                        .arg(&folder),
+                    "pip download feedparser",
+                )?;
+                run_status(
+                    Command::new("tar")
+                        .arg("xzf")
+                        .arg(folder.join(format!("feedparser-{version}.tar.gz")))
+                        .arg("-C")
+                        .arg(&folder),
+                    "tar xzf feedparser",
+                )?;
+            }
+            tests
+        }
+    };
+    cargo(&["build", "--release", "-p", "khabar-eval"])?;
+    let mut cmd = Command::new(target_dir().join("release/khabar-eval"));
+    cmd.args(["feeds", "--suite"]).arg(&suite);
+    if let Some(n) = option("--show") {
+        cmd.args(["--show", &n]);
+    }
+    run_status(&mut cmd, "khabar-eval feeds")
 }
 
 /// `gazetteer [--min-population N]`: builds config/gazetteers/geonames.tsv from the GeoNames
@@ -320,7 +382,7 @@ const COMMANDS: [(&str, &str, &str); 7] = [
     ),
     (
         "eval",
-        "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll]>",
+        "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll] | feeds [--suite DIR] [--show N]>",
         "extraction F1, precision, recall on the development split; entities: exact-span\n\
          precision, recall, F1 per kind on AQMAR (held-out and training articles) for the\n\
          gazetteers, a lexicon baseline and the tagger, then on the CoNLL samples.",

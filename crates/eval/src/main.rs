@@ -6,6 +6,7 @@
 
 mod aqmar;
 mod entities_eval;
+mod feeds_eval;
 mod metric;
 
 use std::io::Read;
@@ -313,6 +314,7 @@ fn main() -> ExitCode {
     let command = match args.first().map(String::as_str) {
         Some("train-ner") => Some(train_ner(&args[1..])),
         Some("ner") => Some(eval_ner(&args[1..])),
+        Some("feeds") => Some(feeds_eval::run(&args[1..])),
         _ => None,
     };
     if let Some(result) = command {

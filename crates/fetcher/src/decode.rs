@@ -87,6 +87,36 @@ fn html_declared(head: &str) -> Option<String> {
     None
 }
 
+/// The encoding a label names: the WHATWG labels browsers know, then the spellings servers
+/// and feeds also use for the same encodings (Python's and Java's names: `windows_1256`,
+/// `cp1256`, `macroman`, `ms-arab`).
+pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
+    let label = label.trim().to_ascii_lowercase();
+    if let Some(encoding) = Encoding::for_label(label.as_bytes()) {
+        return Some(encoding);
+    }
+    let dashed = label.replace('_', "-");
+    if let Some(encoding) = Encoding::for_label(dashed.as_bytes()) {
+        return Some(encoding);
+    }
+    let whatwg = match dashed.as_str() {
+        "macroman" | "mac-roman" => "macintosh",
+        "maccyrillic" | "mac-cyrillic" => "x-mac-cyrillic",
+        "ms-ansi" => "windows-1252",
+        "ms-ee" => "windows-1250",
+        "ms-cyrl" => "windows-1251",
+        "ms-greek" => "windows-1253",
+        "ms-turk" => "windows-1254",
+        "ms-hebr" => "windows-1255",
+        "ms-arab" => "windows-1256",
+        "winbaltrim" => "windows-1257",
+        "utf8" => "utf-8",
+        "cp874" => "windows-874",
+        other => other.strip_prefix("cp-").unwrap_or(other),
+    };
+    Encoding::for_label(whatwg.as_bytes())
+}
+
 fn decode(
     bytes: &[u8],
     content_type: Option<&str>,
@@ -117,7 +147,7 @@ fn decode(
         (declared(&head), "declared"),
     ];
     for (label, chosen_by) in candidates {
-        let Some(encoding) = label.and_then(|l| Encoding::for_label(l.as_bytes())) else {
+        let Some(encoding) = label.as_deref().and_then(encoding_for_label) else {
             continue;
         };
         // A UTF-16 label on bytes that are not UTF-16 is a lie in the prolog.
@@ -305,5 +335,25 @@ mod tests {
                 .to_vec();
         bytes.extend(windows_1256(ARABIC));
         assert!(decode_html(&bytes, None).text.ends_with(ARABIC));
+    }
+
+    #[test]
+    fn labels_in_other_spellings() {
+        for (label, name) in [
+            ("windows_1256", "windows-1256"),
+            ("CP1256", "windows-1256"),
+            ("ms-arab", "windows-1256"),
+            ("macroman", "macintosh"),
+            ("mac-cyrillic", "x-mac-cyrillic"),
+            ("cp874", "windows-874"),
+            ("arabic", "ISO-8859-6"),
+        ] {
+            assert_eq!(
+                encoding_for_label(label).map(|e| e.name().to_ascii_lowercase()),
+                Some(name.to_ascii_lowercase()),
+                "{label}"
+            );
+        }
+        assert_eq!(encoding_for_label("bogus"), None);
     }
 }

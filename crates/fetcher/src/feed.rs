@@ -124,11 +124,48 @@ pub fn parse_feed(
         .map_err(|panic| FeedError::Invalid(panic.to_string()))?
 }
 
+/// How a title is written. Atom says (`type`); RSS and JSON Feed do not, and publishers
+/// put escaped HTML in them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum TitleKind {
+    Text,
+    Html,
+    #[default]
+    Unsaid,
+}
+
+impl TitleKind {
+    fn of_feed_rs(
+        feed_type: &feed_rs::model::FeedType,
+        title: Option<&feed_rs::model::Text>,
+    ) -> Self {
+        match (feed_type, title) {
+            (feed_rs::model::FeedType::Atom, Some(text)) => {
+                if text.content_type.subty() == "html" {
+                    TitleKind::Html
+                } else {
+                    TitleKind::Text
+                }
+            }
+            _ => TitleKind::Unsaid,
+        }
+    }
+
+    fn of_tolerant(is_html: Option<bool>) -> Self {
+        match is_html {
+            Some(true) => TitleKind::Html,
+            Some(false) => TitleKind::Text,
+            None => TitleKind::Unsaid,
+        }
+    }
+}
+
 /// One entry's fields before it gets its id, from feed-rs or from the tolerant reader.
 #[derive(Debug, Clone, Default)]
 struct Entry {
     guid: Option<String>,
     title: Option<String>,
+    title_kind: TitleKind,
     url: Option<String>,
     published_at: Option<DateTime<Utc>>,
     updated_at: Option<DateTime<Utc>>,
@@ -142,6 +179,7 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 struct Head {
     title: Option<String>,
+    title_kind: TitleKind,
     link: Option<String>,
     description: Option<String>,
     language: Option<String>,
@@ -155,10 +193,12 @@ fn non_empty(value: impl Into<String>) -> Option<String> {
 }
 
 fn from_feed_rs(parsed: feed_rs::model::Feed) -> (Head, Vec<Entry>) {
+    let feed_type = parsed.feed_type.clone();
     let entries = parsed
         .entries
         .into_iter()
         .map(|entry| Entry {
+            title_kind: TitleKind::of_feed_rs(&feed_type, entry.title.as_ref()),
             guid: non_empty(entry.id.as_str()),
             url: entry
                 .links
@@ -190,6 +230,7 @@ fn from_feed_rs(parsed: feed_rs::model::Feed) -> (Head, Vec<Entry>) {
         })
         .collect();
     let head = Head {
+        title_kind: TitleKind::of_feed_rs(&feed_type, parsed.title.as_ref()),
         title: text(&parsed.title),
         link: parsed
             .links
@@ -224,6 +265,7 @@ fn from_tolerant(recovered: &tolerant::Recovered, feed_url: &str) -> (Head, Vec<
             Entry {
                 guid: item.id.clone(),
                 title: item.title.clone(),
+                title_kind: TitleKind::of_tolerant(item.title_is_html),
                 url: absolute_link(item.link.as_deref(), feed_url),
                 published_at: date(&item.published).or(updated_at),
                 updated_at,
@@ -237,6 +279,7 @@ fn from_tolerant(recovered: &tolerant::Recovered, feed_url: &str) -> (Head, Vec<
     let feed = &recovered.feed;
     let head = Head {
         title: feed.title.clone(),
+        title_kind: TitleKind::of_tolerant(feed.title_is_html),
         link: absolute_link(feed.link.as_deref(), feed_url),
         description: feed.summary.clone(),
         language: feed.language.clone(),
@@ -267,9 +310,9 @@ fn is_markup(title: &str) -> bool {
 fn is_wanting(head: &Head, entries: &[Entry]) -> bool {
     head.title.is_none()
         || entries.is_empty()
-        || entries
-            .iter()
-            .any(|e| e.title.as_deref().is_none_or(is_markup) || e.url.is_none())
+        || entries.iter().any(|e| {
+            e.title.as_deref().is_none_or(is_markup) || e.url.is_none() || e.published_at.is_none()
+        })
 }
 
 /// Fills what feed-rs left empty from the tolerant reading of the same document. Items are
@@ -285,6 +328,9 @@ fn fill_gaps(head: &mut Head, entries: &mut Vec<Entry>, other: (Head, Vec<Entry>
         }
     }
     let (other_head, other_entries) = other;
+    if head.title.as_deref().is_none_or(is_markup) && other_head.title.is_some() {
+        head.title_kind = other_head.title_kind;
+    }
     let mut filled = take(&mut head.title, &other_head.title)
         + take(&mut head.link, &other_head.link)
         + take(&mut head.description, &other_head.description);
@@ -303,7 +349,11 @@ fn fill_gaps(head: &mut Head, entries: &mut Vec<Entry>, other: (Head, Vec<Entry>
                 .find(|o| o.url.is_some() && o.url == entry.url)
         };
         let Some(partner) = partner else { continue };
+        if entry.title.as_deref().is_none_or(is_markup) && partner.title.is_some() {
+            entry.title_kind = partner.title_kind;
+        }
         filled += take(&mut entry.title, &partner.title)
+            + take(&mut entry.guid, &partner.guid)
             + take(&mut entry.url, &partner.url)
             + take(&mut entry.summary, &partner.summary);
         if entry.published_at.is_none() && partner.published_at.is_some() {
@@ -378,7 +428,10 @@ fn read_feed(
         }
     };
     Ok(ParsedFeed {
-        title: head.title,
+        title: head
+            .title
+            .as_deref()
+            .and_then(|t| plain_title(t, head.title_kind)),
         link: head.link,
         description: head.description,
         language: head.language,
@@ -388,6 +441,31 @@ fn read_feed(
         recovered,
         items: identify(entries, feed_url),
     })
+}
+
+/// A title as one line of text. An HTML title (Atom's `type="html"`, or an RSS title that
+/// holds a tag or a reference, as publishers write them) is read as HTML would show it; a
+/// text title keeps its `<` as written.
+fn plain_title(title: &str, kind: TitleKind) -> Option<String> {
+    let looks_like_html = || {
+        let bytes = title.as_bytes();
+        bytes.windows(2).any(|pair| {
+            (pair[0] == b'<' && (pair[1].is_ascii_alphabetic() || matches!(pair[1], b'/' | b'!')))
+                || (pair[0] == b'&' && (pair[1].is_ascii_alphanumeric() || pair[1] == b'#'))
+        })
+    };
+    let is_html = match kind {
+        TitleKind::Html => true,
+        TitleKind::Text => false,
+        TitleKind::Unsaid => looks_like_html(),
+    };
+    let text = if is_html {
+        khabar_html::Document::parse(title).root().text_content()
+    } else {
+        title.to_string()
+    };
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!line.is_empty()).then_some(line)
 }
 
 /// Gives each entry its stable id; a repeated id (feeds repeat items) keeps the first.
@@ -415,7 +493,10 @@ fn identify(entries: Vec<Entry>, feed_url: &str) -> Vec<FeedItem> {
         items.push(FeedItem {
             id,
             guid: entry.guid,
-            title: entry.title,
+            title: entry
+                .title
+                .as_deref()
+                .and_then(|t| plain_title(t, entry.title_kind)),
             url,
             published_at: entry.published_at,
             updated_at: entry.updated_at,
@@ -577,6 +658,48 @@ mod tests {
                 Some("2020-06-03T00:00:00+00:00".to_string()),
                 Some("2015-01-24T00:00:00+00:00".to_string()),
             ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn titles_are_text_read_by_their_declared_kind() -> Result<(), String> {
+        let atom = |title: &str| {
+            format!(
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>F</title><id>urn:f</id><updated>2020-01-01T00:00:00Z</updated><entry><id>urn:e</id><updated>2020-01-01T00:00:00Z</updated><link href="https://ex.org/e"/>{title}</entry></feed>"#
+            )
+        };
+        for (document, expected) in [
+            (atom(r#"<title type="text">a &lt; b &lt;c&gt;</title>"#), "a < b <c>"),
+            (atom(r#"<title type="html">&lt;em&gt;a&lt;/em&gt; &amp;amp; b</title>"#), "a & b"),
+            (atom(r#"<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">&lt;blink&gt; <b>x</b></div></title>"#), "<blink> x"),
+            ("<rss version=\"2.0\"><channel><title>F</title><item><title>&lt;b&gt;x&lt;/b&gt; &amp;amp; y</title><link>https://ex.org/1</link></item></channel></rss>".to_string(), "x & y"),
+            ("<rss version=\"2.0\"><channel><title>F</title><item><title>3 &lt; 5</title><link>https://ex.org/1</link></item></channel></rss>".to_string(), "3 < 5"),
+        ] {
+            let feed = parse_feed(document.as_bytes(), None, "https://ex.org/feed").map_err(|e| e.to_string())?;
+            assert_eq!(feed.items[0].title.as_deref(), Some(expected), "{document}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn empty_feeds_and_unknown_feed_namespaces_are_feeds() -> Result<(), String> {
+        for document in [
+            "<rss version=\"0.91\"></rss>",
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"></feed>",
+        ] {
+            let feed = parse_feed(document.as_bytes(), None, "https://ex.org/feed")
+                .map_err(|e| e.to_string())?;
+            assert!(feed.items.is_empty(), "{document}");
+        }
+        let draft = "<feed version=\"0.3\" xmlns=\"http://example.com/newformat#\"><title>Draft</title><entry><title>E</title><link href=\"https://ex.org/e\"/></entry></feed>";
+        let feed =
+            parse_feed(draft.as_bytes(), None, "https://ex.org/feed").map_err(|e| e.to_string())?;
+        assert_eq!(feed.title.as_deref(), Some("Draft"));
+        assert_eq!(feed.items[0].title.as_deref(), Some("E"));
+        assert!(
+            !feed.recovered.is_empty(),
+            "the reading says how it was recovered"
         );
         Ok(())
     }

@@ -22,7 +22,7 @@ mod tolerant;
 
 pub use address::{is_private, PRIVATE_ADDRESS_REFUSED};
 pub use article::FetchArticleConfig;
-pub use decode::{decode_html, decode_xml, Decoded};
+pub use decode::{decode_html, decode_xml, encoding_for_label, Decoded};
 pub use discover::{feed_links, looks_like_html};
 pub use error::{LocationError, ParserPanic, SetupError, SubscriptionError, XmlError};
 pub use feed::{contain_panic, parse_feed, FeedError, FeedItem, ParsedFeed};

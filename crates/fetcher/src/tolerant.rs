@@ -29,6 +29,9 @@ const MAX_ERRORS: usize = 256;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Fields {
     pub title: Option<String>,
+    /// Whether the title is HTML as its element says (`type="html"`: `Some(true)`; text,
+    /// XHTML flattened or base64: `Some(false)`), `None` when the element does not say.
+    pub title_is_html: Option<bool>,
     pub link: Option<String>,
     pub id: Option<String>,
     pub published: Option<String>,
@@ -283,6 +286,8 @@ struct Frame {
 /// The element whose text is being collected, with everything inside it.
 struct Capture {
     role: Role,
+    /// The text is HTML (`Some(true)`), plain (`Some(false)`), or its element does not say.
+    is_html: Option<bool>,
     depth: usize,
     encoding: Encoding,
     text: String,
@@ -397,6 +402,8 @@ struct Walker {
     stack: Vec<Frame>,
     /// The document element's local name: a feed's is one of [`FEED_ROOTS`].
     root: Option<String>,
+    /// The namespace of a feed root that is in no namespace we know.
+    root_namespace: Option<Vec<u8>>,
     capture: Option<Capture>,
     feed: Target,
     items: Vec<Target>,
@@ -433,7 +440,20 @@ impl Walker {
             }
             return;
         }
+        if let (true, ResolveResult::Bound(namespace)) = (self.stack.is_empty(), resolved) {
+            // A feed root in a namespace nobody knows (an Atom draft's, a vendor's): its
+            // elements are read as a feed's.
+            let unknown = vocabulary_of_namespace(namespace.as_ref()) == Vocabulary::Other;
+            if unknown && FEED_ROOTS.contains(&local.as_str()) {
+                self.root_namespace = Some(namespace.as_ref().to_vec());
+            }
+        }
         let vocabulary = match resolved {
+            ResolveResult::Bound(namespace)
+                if self.root_namespace.as_deref() == Some(namespace.as_ref()) =>
+            {
+                Vocabulary::Core
+            }
             ResolveResult::Bound(namespace) => vocabulary_of_namespace(namespace.as_ref()),
             ResolveResult::Unbound => Vocabulary::Core,
             ResolveResult::Unknown(prefix) => vocabulary_of_prefix(prefix),
@@ -459,6 +479,7 @@ impl Walker {
             }
             if let Some(about) = attrs.get("about") {
                 item.offer("link", 2, about.clone());
+                item.offer("id", 2, about.clone());
             }
             if let Some(modified) = attrs.get("lastmod") {
                 item.offer("updated", 3, modified.clone());
@@ -556,8 +577,15 @@ impl Walker {
         } else {
             Encoding::Text
         };
+        let is_html = match (encoding, kind.as_str()) {
+            (Encoding::Text, "") if mode.is_empty() => None,
+            (Encoding::Text, "html" | "text/html") => Some(true),
+            (Encoding::Text, _) if mode == "escaped" => Some(true),
+            _ => Some(false),
+        };
         self.capture = Some(Capture {
             role,
+            is_html,
             depth: self.stack.len() + 1,
             encoding,
             text: String::new(),
@@ -620,7 +648,16 @@ impl Walker {
             }
             Encoding::Text => capture.text,
         };
-        self.target(capture.in_item).fill(capture.role, text);
+        let target = self.target(capture.in_item);
+        if let Role::Title(rank, source) = capture.role {
+            let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if target.offer("title", rank, line) {
+                target.ranked.title_source = Some(source);
+                target.fields.title_is_html = capture.is_html;
+            }
+        } else {
+            target.fill(capture.role, text);
+        }
     }
 
     fn close_item(&mut self) {
@@ -648,6 +685,7 @@ pub(crate) fn read_xml(text: &str) -> Option<Recovered> {
     let mut walker = Walker {
         stack: Vec::new(),
         root: None,
+        root_namespace: None,
         capture: None,
         feed: Target::new(),
         items: Vec::new(),
@@ -696,7 +734,8 @@ pub(crate) fn read_xml(text: &str) -> Option<Recovered> {
         ..
     } = walker;
     let feed_root = root.is_some_and(|r| FEED_ROOTS.contains(&r.as_str()));
-    if items.is_empty() && !(feed_root && feed.fields.title.is_some()) {
+    // A feed with nothing in it yet is still a feed; any other document needs items.
+    if items.is_empty() && !feed_root {
         return None;
     }
     let mut notes = Vec::new();
@@ -775,6 +814,7 @@ pub(crate) fn read_json(text: &str) -> Option<Recovered> {
                 .filter(|item| item.is_object())
                 .map(|item| Fields {
                     title: json_text(item.get("title")),
+                    title_is_html: None,
                     link: json_text(item.get("url"))
                         .or_else(|| json_text(item.get("external_url"))),
                     id: json_text(item.get("id")),

@@ -46,6 +46,21 @@ pub fn parse_metadata_date(text: &str) -> Option<DateTime<Utc>> {
             return Some(Utc.from_utc_datetime(&d));
         }
     }
+    // HTTP's two older forms, which some feeds copy from their server's headers: RFC 850
+    // ("Friday, 01-Mar-19 10:12:00 GMT") and asctime ("Fri Mar  1 10:12:00 2019"), in UTC.
+    let utc_named = ["GMT", "UTC", "UT", "Z"]
+        .iter()
+        .find_map(|zone| text.strip_suffix(zone).map(str::trim_end))
+        .unwrap_or(text);
+    for format in [
+        "%A, %d-%b-%y %H:%M:%S",
+        "%a, %d-%b-%y %H:%M:%S",
+        "%a %b %e %H:%M:%S %Y",
+    ] {
+        if let Ok(d) = NaiveDateTime::parse_from_str(utc_named, format) {
+            return Some(Utc.from_utc_datetime(&d));
+        }
+    }
     for format in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(text, format) {
             return d.and_hms_opt(0, 0, 0).map(|t| Utc.from_utc_datetime(&t));
@@ -530,6 +545,12 @@ mod tests {
             ("2019-03-01 10:12", "2019-03-01T10:12:00+00:00"),
             ("2019-03-01", "2019-03-01T00:00:00+00:00"),
             ("Fri, 01 Mar 2019 10:12:00 GMT", "2019-03-01T10:12:00+00:00"),
+            (
+                "Friday, 01-Mar-19 10:12:00 GMT",
+                "2019-03-01T10:12:00+00:00",
+            ),
+            ("Fri, 01-Mar-19 10:12:00 UT", "2019-03-01T10:12:00+00:00"),
+            ("Fri Mar  1 10:12:00 2019", "2019-03-01T10:12:00+00:00"),
         ];
         for (input, expected) in table {
             assert_eq!(
