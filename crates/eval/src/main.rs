@@ -342,7 +342,7 @@ fn main() -> ExitCode {
         };
     }
     if args.first().map(String::as_str) != Some("extraction") {
-        eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--passes N] [--predictions FILE.json…] [--show-worst N]");
+        eprintln!("usage: khabar-eval extraction --dir DIR [--engine NAME|all] [--passes N] [--predictions FILE.json…] [--show-worst N] [--dump PAGE-ID]");
         return ExitCode::from(2);
     }
     let dir = PathBuf::from(arg(&args, "--dir").unwrap_or_else(|| {
@@ -356,8 +356,24 @@ fn main() -> ExitCode {
     let worst: usize = arg(&args, "--show-worst")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
+    let dump = arg(&args, "--dump");
     let run = || -> Result<(), String> {
         let pages = load(&dir)?;
+        if let Some(id) = &dump {
+            // One page's text as Khabar extracts it, beside the expected text, to read.
+            let page = pages
+                .iter()
+                .find(|p| p.id.starts_with(id.as_str()))
+                .ok_or_else(|| format!("no page whose id starts with {id}"))?;
+            println!(
+                "== {} {}\n== ours:\n{}\n== expected:\n{}",
+                page.id,
+                page.url,
+                khabar(page),
+                page.expected
+            );
+            return Ok(());
+        }
         let re = Regex::new(r"\w+").map_err(|e| e.to_string())?;
         println!("{} pages from {}\n", pages.len(), dir.display());
         println!("| engine | F1 | precision | recall | accuracy | pages/s (one core) |");
@@ -425,6 +441,29 @@ fn main() -> ExitCode {
             println!(
                 "| {name} | {f1:.3} | {p:.3} | {r:.3} | {acc:.3} | {:.1} |",
                 pages.len() as f64 / spent.as_secs_f64()
+            );
+            // Two fixed halves by page id: a change tuned on pages of one half is checked
+            // on the other (the fixes of 2026-11-27 came from pages in the 8–f half).
+            let half = |high: bool| {
+                let part: Vec<metric::PageScore> = scores
+                    .iter()
+                    .filter(|(page, _)| {
+                        page.id
+                            .as_bytes()
+                            .first()
+                            .is_some_and(|c| (*c >= b'8') == high)
+                    })
+                    .map(|(_, s)| *s)
+                    .collect();
+                (part.len(), metric::summarize(&part).2)
+            };
+            let ((low_n, low_f1), (high_n, high_f1)) = (half(false), half(true));
+            let lowest = just
+                .iter()
+                .map(metric::PageScore::f1)
+                .fold(f64::INFINITY, f64::min);
+            eprintln!(
+                "  {name}: ids 0–7 F1 {low_f1:.3} ({low_n} pages), ids 8–f F1 {high_f1:.3} ({high_n} pages); lowest page F1 {lowest:.2}"
             );
             if worst > 0 {
                 scores.sort_by(|a, b| {

@@ -58,6 +58,18 @@ pub fn score(re: &Regex, expected: &str, predicted: &str) -> PageScore {
     }
 }
 
+impl PageScore {
+    /// This page's own F1 (the "no page below 0.5" bar is on it).
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision, self.recall);
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Mean precision, mean recall, F1 of the two means, accuracy.
 pub fn summarize(scores: &[PageScore]) -> (f64, f64, f64, f64) {
     let n = scores.len().max(1) as f64;

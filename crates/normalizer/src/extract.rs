@@ -296,9 +296,12 @@ struct Facts {
 }
 
 impl Chrome {
-    fn new(document: &Document) -> Chrome {
+    /// `by_name`: whether class and id words make chrome (the second opinion of the sanity
+    /// check goes by tag alone).
+    fn new(document: &Document, by_name: bool) -> Chrome {
         fn walk(
             node: NodeRef<'_>,
+            by_names: bool,
             out: &mut Vec<Option<Facts>>,
             text_chars: &mut Vec<u32>,
         ) -> usize {
@@ -318,8 +321,8 @@ impl Chrome {
                         });
                     }
                     NodeData::Element(_) => {
-                        let below = walk(child, out, text_chars);
-                        let by_name = is_chrome_name(child) && !is_protected(child);
+                        let below = walk(child, by_names, out, text_chars);
+                        let by_name = by_names && is_chrome_name(child) && !is_protected(child);
                         out[child.id().index()] = Some(Facts {
                             below,
                             by_tag: false,
@@ -334,7 +337,7 @@ impl Chrome {
         }
         let mut facts = vec![None; document.len()];
         let mut text_chars = vec![u32::MAX; document.len()];
-        let total = walk(document.root(), &mut facts, &mut text_chars);
+        let total = walk(document.root(), by_name, &mut facts, &mut text_chars);
         Chrome {
             facts,
             text_chars,
@@ -420,6 +423,10 @@ fn direct_text(chrome: &Chrome, node: NodeRef<'_>) -> (usize, usize) {
     (text, link)
 }
 
+fn is_article(node: NodeRef<'_>) -> bool {
+    tag_of(node) == Some("article")
+}
+
 /// Scores every element and returns the best container, if any scored.
 fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a>> {
     let mut scores = vec![0.0f64; document.len()];
@@ -435,7 +442,9 @@ fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a
                     let score = (text - link) as f64;
                     if let Some(parent) = node.parent() {
                         scores[parent.id().index()] += score;
-                        if let Some(grand) = parent.parent() {
+                        // An <article> is a story of its own: its text never makes the
+                        // block around it (a listing of teasers) look like the story.
+                        if let Some(grand) = parent.parent().filter(|_| !is_article(parent)) {
                             scores[grand.id().index()] += score / 2.0;
                         }
                     }
@@ -448,13 +457,23 @@ fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a
             if own >= 40 && (own_link as f64) < 0.5 * own as f64 {
                 let score = (own - own_link) as f64;
                 scores[node.id().index()] += score;
-                if let Some(parent) = node.parent() {
+                if let Some(parent) = node.parent().filter(|_| !is_article(node)) {
                     scores[parent.id().index()] += score / 2.0;
                 }
             }
         }
         stack.extend(node.children());
     }
+    // How many <article> elements each node holds, counted bottom-up in one pass (nodes
+    // come in document order, so every child after its parent).
+    let mut articles_below = vec![0u32; document.len()];
+    for (node, element) in document.elements().collect::<Vec<_>>().into_iter().rev() {
+        let own = articles_below[node.id().index()] + u32::from(element.name() == "article");
+        if let Some(parent) = node.parent() {
+            articles_below[parent.id().index()] += own;
+        }
+    }
+    let holds_articles = |n: NodeRef<'_>| articles_below.get(n.id().index()).copied().unwrap_or(0);
     // The best score; of equal ones, the first in the page.
     let Some((best, best_score)) = document
         .elements()
@@ -507,13 +526,17 @@ fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a
     let Some(parent) = best.parent() else {
         return vec![best];
     };
+    // A sibling that is or holds an <article> is another story (a "you may also like" block
+    // of full teasers, the next post on a blog page), never more of this one.
+    let holds_other_stories = |n: NodeRef<'_>| is_article(n) || holds_articles(n) > 0;
     parent
         .children()
         .filter(|sibling| {
             sibling.id() == best_id
                 || (!chrome.is_chrome(*sibling)
                     && matches!(sibling.data(), NodeData::Element(_))
-                    && score_of(*sibling) >= best_score * 0.2)
+                    && score_of(*sibling) >= best_score * 0.2
+                    && !holds_other_stories(*sibling))
         })
         .collect()
 }
@@ -592,16 +615,15 @@ impl Blocks {
     }
 }
 
-/// The article's paragraphs, in order; empty when nothing looks like an article.
-pub fn main_text(document: &Document) -> Vec<String> {
-    let chrome = Chrome::new(document);
+/// Below this many characters (other than white space; some 80 words) an extraction is
+/// checked against a second opinion before it is believed.
+const SHORT_TEXT_CHARS: usize = 450;
+
+/// The paragraphs of `containers`, chrome left out.
+fn paragraphs_of(chrome: &Chrome, containers: Vec<NodeRef<'_>>) -> Vec<String> {
     let mut blocks = Blocks::default();
-    let containers = match declared_body(document, &chrome) {
-        Some(body) => vec![body],
-        None => best_container(document, &chrome),
-    };
     for container in containers {
-        blocks.walk(&chrome, container, false);
+        blocks.walk(chrome, container, false);
         blocks.flush();
     }
     blocks
@@ -610,6 +632,53 @@ pub fn main_text(document: &Document) -> Vec<String> {
         .map(|p| p.replace('\u{2028}', " ").trim().to_string())
         .filter(|p| !p.is_empty())
         .collect()
+}
+
+fn chars_of(paragraphs: &[String]) -> usize {
+    paragraphs.iter().map(|p| count_text_chars(p)).sum()
+}
+
+/// Inside a comment thread: readers' text, however long, is not the article.
+fn in_comments(node: NodeRef<'_>) -> bool {
+    std::iter::successors(Some(node), |n| n.parent()).any(|n| match n.data() {
+        NodeData::Element(e) => ["class", "id"]
+            .iter()
+            .filter_map(|a| e.attr(a))
+            .any(|v| v.to_ascii_lowercase().contains("comment")),
+        _ => false,
+    })
+}
+
+/// The article's paragraphs, in order; empty when nothing looks like an article.
+///
+/// A short result is checked, as mature extractors do with their fallbacks: a story whose
+/// wrapper has a class word of chrome ("breaking", "promo") is lost to the name rules, and
+/// what is left is a related-link headline or a teaser. A second opinion chooses the block
+/// by tag alone; when its text is several times longer (and not a comment thread), it is
+/// the article, read with the chrome inside it left out.
+pub fn main_text(document: &Document) -> Vec<String> {
+    let chrome = Chrome::new(document, true);
+    let containers = match declared_body(document, &chrome) {
+        Some(body) => vec![body],
+        None => best_container(document, &chrome),
+    };
+    let chosen = paragraphs_of(&chrome, containers);
+    let chosen_chars = chars_of(&chosen);
+    if chosen_chars >= SHORT_TEXT_CHARS {
+        return chosen;
+    }
+    let by_tag = Chrome::new(document, false);
+    let others = best_container(document, &by_tag);
+    if others.iter().any(|n| in_comments(*n)) {
+        return chosen;
+    }
+    let other = paragraphs_of(&chrome, others);
+    let other_chars = chars_of(&other);
+    if other_chars >= SHORT_TEXT_CHARS && other_chars >= 3 * chosen_chars {
+        other
+    } else {
+        chosen
+    }
 }
 
 #[cfg(test)]
@@ -669,5 +738,65 @@ mod tests {
         let html = "<div id=story><p>One line of a story that is long enough<br><br>Two, another part of it that is long</p></div>";
         let doc = Document::parse(html);
         assert_eq!(main_text(&doc).len(), 2);
+    }
+
+    fn sentence(n: usize, topic: &str) -> String {
+        (0..n)
+            .map(|i| format!("Sentence {i} of the {topic} goes on for a while to make real prose."))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_story_lost_to_a_class_word_is_found_by_the_second_opinion() {
+        // The body's wrapper says "breaking" (a chrome word); the page's other text is a
+        // long menu and a related headline.
+        let html = format!(
+            r#"<html><body><div class="menu-wrap">{menu}</div>
+            <div class="story breaking-story"><p>{body}</p><p>{body2}</p></div>
+            <div class="more"><p><a href="/x">A related headline of twelve words about another story</a> and more words here</p></div>
+            </body></html>"#,
+            menu = "<a href='/'>Section</a> ".repeat(80),
+            body = sentence(5, "story"),
+            body2 = sentence(4, "story's end"),
+        );
+        let text = main_text(&Document::parse(&html)).join("\n");
+        assert!(text.contains("Sentence 4 of the story"), "{text}");
+        assert!(!text.contains("related headline"), "{text}");
+    }
+
+    #[test]
+    fn a_short_brief_is_kept_beside_a_long_comment_thread() {
+        let html = format!(
+            r#"<html><body><div class="menu-wrap">{menu}</div><article><p>{brief}</p></article>
+            <section class="comments-area"><div><p>{c1}</p><p>{c2}</p><p>{c3}</p></div></section></body></html>"#,
+            menu = "<a href='/'>Section</a> ".repeat(300),
+            brief = sentence(2, "brief"),
+            c1 = sentence(5, "first comment"),
+            c2 = sentence(5, "second comment"),
+            c3 = sentence(5, "third comment"),
+        );
+        let text = main_text(&Document::parse(&html)).join("\n");
+        assert!(text.contains("of the brief"), "{text}");
+        assert!(!text.contains("comment"), "{text}");
+    }
+
+    #[test]
+    fn a_block_of_other_articles_is_neither_the_story_nor_part_of_it() {
+        let teaser = |i: usize| {
+            format!(
+                "<article><h3><a href='/{i}'>Teaser {i}</a></h3><p>{}</p></article>",
+                sentence(2, "teaser")
+            )
+        };
+        let html = format!(
+            r#"<html><body><div id="primary"><article class="post"><h1>Title</h1><p>{story}</p></article>
+            <div class="postbox">{teasers}</div></div></body></html>"#,
+            story = sentence(4, "story"),
+            teasers = (0..6).map(teaser).collect::<String>(),
+        );
+        let text = main_text(&Document::parse(&html)).join("\n");
+        assert!(text.contains("of the story"), "{text}");
+        assert!(!text.contains("teaser"), "{text}");
     }
 }
