@@ -44,7 +44,8 @@ struct PageParts {
     /// or `<time>` text that reads as a date.
     visible_date: Option<DateTime<Utc>>,
     html_lang: Option<String>,
-    h1: Option<String>,
+    /// The page's first few `<h1>`s: one may be the site's banner or a section heading.
+    h1s: Vec<String>,
     title: Option<String>,
 }
 
@@ -95,7 +96,9 @@ impl PageParts {
                 "html" if parts.html_lang.is_none() => {
                     parts.html_lang = e.attr("lang").and_then(non_empty);
                 }
-                "h1" if parts.h1.is_none() => parts.h1 = non_empty(&node.text_content()),
+                "h1" if parts.h1s.len() < MAX_H1S => {
+                    parts.h1s.extend(non_empty(&node.text_content()));
+                }
                 "title" if parts.title.is_none() => parts.title = non_empty(&node.text_content()),
                 _ => {}
             }
@@ -103,6 +106,9 @@ impl PageParts {
         parts
     }
 }
+
+/// How many `<h1>`s are weighed as the headline.
+const MAX_H1S: usize = 4;
 
 /// Labels that open a visible publication line (search form).
 const PUBLICATION_LABELS: &[&str] = &[
@@ -367,12 +373,8 @@ pub fn extract(document: &Document) -> PageMetadata {
         metas.first(&["og:site_name"]),
         "og:site_name",
     );
-    first(&mut m.title, metas.first(&["og:title"]), "og:title");
-    first(
-        &mut m.title,
-        metas.first(&["twitter:title"]),
-        "twitter:title",
-    );
+    // The JSON-LD headline (already in `m.title`) and og:title are both weighed below.
+    let og_title = metas.first(&["og:title"]);
     first(
         &mut m.published_at,
         metas
@@ -456,13 +458,84 @@ pub fn extract(document: &Document) -> PageMetadata {
         metas.first(&["og:locale", "content-language", "language"]),
         "meta",
     );
-    first(&mut m.title, parts.h1, "h1");
-    first(&mut m.title, parts.title, "title");
     let site = m.site_name.as_ref().map(|s| s.value.clone());
-    if let Some(title) = m.title.as_mut() {
-        title.value = clean_title(&title.value, site.as_deref());
+    let mut candidates: Vec<Sourced<String>> = m.title.take().into_iter().collect();
+    if let Some(og) = og_title {
+        candidates.push(Sourced {
+            value: og,
+            source: "og:title",
+        });
     }
+    if let Some(twitter) = metas.first(&["twitter:title"]) {
+        candidates.push(Sourced {
+            value: twitter,
+            source: "twitter:title",
+        });
+    }
+    candidates.extend(parts.h1s.into_iter().map(|value| Sourced {
+        value,
+        source: "h1",
+    }));
+    candidates.extend(parts.title.map(|value| Sourced {
+        value,
+        source: "title",
+    }));
+    m.title = choose_title(candidates, site.as_deref());
     m
+}
+
+/// The headline among the page's candidates (JSON-LD, og:title, twitter:title, the `<h1>`s,
+/// `<title>`, in that order of trust), each with its site name cut off. The one most others
+/// agree with wins (ties by trust): an `<h1>` that is the site's banner or a section heading
+/// agrees with nothing, while `<title>`, og:title and JSON-LD agree on the headline. With
+/// no agreement, trust decides, except that an `<h1>` of one or two words (a section name)
+/// or the site's name gives way to the `<title>`, and a name of one or two words gives way
+/// to a headline as well supported.
+fn choose_title(candidates: Vec<Sourced<String>>, site: Option<&str>) -> Option<Sourced<String>> {
+    let cleaned: Vec<Sourced<String>> = candidates
+        .into_iter()
+        .map(|c| Sourced {
+            value: clean_title(&c.value, site),
+            source: c.source,
+        })
+        .filter(|c| !c.value.is_empty())
+        .collect();
+    let folded: Vec<String> = cleaned
+        .iter()
+        .map(|c| khabar_text::normalize_for_search(&c.value))
+        .collect();
+    let agree = |a: &str, b: &str| {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        // One is the other, or the other with a kicker or a site name around it.
+        !short.is_empty() && long.contains(short) && short.len() * 5 >= long.len() * 3
+    };
+    let agreement = |i: usize| {
+        (0..folded.len())
+            .filter(|&j| j != i && cleaned[j].source != cleaned[i].source)
+            .filter(|&j| agree(&folded[i], &folded[j]))
+            .count()
+    };
+    let is_banner = |c: &Sourced<String>| {
+        c.source == "h1"
+            && (c.value.split_whitespace().count() <= 2
+                || site.is_some_and(|s| c.value.eq_ignore_ascii_case(s.trim())))
+    };
+    let has_title = cleaned.iter().any(|c| c.source == "title");
+    // Of equally supported candidates, a headline beats a name of one or two words (a site
+    // or a section), then trust decides.
+    let mut best: Option<(usize, (usize, bool))> = None;
+    for index in 0..cleaned.len() {
+        let votes = agreement(index);
+        if votes == 0 && has_title && is_banner(&cleaned[index]) {
+            continue;
+        }
+        let rank = (votes, cleaned[index].value.split_whitespace().count() > 2);
+        if best.is_none_or(|(_, top)| rank > top) {
+            best = Some((index, rank));
+        }
+    }
+    let (index, _) = best?;
+    cleaned.into_iter().nth(index)
 }
 
 #[cfg(test)]
@@ -580,5 +653,54 @@ mod tests {
                 "{content}"
             );
         }
+    }
+
+    #[test]
+    fn the_headline_is_the_title_most_sources_agree_on() {
+        let page = |head: &str, body: &str| {
+            let m = extract(&Document::parse(&format!(
+                "<html><head>{head}</head><body>{body}</body></html>"
+            )));
+            m.title.map(|t| (t.value, t.source))
+        };
+        let headline = "Strikes resume on the last pocket held near Baghouz";
+        // A banner <h1> and a section <h1>; <title>, og:title and JSON-LD agree.
+        let agreeing = format!(
+            r#"<title>{headline} | Site</title><meta property="og:site_name" content="Site"><meta property="og:title" content="{headline}"><script type="application/ld+json">{{"@type":"NewsArticle","headline":"{headline}"}}</script>"#
+        );
+        assert_eq!(
+            page(&agreeing, "<h1>The Daily Site Network</h1><h1>World</h1>").map(|t| t.0),
+            Some(headline.to_string())
+        );
+        // The JSON-LD names the site, og:title and the <h1> the story.
+        let ld_wrong = format!(
+            r#"<title>Site</title><meta property="og:title" content="{headline}"><script type="application/ld+json">{{"@type":"NewsArticle","headline":"Site"}}</script>"#
+        );
+        assert_eq!(
+            page(&ld_wrong, &format!("<h1>{headline}</h1>")),
+            Some((headline.to_string(), "og:title"))
+        );
+        // Only a section <h1> and a <title>: the title, its site name cut.
+        assert_eq!(
+            page(
+                "<title>Strikes resume near Baghouz | Site</title>",
+                "<h1>Politics</h1>"
+            ),
+            Some(("Strikes resume near Baghouz".to_string(), "title"))
+        );
+        // Only an <h1>: it is the headline however short.
+        assert_eq!(
+            page("", "<h1>Ceasefire</h1>"),
+            Some(("Ceasefire".to_string(), "h1"))
+        );
+        // An Arabic headline with a kicker in <title>.
+        assert_eq!(
+            page(
+                "<title>عاجل: التحالف يقصف مواقع في الباغوز - العربي الجديد</title><meta property=\"og:site_name\" content=\"العربي الجديد\">",
+                "<h1>التحالف يقصف مواقع في الباغوز</h1><h1>أخبار</h1>"
+            )
+            .map(|t| t.1),
+            Some("h1")
+        );
     }
 }
