@@ -630,8 +630,118 @@ fn paragraphs_of(chrome: &Chrome, containers: Vec<NodeRef<'_>>) -> Vec<String> {
         .paragraphs
         .into_iter()
         .map(|p| p.replace('\u{2028}', " ").trim().to_string())
-        .filter(|p| !p.is_empty())
+        .filter(|p| !p.is_empty() && !is_chrome_line(p))
         .collect()
+}
+
+/// Lines that open navigation to other stories or announce a list of them (search form).
+const NAVIGATION_OPENERS: &[&str] = &[
+    "المقال السابق",
+    "المقال التالي",
+    "المقاله السابقه",
+    "المقاله التاليه",
+    "الخبر السابق",
+    "الخبر التالي",
+    "الموضوع السابق",
+    "الموضوع التالي",
+    "اقرا ايضا",
+    "اقرا المزيد",
+    "اقرا كذلك",
+    "شاهد ايضا",
+    "طالع ايضا",
+    "مواضيع ذات صله",
+    "اخبار ذات صله",
+    "مقالات ذات صله",
+    "previous article",
+    "next article",
+    "previous post",
+    "next post",
+    "read also",
+    "read more",
+    "see also",
+    "related articles",
+    "related stories",
+];
+
+/// Phrases of comment policies and opinion disclaimers (search form).
+const POLICY_PHRASES: &[&str] = &[
+    "التعليقات المنشوره",
+    "التعليقات لا تعبر",
+    "لا تعبر عن راي الموقع",
+    "لا تعبر بالضروره عن راي",
+    "تعبر عن راي اصحابها",
+    "تعبر عن راي كاتبها",
+    "سياسه التعليقات",
+    "شروط التعليق",
+    "اضف تعليقك",
+    "ارسل تعليقك",
+    "comments are moderated",
+    "comment policy",
+    "leave a comment",
+    "post a comment",
+    "views expressed in the comments",
+];
+
+/// Words that say "minutes" in a reading-time label (search form).
+const MINUTE_WORDS: &[&str] = &[
+    "min",
+    "mins",
+    "minute",
+    "minutes",
+    "دقيقه",
+    "دقائق",
+    "دقيقتان",
+    "دقيقتين",
+    "د",
+];
+
+/// A line of page chrome that sits among the story's paragraphs on news sites (Arabic ones
+/// above all): a reading-time label ("2min", "3 دقائق للقراءة"), a link to the previous or
+/// next story or a "read also" teaser, a comment policy. Only short lines are judged, so
+/// prose that mentions minutes or comments is never dropped.
+fn is_chrome_line(paragraph: &str) -> bool {
+    let words = paragraph.split_whitespace().count();
+    if words > 30 {
+        return false;
+    }
+    let folded = khabar_text::normalize_for_search(paragraph);
+    if words <= 6 && is_reading_time(&folded) {
+        return true;
+    }
+    let line = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
+    NAVIGATION_OPENERS.iter().any(|o| line.starts_with(o))
+        || POLICY_PHRASES.iter().any(|p| folded.contains(p))
+}
+
+/// "2min", "3 min read", "5 دقائق", "وقت القراءة: 4 دقائق": a number and a word for minutes,
+/// with at most reading words beside them.
+fn is_reading_time(folded: &str) -> bool {
+    let mut has_number = false;
+    let mut has_minutes = false;
+    for token in
+        folded.split(|c: char| c.is_whitespace() || matches!(c, ':' | '-' | '|' | '،' | ','))
+    {
+        if token.is_empty() {
+            continue;
+        }
+        let digits = token.chars().take_while(char::is_ascii_digit).count();
+        let (number, rest) = token.split_at(digits);
+        if !number.is_empty() {
+            has_number = true;
+        }
+        if rest.is_empty() {
+            continue;
+        }
+        if MINUTE_WORDS.contains(&rest) {
+            has_minutes = true;
+        } else if !matches!(
+            rest,
+            "read" | "reading" | "time" | "وقت" | "القراءه" | "للقراءه" | "قراءه"
+        ) {
+            return false;
+        }
+    }
+    has_number && has_minutes
 }
 
 fn chars_of(paragraphs: &[String]) -> usize {
@@ -798,5 +908,31 @@ mod tests {
         let text = main_text(&Document::parse(&html)).join("\n");
         assert!(text.contains("of the story"), "{text}");
         assert!(!text.contains("teaser"), "{text}");
+    }
+
+    #[test]
+    fn chrome_lines_among_the_paragraphs() {
+        for line in [
+            "2min",
+            "3 min read",
+            "وقت القراءة: 4 دقائق",
+            "٥ دقائق للقراءة",
+            "المقال السابق: التحالف يعلن انتهاء العمليات في الباغوز",
+            "اقرأ أيضاً: قسد تعلن السيطرة على آخر جيب",
+            "« Previous article Strikes resume",
+            "التعليقات المنشورة لا تعبر عن رأي الموقع وإنما عن رأي أصحابها",
+            "Comments are moderated and may take a while to appear.",
+        ] {
+            assert!(is_chrome_line(line), "{line}");
+        }
+        for line in [
+            "قال المتحدث إن القصف استمر 20 دقيقة قبل أن يتوقف.",
+            "The strike lasted 20 minutes.",
+            "التالي في القائمة كان مستشفى المدينة الذي تعرض للقصف مرتين خلال أسبوع واحد.",
+            "2019",
+            "Read the full statement of the coalition, published on Monday, below.",
+        ] {
+            assert!(!is_chrome_line(line), "{line}");
+        }
     }
 }
