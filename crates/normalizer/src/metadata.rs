@@ -524,12 +524,12 @@ fn choose_title(candidates: Vec<Sourced<String>>, site: Option<&str>) -> Option<
     // Of equally supported candidates, a headline beats a name of one or two words (a site
     // or a section), then trust decides.
     let mut best: Option<(usize, (usize, bool))> = None;
-    for index in 0..cleaned.len() {
+    for (index, candidate) in cleaned.iter().enumerate() {
         let votes = agreement(index);
-        if votes == 0 && has_title && is_banner(&cleaned[index]) {
+        if votes == 0 && has_title && is_banner(candidate) {
             continue;
         }
-        let rank = (votes, cleaned[index].value.split_whitespace().count() > 2);
+        let rank = (votes, candidate.value.split_whitespace().count() > 2);
         if best.is_none_or(|(_, top)| rank > top) {
             best = Some((index, rank));
         }
