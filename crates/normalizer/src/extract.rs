@@ -700,17 +700,55 @@ const MINUTE_WORDS: &[&str] = &[
 /// next story or a "read also" teaser, a comment policy. Only short lines are judged, so
 /// prose that mentions minutes or comments is never dropped.
 fn is_chrome_line(paragraph: &str) -> bool {
-    let words = paragraph.split_whitespace().count();
+    let words = paragraph.split_whitespace().take(31).count();
     if words > 30 {
         return false;
     }
-    let folded = khabar_text::normalize_for_search(paragraph);
-    if words <= 6 && is_reading_time(&folded) {
+    // Folding costs more than the rest of the check: only what can match is folded (a short
+    // line whole, a longer one's opening words, a policy only when it names comments or
+    // opinions).
+    if words <= 6 && is_reading_time(&khabar_text::normalize_for_search(paragraph)) {
         return true;
     }
-    let line = folded.trim_start_matches(|c: char| !c.is_alphanumeric());
-    NAVIGATION_OPENERS.iter().any(|o| line.starts_with(o))
-        || POLICY_PHRASES.iter().any(|p| folded.contains(p))
+    // Every opener begins with one of these letters (in any of their written forms).
+    let first_letter = paragraph
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_ascii_lowercase());
+    let may_open = first_letter.is_some_and(|c| {
+        matches!(
+            c,
+            'ا' | 'أ' | 'إ' | 'آ' | 'م' | 'ش' | 'ط' | 'p' | 'n' | 'r' | 's'
+        )
+    });
+    if may_open {
+        let opening_end = paragraph
+            .char_indices()
+            .filter(|(_, c)| c.is_whitespace())
+            .map(|(at, _)| at)
+            .nth(4)
+            .unwrap_or(paragraph.len());
+        let opening =
+            khabar_text::normalize_for_search(paragraph.get(..opening_end).unwrap_or(paragraph));
+        let opening = opening.trim_start_matches(|c: char| !c.is_alphanumeric());
+        if NAVIGATION_OPENERS.iter().any(|o| opening.starts_with(o)) {
+            return true;
+        }
+    }
+    let names_policy = [
+        "تعليق",
+        "التعليقات",
+        "رأي",
+        "راي",
+        "omment",
+        "views expressed",
+    ]
+    .iter()
+    .any(|word| paragraph.contains(word));
+    names_policy && {
+        let folded = khabar_text::normalize_for_search(paragraph);
+        POLICY_PHRASES.iter().any(|p| folded.contains(p))
+    }
 }
 
 /// "2min", "3 min read", "5 دقائق", "وقت القراءة: 4 دقائق": a number and a word for minutes,
