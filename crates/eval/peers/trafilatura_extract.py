@@ -1,6 +1,7 @@
 """Runs trafilatura on the development split for `cargo xtask bench extraction --peers`.
 
-Prints one JSON object: {"engine", "version", "seconds", "texts": {id: text}}. After an
+Prints one JSON object: {"engine", "version", "seconds", "texts": {id: text}, "titles": {id:
+title}} (titles from `trafilatura.extract_metadata`, untimed). After an
 untimed warm-up pass, PASSES (argv[2], default 3) passes are timed and the fastest counts, as
 khabar-eval does for every engine; only the extraction calls are timed (not decompression or
 file reading), on one core.
@@ -35,7 +36,11 @@ def main() -> None:
             spent += time.perf_counter() - started
             texts[page_id] = text or ""
         fastest = min(fastest, spent)
-    print(json.dumps({"engine": "trafilatura", "version": trafilatura.__version__, "seconds": fastest, "texts": texts}))
+    titles = {}
+    for page_id, html in pages.items():
+        metadata = trafilatura.extract_metadata(html)
+        titles[page_id] = (metadata.title if metadata else None) or ""
+    print(json.dumps({"engine": "trafilatura", "version": trafilatura.__version__, "seconds": fastest, "texts": texts, "titles": titles}))
 
 
 if __name__ == "__main__":

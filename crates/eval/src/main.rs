@@ -53,6 +53,30 @@ fn load(dir: &Path) -> Result<Vec<Page>, String> {
     Ok(pages)
 }
 
+/// The headline Khabar gives the page (after the site name is cut).
+fn khabar_title(page: &Page) -> String {
+    let mut article = Article::new(
+        RecordId::from_url(&page.url),
+        FeedRef::default(),
+        page.url.clone(),
+        chrono::Utc::now(),
+    );
+    article.html = Some(page.html.clone());
+    khabar_normalizer::normalize_article(&mut article);
+    article.title.unwrap_or_default()
+}
+
+/// Hand-labelled headlines by page id (`id<TAB>headline`, `#` comments).
+fn load_titles(path: &Path) -> std::collections::HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(id, title)| (id.to_string(), title.to_string()))
+        .collect()
+}
+
 fn khabar(page: &Page) -> String {
     let mut article = Article::new(
         RecordId::from_url(&page.url),
@@ -379,6 +403,16 @@ fn main() -> ExitCode {
         println!("| engine | F1 | precision | recall | accuracy | pages/s (one core) |");
         println!("|---|---|---|---|---|---|");
         let mut runs: Vec<(String, Vec<String>, Duration)> = Vec::new();
+        // Headlines, scored apart from the text (untimed): ours, and a peer's when its
+        // predictions carry them.
+        let labelled = load_titles(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/extraction-dev-titles.tsv"
+        )));
+        let mut headlines: Vec<(String, Vec<String>)> = Vec::new();
+        if !labelled.is_empty() && engines(&wanted)?.iter().any(|(n, _)| *n == "khabar") {
+            headlines.push(("khabar".into(), pages.iter().map(khabar_title).collect()));
+        }
         for (name, extract) in engines(&wanted)? {
             // One untimed pass first, so no engine pays for the process's cold start.
             for page in &pages {
@@ -420,6 +454,15 @@ fn main() -> ExitCode {
                 .iter()
                 .map(|p| value["texts"][&p.id].as_str().unwrap_or("").to_string())
                 .collect();
+            if value.get("titles").is_some() {
+                headlines.push((
+                    name.trim().to_string(),
+                    pages
+                        .iter()
+                        .map(|p| value["titles"][&p.id].as_str().unwrap_or("").to_string())
+                        .collect(),
+                ));
+            }
             let seconds = value["seconds"].as_f64().unwrap_or(f64::NAN);
             runs.push((
                 name.trim().to_string(),
@@ -474,6 +517,34 @@ fn main() -> ExitCode {
                         "  {name} {} p={:.2} r={:.2} {}",
                         page.id, s.precision, s.recall, page.url
                     );
+                }
+            }
+        }
+        for (name, titles) in &headlines {
+            let scored: Vec<(bool, &Page)> = pages
+                .iter()
+                .zip(titles)
+                .filter_map(|(page, title)| {
+                    labelled
+                        .get(&page.id)
+                        .map(|label| (metric::title_right(label, title), page))
+                })
+                .collect();
+            let right = scored.iter().filter(|(ok, _)| *ok).count();
+            println!(
+                "titles {name}: {right}/{} right (hand-labelled headlines; a site name left on counts as right)",
+                scored.len()
+            );
+            if worst > 0 {
+                for (page, title) in pages.iter().zip(titles) {
+                    if let Some(label) = labelled.get(&page.id) {
+                        if !metric::title_right(label, title) {
+                            eprintln!(
+                                "  {name} title {}: {title:?} (headline {label:?})",
+                                &page.id[..8]
+                            );
+                        }
+                    }
                 }
             }
         }

@@ -70,6 +70,43 @@ impl PageScore {
     }
 }
 
+/// A title in a form where typography does not count: lower case, one kind of quote,
+/// dash and ellipsis, single spaces.
+fn title_form(title: &str) -> String {
+    let mapped: String = title
+        .chars()
+        .map(|c| match c {
+            '‘' | '’' | '‚' | '‛' | '′' | '`' | '´' => '\'',
+            '“' | '”' | '„' | '«' | '»' => '"',
+            '–' | '—' | '‐' | '‑' | '−' => '-',
+            other => other,
+        })
+        .collect::<String>()
+        .replace('…', "...")
+        .to_lowercase();
+    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `predicted` is the headline `label`: the same up to typography, or the same with
+/// a site name before or after a separator (a site name left on counts as right).
+pub fn title_right(label: &str, predicted: &str) -> bool {
+    let (label, predicted) = (title_form(label), title_form(predicted));
+    if label.is_empty() || predicted.is_empty() {
+        return label == predicted;
+    }
+    if label == predicted {
+        return true;
+    }
+    const SEPARATORS: [&str; 5] = [" - ", " | ", " : ", " :: ", " · "];
+    let suffix = predicted
+        .strip_prefix(label.as_str())
+        .is_some_and(|rest| SEPARATORS.iter().any(|s| rest.starts_with(s)));
+    let prefix = predicted
+        .strip_suffix(label.as_str())
+        .is_some_and(|rest| SEPARATORS.iter().any(|s| rest.ends_with(s)));
+    suffix || prefix
+}
+
 /// Mean precision, mean recall, F1 of the two means, accuracy.
 pub fn summarize(scores: &[PageScore]) -> (f64, f64, f64, f64) {
     let n = scores.len().max(1) as f64;
@@ -113,5 +150,21 @@ mod tests {
         assert_eq!((p, r), (1.0, 0.75));
         assert!((f1 - 2.0 * 0.75 / 1.75).abs() < 1e-9);
         assert_eq!(acc, 0.5);
+    }
+
+    #[test]
+    fn titles_right_up_to_typography_and_site_names() {
+        assert!(title_right(
+            "‘We had some issues,’ exec says",
+            "'We had some issues,' exec says"
+        ));
+        assert!(title_right(
+            "Nelson's OT goal lifts Isles",
+            "Nelson's OT goal lifts Isles - Times Union"
+        ));
+        assert!(title_right("Opinion piece", "Site | Opinion piece"));
+        assert!(!title_right("Nelson's OT goal lifts Isles", "Nelson"));
+        assert!(!title_right("India Post headline", "India Post"));
+        assert!(!title_right("A", ""));
     }
 }
