@@ -464,16 +464,6 @@ fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a
         }
         stack.extend(node.children());
     }
-    // How many <article> elements each node holds, counted bottom-up in one pass (nodes
-    // come in document order, so every child after its parent).
-    let mut articles_below = vec![0u32; document.len()];
-    for (node, element) in document.elements().collect::<Vec<_>>().into_iter().rev() {
-        let own = articles_below[node.id().index()] + u32::from(element.name() == "article");
-        if let Some(parent) = node.parent() {
-            articles_below[parent.id().index()] += own;
-        }
-    }
-    let holds_articles = |n: NodeRef<'_>| articles_below.get(n.id().index()).copied().unwrap_or(0);
     // The best score; of equal ones, the first in the page.
     let Some((best, best_score)) = document
         .elements()
@@ -528,7 +518,8 @@ fn best_container<'a>(document: &'a Document, chrome: &Chrome) -> Vec<NodeRef<'a
     };
     // A sibling that is or holds an <article> is another story (a "you may also like" block
     // of full teasers, the next post on a blog page), never more of this one.
-    let holds_other_stories = |n: NodeRef<'_>| is_article(n) || holds_articles(n) > 0;
+    // Checked last, on the few siblings that score well enough to join.
+    let holds_other_stories = |n: NodeRef<'_>| n.descendants().any(is_article);
     parent
         .children()
         .filter(|sibling| {
@@ -682,6 +673,13 @@ const POLICY_PHRASES: &[&str] = &[
     "views expressed in the comments",
 ];
 
+/// Words (as written) without which a line is no comment policy: checked in one pass before
+/// the line is folded for [`POLICY_PHRASES`].
+static POLICY_TRIGGERS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new(["تعليق", "رأي", "راي", "omment", "views expressed"]).ok()
+    });
+
 /// Words that say "minutes" in a reading-time label (search form).
 const MINUTE_WORDS: &[&str] = &[
     "min",
@@ -700,51 +698,57 @@ const MINUTE_WORDS: &[&str] = &[
 /// next story or a "read also" teaser, a comment policy. Only short lines are judged, so
 /// prose that mentions minutes or comments is never dropped.
 fn is_chrome_line(paragraph: &str) -> bool {
-    let words = paragraph.split_whitespace().take(31).count();
+    // Thirty words never take 600 bytes in any script: longer paragraphs are prose, and are
+    // let through without reading them.
+    if paragraph.len() > 600 {
+        return false;
+    }
+    // Paragraphs come with their white space collapsed to single spaces.
+    let words = paragraph.bytes().filter(|b| *b == b' ').count() + 1;
     if words > 30 {
         return false;
     }
     // Folding costs more than the rest of the check: only what can match is folded (a short
     // line whole, a longer one's opening words, a policy only when it names comments or
     // opinions).
-    if words <= 6 && is_reading_time(&khabar_text::normalize_for_search(paragraph)) {
+    if words <= 6
+        && paragraph.chars().any(char::is_numeric)
+        && is_reading_time(&khabar_text::normalize_for_search(paragraph))
+    {
         return true;
     }
-    // Every opener begins with one of these letters (in any of their written forms).
-    let first_letter = paragraph
-        .chars()
-        .find(|c| c.is_alphanumeric())
-        .map(|c| c.to_ascii_lowercase());
-    let may_open = first_letter.is_some_and(|c| {
-        matches!(
-            c,
-            'ا' | 'أ' | 'إ' | 'آ' | 'م' | 'ش' | 'ط' | 'p' | 'n' | 'r' | 's'
-        )
-    });
-    if may_open {
-        let opening_end = paragraph
+    // English openers are ASCII: compared as written, case aside. Arabic ones are folded
+    // first (hamza forms, taa marbuta), and only when the line starts with an opener's letter.
+    let opening = paragraph.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let first_letter = opening.chars().next();
+    if first_letter.is_some_and(|c| c.is_ascii_alphabetic()) {
+        let head = opening.get(..24).unwrap_or(opening);
+        let opens = NAVIGATION_OPENERS.iter().any(|o| {
+            o.is_ascii()
+                && head
+                    .get(..o.len())
+                    .is_some_and(|h| h.eq_ignore_ascii_case(o))
+        });
+        if opens {
+            return true;
+        }
+    } else if first_letter.is_some_and(|c| matches!(c, 'ا' | 'أ' | 'إ' | 'آ' | 'م' | 'ش' | 'ط'))
+    {
+        let opening_end = opening
             .char_indices()
             .filter(|(_, c)| c.is_whitespace())
             .map(|(at, _)| at)
-            .nth(4)
-            .unwrap_or(paragraph.len());
-        let opening =
-            khabar_text::normalize_for_search(paragraph.get(..opening_end).unwrap_or(paragraph));
-        let opening = opening.trim_start_matches(|c: char| !c.is_alphanumeric());
-        if NAVIGATION_OPENERS.iter().any(|o| opening.starts_with(o)) {
+            .nth(3)
+            .unwrap_or(opening.len());
+        let folded =
+            khabar_text::normalize_for_search(opening.get(..opening_end).unwrap_or(opening));
+        if NAVIGATION_OPENERS.iter().any(|o| folded.starts_with(o)) {
             return true;
         }
     }
-    let names_policy = [
-        "تعليق",
-        "التعليقات",
-        "رأي",
-        "راي",
-        "omment",
-        "views expressed",
-    ]
-    .iter()
-    .any(|word| paragraph.contains(word));
+    let names_policy = POLICY_TRIGGERS
+        .as_ref()
+        .is_some_and(|triggers| triggers.is_match(paragraph));
     names_policy && {
         let folded = khabar_text::normalize_for_search(paragraph);
         POLICY_PHRASES.iter().any(|p| folded.contains(p))
