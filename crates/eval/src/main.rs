@@ -55,15 +55,7 @@ fn load(dir: &Path) -> Result<Vec<Page>, String> {
 
 /// The headline Khabar gives the page (after the site name is cut).
 fn khabar_title(page: &Page) -> String {
-    let mut article = Article::new(
-        RecordId::from_url(&page.url),
-        FeedRef::default(),
-        page.url.clone(),
-        chrono::Utc::now(),
-    );
-    article.html = Some(page.html.clone());
-    khabar_normalizer::normalize_article(&mut article);
-    article.title.unwrap_or_default()
+    normalized(page).title.unwrap_or_default()
 }
 
 /// Hand-labelled headlines by page id (`id<TAB>headline`, `#` comments).
@@ -77,7 +69,8 @@ fn load_titles(path: &Path) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
-fn khabar(page: &Page) -> String {
+/// The page through Khabar's normalize pass, as the pipeline runs it.
+fn normalized(page: &Page) -> Article {
     let mut article = Article::new(
         RecordId::from_url(&page.url),
         FeedRef::default(),
@@ -86,7 +79,11 @@ fn khabar(page: &Page) -> String {
     );
     article.html = Some(page.html.clone());
     khabar_normalizer::normalize_article(&mut article);
-    article.text.unwrap_or_default()
+    article
+}
+
+fn khabar(page: &Page) -> String {
+    normalized(page).text.unwrap_or_default()
 }
 
 #[cfg(feature = "peers")]

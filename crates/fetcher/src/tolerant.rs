@@ -172,32 +172,6 @@ enum Encoding {
     Xhtml,
 }
 
-/// Block elements: their boundaries are word boundaries when XHTML is flattened to text.
-fn is_block(local: &str) -> bool {
-    matches!(
-        local,
-        "p" | "div"
-            | "br"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "tr"
-            | "td"
-            | "th"
-            | "blockquote"
-            | "section"
-            | "article"
-            | "hr"
-            | "pre"
-    )
-}
-
 /// The character a reference names: numeric, XML's five, then the HTML 4 table feeds were
 /// written against, then HTML5's. `None` for a name nobody defines.
 fn resolve_reference(name: &str) -> Option<String> {
@@ -427,7 +401,9 @@ impl Walker {
         let name = tag.name();
         let local = String::from_utf8_lossy(name.local_name().as_ref()).to_ascii_lowercase();
         if let Some(capture) = &mut self.capture {
-            if is_block(&local) && !capture.text.ends_with(char::is_whitespace) {
+            if (khabar_html::is_block_tag(&local) || local == "br")
+                && !capture.text.ends_with(char::is_whitespace)
+            {
                 capture.text.push(' ');
             }
             if !empty {

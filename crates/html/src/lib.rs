@@ -107,6 +107,41 @@ fn is_void(name: &str) -> bool {
     )
 }
 
+/// Tags whose boundaries are paragraph breaks in the text a page shows (a `<p>`, a heading,
+/// a list item, a table cell): for anything that turns markup into lines of text.
+pub fn is_block_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "section"
+            | "article"
+            | "main"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "li"
+            | "ul"
+            | "ol"
+            | "blockquote"
+            | "pre"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "td"
+            | "th"
+            | "tr"
+            | "table"
+            | "tbody"
+            | "thead"
+            | "center"
+            | "hr"
+            | "address"
+    )
+}
+
 /// Start tags that close an open `<p>`.
 fn closes_paragraph(name: &str) -> bool {
     matches!(

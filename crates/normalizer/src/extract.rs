@@ -43,40 +43,6 @@ fn is_skip_tag(name: &str) -> bool {
     )
 }
 
-/// Tags that start a new paragraph.
-fn is_block_tag(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "div"
-            | "section"
-            | "article"
-            | "main"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "li"
-            | "ul"
-            | "ol"
-            | "blockquote"
-            | "pre"
-            | "dd"
-            | "dt"
-            | "dl"
-            | "td"
-            | "th"
-            | "tr"
-            | "table"
-            | "tbody"
-            | "thead"
-            | "center"
-            | "hr"
-            | "address"
-    )
-}
-
 /// Tags that flow inside a line of text.
 fn is_inline_tag(name: &str) -> bool {
     matches!(
@@ -592,7 +558,7 @@ impl Blocks {
                         } else {
                             self.current.push('\u{2028}');
                         }
-                    } else if is_block_tag(name) {
+                    } else if khabar_html::is_block_tag(name) {
                         self.flush();
                         self.walk(chrome, child, in_link);
                         self.flush();
