@@ -318,12 +318,14 @@ impl Target {
         true
     }
 
-    fn fill(&mut self, role: Role, value: String) {
+    /// Gives `value` to the field `role` fills; `is_html` says how a title is written.
+    fn fill(&mut self, role: Role, value: String, is_html: Option<bool>) {
         let single_line = || value.split_whitespace().collect::<Vec<_>>().join(" ");
         match role {
             Role::Title(rank, source) => {
                 if self.offer("title", rank, single_line()) {
                     self.ranked.title_source = Some(source);
+                    self.fields.title_is_html = is_html;
                 }
             }
             Role::Link(rank) => {
@@ -529,7 +531,7 @@ impl Walker {
             }
             Role::Category => {
                 if let Some(term) = attrs.get("label").or_else(|| attrs.get("term")) {
-                    target.fill(role, term.clone());
+                    target.fill(role, term.clone(), None);
                     return;
                 }
             }
@@ -624,16 +626,8 @@ impl Walker {
             }
             Encoding::Text => capture.text,
         };
-        let target = self.target(capture.in_item);
-        if let Role::Title(rank, source) = capture.role {
-            let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if target.offer("title", rank, line) {
-                target.ranked.title_source = Some(source);
-                target.fields.title_is_html = capture.is_html;
-            }
-        } else {
-            target.fill(capture.role, text);
-        }
+        self.target(capture.in_item)
+            .fill(capture.role, text, capture.is_html);
     }
 
     fn close_item(&mut self) {
