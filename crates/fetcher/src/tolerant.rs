@@ -22,6 +22,9 @@ use serde_json::Value;
 
 use crate::repair::html4_differs;
 
+/// How far down the open elements an end tag looks for the element it closes.
+const CLOSE_SEARCH_DEPTH: usize = 64;
+
 /// Reading stops after this many syntax errors: the document is noise, not a feed.
 const MAX_ERRORS: usize = 256;
 
@@ -580,7 +583,15 @@ impl Walker {
     fn close(&mut self, name: &[u8]) {
         // An end tag closes the innermost open element of its name; one nothing opened is
         // ignored (unclosed `<br>`s and stray ends are common in feeds).
-        let Some(position) = self.stack.iter().rposition(|f| f.name == name) else {
+        // Looked for among the innermost few only: a hostile document of stray end tags
+        // inside deep nesting must not cost depth × ends.
+        let window = self.stack.len().saturating_sub(CLOSE_SEARCH_DEPTH);
+        let Some(position) = self
+            .stack
+            .get(window..)
+            .and_then(|open| open.iter().rposition(|f| f.name == name))
+            .map(|at| at + window)
+        else {
             return;
         };
         while self.stack.len() > position {
@@ -926,5 +937,18 @@ mod tests {
         assert_eq!(feed.feed.title.as_deref(), Some("J"));
         assert_eq!(feed.items[0].id.as_deref(), Some("7"));
         assert_eq!(feed.items[0].authors, vec!["Ann".to_string()]);
+    }
+
+    #[test]
+    fn stray_end_tags_in_deep_nesting_take_linear_time() {
+        let document = format!(
+            "<rss><channel><title>T</title>{}{}<item><title>I</title></item></channel></rss>",
+            "<x>".repeat(3000),
+            "</y>".repeat(200_000)
+        );
+        let started = std::time::Instant::now();
+        let feed = read(&document);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(feed.feed.title.as_deref(), Some("T"));
     }
 }
