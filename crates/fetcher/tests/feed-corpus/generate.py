@@ -33,8 +33,13 @@ SCRIPTS = {
     "japanese": ("ニュース", "ジュネーブで協議再開", "市場は上昇"),
     "korean": ("뉴스", "제네바 회담 재개", "시장 상승 마감"),
     "thai": ("ข่าว", "การเจรจาที่เจนีวากลับมาอีกครั้ง", "ตลาดปิดบวก"),
-    "vietnamese": ("Tin tức", "Hoa dam tai Geneve", "Thi truong tang"),
+    "vietnamese": ("Báo Đông Á", "Đàm phán Genève: Ưu tiên", "Giá vàng"),
     "baltic": ("Žinios", "Derybos Ženevoje atnaujintos", "Rinkos užsidarė"),
+    "nordic": ("Nyheter", "Forhandlingene i Genf gjenopptas", "Børsene steg"),
+    "romanian": ("Știri", "Negocierile de la Geneva au fost reluate", "Piețele au crescut"),
+    "ukrainian": ("Новини", "Переговори в Женеві відновилися", "Ринки зросли, ґрунтовно"),
+    "maltese": ("Aħbarijiet", "Il-ħidma f'Ġinevra terġa' tibda", "Is-swieq għolew"),
+    "celtic": ("Newyddion", "Ailddechrau trafodaethau yn Genefa", "Marchnadoedd ŵ ŷ"),
 }
 
 # (encoding label as declared, Python codec, script, how it is declared). "prolog": in the
@@ -77,6 +82,15 @@ ENCODINGS = [
     ("windows-874", "cp874", "thai", "prolog"),
     ("windows-1258", "cp1258", "vietnamese", "prolog"),
     ("us-ascii", "ascii", "english", "prolog"),
+    ("ibm866", "cp866", "cyrillic", "prolog"),
+    ("koi8-u", "koi8_u", "ukrainian", "prolog"),
+    ("x-mac-cyrillic", "mac_cyrillic", "cyrillic", "prolog"),
+    ("iso-8859-3", "iso8859_3", "maltese", "prolog"),
+    ("iso-8859-4", "iso8859_4", "baltic", "prolog"),
+    ("iso-8859-10", "iso8859_10", "nordic", "prolog"),
+    ("iso-8859-14", "iso8859_14", "celtic", "prolog"),
+    ("iso-8859-16", "iso8859_16", "romanian", "prolog"),
+    ("iso-8859-8-i", "iso8859_8", "hebrew", "http"),
     # Served as windows-1256 while the prolog says UTF-8, or says nothing: still common on
     # Arabic sites; the decoder's detection has to find it.
     ("utf-8", "cp1256", "arabic", "misdeclared"),
@@ -431,6 +445,11 @@ def main():
         plan.append((name, ("utf-8", "utf-8", "english", "none")))
         for step in range(6):
             plan.append((name, ENCODINGS[(index * 6 + step) % len(ENCODINGS)]))
+    # Every encoding at least three times, whatever the rotation gave it.
+    for encoding in ENCODINGS:
+        given = sum(1 for _, e in plan if e == encoding)
+        for name in names[: max(0, 3 - given)]:
+            plan.append((name, encoding))
     for name, (label, codec, script, how) in plan:
         n += 1
         case = templates(script, n)[name]
