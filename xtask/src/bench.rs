@@ -255,7 +255,16 @@ fn extraction(peers: bool) -> Result<(), String> {
         .arg(&dir)
         .args(["--engine", "all"]);
     if peers {
-        let venv = crate::python_venv(&["trafilatura", "lxml_html_clean"])?;
+        // Pinned, so a figure is reproducible: the versions the figures in BENCHMARKS.md
+        // were measured with.
+        let venv = crate::python_venv(&[
+            "trafilatura==2.3.1",
+            "lxml==6.1.3",
+            "lxml_html_clean==0.4.6",
+            "justext==3.0.2",
+            "htmldate==1.11.0",
+            "courlan==1.4.0",
+        ])?;
         let python = venv.join("bin/python");
         let script = root.join("crates/eval/peers/trafilatura_extract.py");
         let out = Command::new(&python)

@@ -407,6 +407,8 @@ fn main() -> ExitCode {
             "/data/extraction-dev-titles.tsv"
         )));
         let mut headlines: Vec<(String, Vec<String>)> = Vec::new();
+        // How each peer was run, said under the table.
+        let mut modes: Vec<String> = Vec::new();
         if !labelled.is_empty() && engines(&wanted)?.iter().any(|(n, _)| *n == "khabar") {
             headlines.push(("khabar".into(), pages.iter().map(khabar_title).collect()));
         }
@@ -459,6 +461,9 @@ fn main() -> ExitCode {
                         .map(|p| value["titles"][&p.id].as_str().unwrap_or("").to_string())
                         .collect(),
                 ));
+            }
+            if let Some(mode) = value["mode"].as_str() {
+                modes.push(format!("{}: {mode}", name.trim()));
             }
             let seconds = value["seconds"].as_f64().unwrap_or(f64::NAN);
             runs.push((
@@ -516,6 +521,9 @@ fn main() -> ExitCode {
                     );
                 }
             }
+        }
+        for mode in &modes {
+            println!("({mode})");
         }
         for (name, titles) in &headlines {
             let scored: Vec<(bool, &Page)> = pages
