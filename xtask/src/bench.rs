@@ -34,8 +34,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--example",
             "entities_bench",
         ]),
+        Some("dedupe") => cargo(&[
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "khabar-normalizer",
+            "--example",
+            "dedupe_bench",
+        ]),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll, extraction, sinks, entities",
+            "unknown benchmark {:?}; available: poll, extraction, sinks, entities, dedupe",
             other.unwrap_or("")
         )),
     }

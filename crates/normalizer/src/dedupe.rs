@@ -1,15 +1,17 @@
 //! The `dedupe` transform: exact duplicates (same canonical URL, same content) and
 //! near-duplicates (syndicated copies, small edits) by 64-bit SimHash over word shingles.
 //!
-//! Fingerprints live in memory, indexed by bands of the hash (pigeonhole: two hashes within
-//! Hamming distance k agree exactly on at least one of k+1 bands), and in the state store so a
-//! restart remembers them; entries older than `ttl` are forgotten.
+//! Fingerprints live in memory, the SimHashes in a multi-index ([`crate::near::NearIndex`]:
+//! a lookup costs the same at ten thousand records as at a million), and in the state store
+//! so a restart remembers them; entries older than `ttl` are forgotten while running.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::near::NearIndex;
 use chrono::{DateTime, Utc};
 use khabar_core_model::{
     Article, BuildContext, RecordId, StageError, StateStore, Transform, TransformConfig, Verdict,
@@ -129,13 +131,13 @@ struct Fingerprint {
     seen_at: DateTime<Utc>,
 }
 
-#[derive(Default)]
 struct Index {
     by_id: HashMap<RecordId, Fingerprint>,
     by_url: HashMap<String, RecordId>,
     by_content: HashMap<String, RecordId>,
-    /// (band number, band value) → records.
-    by_band: HashMap<(u32, u64), Vec<RecordId>>,
+    /// SimHashes, and the slot each record's hash sits in.
+    near: NearIndex<RecordId>,
+    near_slot: HashMap<RecordId, u32>,
     /// Inserts since expired fingerprints were last swept out.
     since_sweep: usize,
 }
@@ -144,24 +146,19 @@ struct Index {
 /// its live size, rarely enough that the sweep's cost is small per record.
 const SWEEP_EVERY: usize = 4096;
 
-fn bands(hash: u64, count: u32) -> Vec<(u32, u64)> {
-    let width = 64 / count;
-    (0..count)
-        .map(|b| {
-            let shift = b * width;
-            let bits = if b == count - 1 { 64 - shift } else { width };
-            let mask = if bits >= 64 {
-                u64::MAX
-            } else {
-                (1u64 << bits) - 1
-            };
-            (b, hash >> shift & mask)
-        })
-        .collect()
-}
-
 impl Index {
-    fn insert(&mut self, id: RecordId, fp: Fingerprint, band_count: u32) {
+    fn new(max_distance: u32) -> Index {
+        Index {
+            by_id: HashMap::new(),
+            by_url: HashMap::new(),
+            by_content: HashMap::new(),
+            near: NearIndex::new(max_distance),
+            near_slot: HashMap::new(),
+            since_sweep: 0,
+        }
+    }
+
+    fn insert(&mut self, id: RecordId, fp: Fingerprint) {
         if let Some(url) = &fp.canonical_url {
             self.by_url.entry(url.clone()).or_insert_with(|| id.clone());
         }
@@ -171,9 +168,11 @@ impl Index {
                 .or_insert_with(|| id.clone());
         }
         if let Some(simhash) = fp.simhash {
-            for band in bands(simhash, band_count) {
-                self.by_band.entry(band).or_default().push(id.clone());
+            if let Some(old) = self.near_slot.remove(&id) {
+                self.near.remove(old);
             }
+            let slot = self.near.insert(simhash, id.clone());
+            self.near_slot.insert(id.clone(), slot);
         }
         self.by_id.insert(id, fp);
         self.since_sweep += 1;
@@ -194,9 +193,13 @@ impl Index {
         let by_id = &self.by_id;
         self.by_url.retain(|_, id| by_id.contains_key(id));
         self.by_content.retain(|_, id| by_id.contains_key(id));
-        self.by_band.retain(|_, ids| {
-            ids.retain(|id| by_id.contains_key(id));
-            !ids.is_empty()
+        let near = &mut self.near;
+        self.near_slot.retain(|id, slot| {
+            let keep = by_id.contains_key(id);
+            if !keep {
+                near.remove(*slot);
+            }
+            keep
         });
     }
 
@@ -243,8 +246,7 @@ impl TransformConfig for DedupeConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let namespace = ctx.stage_id.clone();
         let oldest = oldest_kept(Utc::now(), self.ttl);
-        let mut index = Index::default();
-        let band_count = self.max_distance + 1;
+        let mut index = Index::new(self.max_distance);
         let keys = ctx
             .state
             .keys(&namespace)
@@ -266,7 +268,7 @@ impl TransformConfig for DedupeConfig {
         // Oldest first, so the first record of a story keeps representing it.
         remembered.sort_by_key(|(_, fp)| fp.seen_at);
         for (id, fp) in remembered {
-            index.insert(id, fp, band_count);
+            index.insert(id, fp);
         }
         if index.by_id.len() > self.max_entries {
             index.evict(oldest, self.max_entries);
@@ -313,24 +315,10 @@ impl Dedupe {
             return Some(Match::Content(id.clone()));
         }
         let simhash = simhash?;
-        let mut best: Option<(RecordId, u32)> = None;
-        for band in bands(simhash, self.config.max_distance + 1) {
-            for id in index.by_band.get(&band).into_iter().flatten() {
-                if !other(id) {
-                    continue;
-                }
-                let Some(candidate) = index.by_id.get(id).and_then(|fp| fp.simhash) else {
-                    continue;
-                };
-                let distance = (candidate ^ simhash).count_ones();
-                if distance <= self.config.max_distance
-                    && best.as_ref().is_none_or(|(_, d)| distance < *d)
-                {
-                    best = Some((id.clone(), distance));
-                }
-            }
-        }
-        best.map(|(id, d)| Match::Near(id, d))
+        index
+            .near
+            .nearest(simhash, |id| other(id))
+            .map(|(id, distance)| Match::Near(id.clone(), distance))
     }
 }
 
@@ -391,11 +379,7 @@ impl Transform for Dedupe {
                 cluster,
                 seen_at: now,
             };
-            index.insert(
-                article.id.clone(),
-                fingerprint.clone(),
-                self.config.max_distance + 1,
-            );
+            index.insert(article.id.clone(), fingerprint.clone());
             (found, fingerprint)
         };
         let bytes =
@@ -446,20 +430,19 @@ mod tests {
     #[test]
     fn the_index_forgets_what_ttl_and_max_entries_ask_for() {
         let now = Utc::now();
-        let mut index = Index::default();
+        let mut index = Index::new(10);
         for i in 0..100u64 {
             let url = format!("https://x/{i}");
             let seen_at = now - chrono::TimeDelta::hours(i64::try_from(i).unwrap_or(0));
-            index.insert(RecordId::from_url(&url), fingerprint(seen_at, i, &url), 11);
+            index.insert(RecordId::from_url(&url), fingerprint(seen_at, i, &url));
         }
         // Fingerprints older than 50 hours expire; of the 51 left, the 20 newest stay.
         index.evict(now - chrono::TimeDelta::hours(50), 20);
         assert_eq!(index.by_id.len(), 20);
         assert_eq!(index.by_url.len(), 20);
         assert_eq!(index.by_content.len(), 20);
-        let banded: std::collections::HashSet<&RecordId> =
-            index.by_band.values().flatten().collect();
-        assert_eq!(banded.len(), 20);
+        assert_eq!(index.near.len(), 20);
+        assert_eq!(index.near_slot.len(), 20);
         assert!(index.by_id.contains_key(&RecordId::from_url("https://x/0")));
         assert!(!index
             .by_id

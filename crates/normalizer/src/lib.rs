@@ -11,6 +11,7 @@ pub mod extract;
 pub use khabar_text::{dates, fold, relative};
 pub mod lang;
 pub mod metadata;
+pub mod near;
 pub mod urls;
 
 use async_trait::async_trait;
