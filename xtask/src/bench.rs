@@ -34,6 +34,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--example",
             "entities_bench",
         ]),
+        Some("stages") => cargo(&[
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "khabar-extractor",
+            "--example",
+            "stages_bench",
+        ]),
         Some("dedupe") => cargo(&[
             "run",
             "--release",
@@ -44,7 +53,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "dedupe_bench",
         ]),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll, extraction, sinks, entities, dedupe",
+            "unknown benchmark {:?}; available: poll, extraction, sinks, entities, dedupe, stages",
             other.unwrap_or("")
         )),
     }

@@ -45,9 +45,20 @@ const SPEAKER_END: &[&str] = &["ان", "لـ", "ل", "في", "الي", "اليو
 pub fn attributions(text: &str) -> Vec<Value> {
     let mut found = Vec::new();
     let words: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
-    let folded: Vec<String> = words
+    // Spaces and ASCII punctuation (half the segments) fold to themselves: only the rest is
+    // folded.
+    let folded: Vec<std::borrow::Cow<'_, str>> = words
         .iter()
-        .map(|(_, w)| khabar_text::normalize_for_search(w))
+        .map(|(_, w)| {
+            let unchanged = w
+                .chars()
+                .all(|c| c.is_whitespace() || (c.is_ascii() && !c.is_ascii_alphanumeric()));
+            if !unchanged {
+                std::borrow::Cow::Owned(khabar_text::normalize_for_search(w))
+            } else {
+                std::borrow::Cow::Borrowed(*w)
+            }
+        })
         .collect();
     for (i, word) in folded.iter().enumerate() {
         let bare = word.trim_start_matches(['و', 'ف']);
@@ -56,7 +67,7 @@ pub fn attributions(text: &str) -> Vec<Value> {
             let mut end = i + 1;
             let mut speaker_words = 0;
             while end < words.len() && speaker_words < 6 {
-                let (original, w) = (words[end].1, folded[end].as_str());
+                let (original, w) = (words[end].1, folded[end].as_ref());
                 // Spaces, and quotes around a name inside the speaker (من "قسد"), carry on.
                 if original
                     .chars()
@@ -68,7 +79,7 @@ pub fn attributions(text: &str) -> Vec<Value> {
                 // A connector, punctuation, or "لـ" (told to …) ends the speaker.
                 let connector =
                     SPEAKER_END.contains(&w) || original.starts_with("لـ") || original == "ل";
-                if connector || !w.chars().any(char::is_alphanumeric) {
+                if connector || !w.chars().any(khabar_text::is_alphanumeric) {
                     break;
                 }
                 speaker_words += 1;
@@ -93,7 +104,7 @@ pub fn attributions(text: &str) -> Vec<Value> {
                     found.push(json!({"speaker": speaker, "verb": words[i].1, "start": words[i].0, "end": stop}));
                 }
             }
-        } else if ENGLISH_VERBS.contains(&word.as_str()) {
+        } else if ENGLISH_VERBS.contains(&word.as_ref()) {
             // Speaker: the capitalised or "sources" words just before the verb.
             let mut start = i;
             let mut taken = 0;
@@ -159,7 +170,7 @@ impl WordBounds for str {
         let mut start = 0;
         let mut in_word = None;
         for (at, c) in self.char_indices() {
-            let word = c.is_alphanumeric() || c == 'ـ';
+            let word = khabar_text::is_alphanumeric(c) || c == 'ـ';
             if in_word != Some(word) {
                 if at > start {
                     parts.push((start, &self[start..at]));

@@ -207,7 +207,76 @@ const WEEKDAYS: [(&str, Weekday); 14] = [
     ("friday", Weekday::Fri),
 ];
 
+/// Every trigger phrase filed under its first word: (row of [`TAXONOMY`], the trigger's number
+/// in its row, the words after the first). Built once; a sentence is then read word by word
+/// instead of once per trigger.
+static TRIGGERS: std::sync::LazyLock<
+    std::collections::HashMap<&'static str, Vec<(usize, usize, Vec<&'static str>)>>,
+> = std::sync::LazyLock::new(|| {
+    let mut by_first: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+    for (row, (_, _, triggers)) in TAXONOMY.iter().enumerate() {
+        for (number, trigger) in triggers.iter().enumerate() {
+            let mut words = trigger.split(' ');
+            if let Some(first) = words.next() {
+                by_first
+                    .entry(first)
+                    .or_default()
+                    .push((row, number, words.collect()));
+            }
+        }
+    }
+    by_first
+});
+
+/// The forms under which a word may be a trigger's first word: itself and with up to three
+/// proclitics taken off (وقصفت is و + قصفت), each also without the article (الاشتباكات).
+fn first_word_forms(word: &str) -> Vec<&str> {
+    let mut forms = Vec::with_capacity(8);
+    let mut w = word;
+    for step in 0..=3 {
+        forms.push(w);
+        if let Some(bare) = w.strip_prefix("ال") {
+            forms.push(bare);
+        }
+        if step == 3 {
+            break;
+        }
+        match w.chars().next() {
+            Some(c) if PROCLITICS.contains(&c) && w.len() > c.len_utf8() => {
+                w = &w[c.len_utf8()..];
+            }
+            _ => break,
+        }
+    }
+    forms
+}
+
+/// For each row of [`TAXONOMY`], the number of its first trigger (in the row's order) that the
+/// folded words hold, if any.
+fn triggers_found(words: &[&str]) -> Vec<Option<usize>> {
+    let mut found = vec![None; TAXONOMY.len()];
+    for (at, word) in words.iter().enumerate() {
+        for form in first_word_forms(word) {
+            let Some(triggers) = TRIGGERS.get(form) else {
+                continue;
+            };
+            let after = words.get(at + 1..).unwrap_or(&[]);
+            for (row, number, rest) in triggers {
+                if after.starts_with(rest) {
+                    if let Some(slot) = found.get_mut(*row) {
+                        if slot.is_none_or(|held| *number < held) {
+                            *slot = Some(*number);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Whether the folded words hold `phrase`; its first word may carry proclitics and the article.
+#[cfg(test)]
 fn has_phrase(words: &[&str], phrase: &str) -> bool {
     let parts: Vec<&str> = phrase.split(' ').collect();
     words.windows(parts.len()).any(|window| {
@@ -294,15 +363,16 @@ pub fn find_events(article: &Article) -> Vec<Event> {
     for (start, end) in sentences(text) {
         let folded = khabar_text::normalize_for_search(&text[start..end]);
         let words: Vec<&str> = folded
-            .split(|c: char| !c.is_alphanumeric())
+            .split(|c: char| !khabar_text::is_alphanumeric(c))
             .filter(|w| !w.is_empty())
             .collect();
+        let found = triggers_found(&words);
         let mut seen_types = Vec::new();
-        for (event_type, sub_type, triggers) in TAXONOMY {
+        for ((event_type, sub_type, triggers), first) in TAXONOMY.iter().zip(found) {
             if seen_types.contains(event_type) {
                 continue;
             }
-            let Some(trigger) = triggers.iter().find(|t| has_phrase(&words, t)) else {
+            let Some(trigger) = first.and_then(|number| triggers.get(number)) else {
                 continue;
             };
             seen_types.push(*event_type);
@@ -405,5 +475,23 @@ mod tests {
             &["fresh", "air", "strikes", "hit"],
             "air strikes"
         ));
+    }
+
+    #[test]
+    fn the_trigger_index_finds_what_each_phrase_search_finds() {
+        let seed = include_str!("../../../tests/fixtures/seed/body.txt");
+        let extra = "وقصفت الطائرات مواقع. اندلعت الاشتباكات في المدينة. Fresh air strikes hit the town and thousands fled. فالقصف المدفعي استمر. ولل";
+        for sentence in format!("{seed} {extra}").split(['.', '\n', '،']) {
+            let folded = khabar_text::normalize_for_search(sentence);
+            let words: Vec<&str> = folded
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let by_index = triggers_found(&words);
+            for ((_, _, triggers), first) in TAXONOMY.iter().zip(by_index) {
+                let by_search = triggers.iter().position(|t| has_phrase(&words, t));
+                assert_eq!(first, by_search, "{sentence}");
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The `keyphrases` transform: the phrases that say what an article is about, by a YAKE-like
 //! score (frequency, length, how early they appear), Arabic and English stop words left out.
 
-use std::collections::HashMap;
+// foldhash, randomly seeded per map: the keys are article text, asked for every n-gram.
+use foldhash::{HashMap, HashMapExt};
 
 use async_trait::async_trait;
 use khabar_core_model::{
@@ -171,14 +172,18 @@ const STOP_WORDS: &[&str] = &[
     "so",
 ];
 
+/// [`STOP_WORDS`] as a set: looked up for every word of every article.
+static STOP_WORD_SET: std::sync::LazyLock<foldhash::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| STOP_WORDS.iter().copied().collect());
+
 /// A stop word (in search form): also refused as a bulk gazetteer name.
 pub(crate) fn is_stop_word(folded: &str) -> bool {
-    STOP_WORDS.contains(&folded)
+    STOP_WORD_SET.contains(folded)
 }
 
 fn is_stop(folded: &str) -> bool {
-    folded.chars().count() < 3
-        || STOP_WORDS.contains(&folded)
+    folded.chars().nth(2).is_none()
+        || is_stop_word(folded)
         || folded.chars().all(|c| c.is_ascii_digit())
 }
 
@@ -211,10 +216,15 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
                 | '؟'
         )
     }) {
-        let words: Vec<(&str, String)> = fragment
-            .split(|c: char| !c.is_alphanumeric())
+        // Each word folded and judged once: (as written, search form, stop word).
+        let words: Vec<(&str, String, bool)> = fragment
+            .split(|c: char| !khabar_text::is_alphanumeric(c))
             .filter(|w| !w.is_empty())
-            .map(|w| (w, khabar_text::normalize_for_search(w)))
+            .map(|w| {
+                let folded = khabar_text::normalize_for_search(w);
+                let stop = is_stop(&folded);
+                (w, folded, stop)
+            })
             .collect();
         for start in 0..words.len() {
             position += 1;
@@ -222,16 +232,22 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
                 let Some(gram) = words.get(start..start + n) else {
                     break;
                 };
-                if is_stop(&gram[0].1) || is_stop(&gram[n - 1].1) {
+                if gram[0].2 || gram[n - 1].2 {
                     continue;
                 }
-                let key = gram
-                    .iter()
-                    .map(|(_, f)| f.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let mut key = String::with_capacity(gram.iter().map(|g| g.1.len() + 1).sum());
+                for (at, (_, folded, _)) in gram.iter().enumerate() {
+                    if at > 0 {
+                        key.push(' ');
+                    }
+                    key.push_str(folded);
+                }
                 let entry = candidates.entry(key).or_insert_with(|| Candidate {
-                    surface: gram.iter().map(|(w, _)| *w).collect::<Vec<_>>().join(" "),
+                    surface: gram
+                        .iter()
+                        .map(|(w, _, _)| *w)
+                        .collect::<Vec<_>>()
+                        .join(" "),
                     count: 0,
                     first: position,
                     words: n,

@@ -439,6 +439,19 @@ fn fold_cluster<S: FoldSink>(text: &str, at: usize, sink: &mut S) -> usize {
     end
 }
 
+/// `c.is_alphanumeric()`, answered without Unicode's tables for ASCII and the Arabic letters
+/// and digits, which are nearly all of the text Khabar splits into words (the tables' lookup
+/// was a fifth of the time of the extractors that split text).
+#[inline]
+pub fn is_alphanumeric(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' => true,
+        '\0'..='\x7f' => false,
+        '\u{0621}'..='\u{063A}' | '\u{0641}'..='\u{064A}' | '\u{0660}'..='\u{0669}' => true,
+        other => other.is_alphanumeric(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,5 +607,14 @@ mod tests {
             clean_text(text),
             "first line continues\n\nsecond\u{00A0}para"
         );
+    }
+
+    #[test]
+    fn fast_alphanumeric_agrees_with_unicode() {
+        for code in 0..=0x2FFFFu32 {
+            if let Some(c) = char::from_u32(code) {
+                assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{code:#x}");
+            }
+        }
     }
 }
