@@ -207,12 +207,13 @@ const WEEKDAYS: [(&str, Weekday); 14] = [
     ("friday", Weekday::Fri),
 ];
 
+/// Trigger phrases by first word: (row, number in the row, the words after the first).
+type TriggerIndex = std::collections::HashMap<&'static str, Vec<(usize, usize, Vec<&'static str>)>>;
+
 /// Every trigger phrase filed under its first word: (row of [`TAXONOMY`], the trigger's number
 /// in its row, the words after the first). Built once; a sentence is then read word by word
 /// instead of once per trigger.
-static TRIGGERS: std::sync::LazyLock<
-    std::collections::HashMap<&'static str, Vec<(usize, usize, Vec<&'static str>)>>,
-> = std::sync::LazyLock::new(|| {
+static TRIGGERS: std::sync::LazyLock<TriggerIndex> = std::sync::LazyLock::new(|| {
     let mut by_first: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
     for (row, (_, _, triggers)) in TAXONOMY.iter().enumerate() {
         for (number, trigger) in triggers.iter().enumerate() {
