@@ -14,6 +14,7 @@
 //! single-word name is taken only when the text points to its country or it is a large city.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
@@ -599,12 +600,12 @@ impl TransformConfig for EntitiesConfig {
     }
 
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
-        let mut entries = if self.curated {
-            parse_tsv(CURATED, "curated.tsv")
-                .map_err(|e| StageError::config("curated list").with_cause(e))?
-        } else {
-            Vec::new()
-        };
+        // The same lists in several pipelines (or a stage rebuilt) share one matcher: its
+        // construction is most of the time a pipeline takes to start. The key is what the
+        // matcher is made from: the curated flag and each list's kind and bytes.
+        let mut key = std::collections::hash_map::DefaultHasher::new();
+        self.curated.hash(&mut key);
+        let mut texts = Vec::new();
         for (field, paths, bulk) in [
             ("lists", &self.lists, false),
             ("places", &self.places, true),
@@ -614,17 +615,11 @@ impl TransformConfig for EntitiesConfig {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     StageError::config(format!("field `{field}`: {}", path.display())).with_cause(e)
                 })?;
-                let parse = if bulk { parse_places_tsv } else { parse_tsv };
-                let read = parse(&text, &path.display().to_string())
-                    .map_err(|e| StageError::config(format!("field `{field}`")).with_cause(e))?;
-                entries.extend(read);
+                (bulk, &text).hash(&mut key);
+                texts.push((field, path, bulk, text));
             }
         }
-        if entries.is_empty() {
-            return Err(StageError::config(
-                "no gazetteer: set `curated = true` or name `lists` or `places`",
-            ));
-        }
+        let matcher = shared_matcher(key.finish(), || self.matcher_from(texts))?;
         let tagger = if self.tagger {
             Some(
                 crate::names::arabic_tagger()
@@ -633,16 +628,63 @@ impl TransformConfig for EntitiesConfig {
         } else {
             None
         };
-        Ok(Box::new(Entities {
-            matcher: Matcher::new(entries)
-                .map_err(|e| StageError::config("gazetteer").with_cause(e))?,
-            tagger,
-        }))
+        Ok(Box::new(Entities { matcher, tagger }))
+    }
+}
+
+/// Matchers built in this process, by what they were built from; held weakly, so a matcher
+/// no stage uses any more is freed.
+static MATCHERS: std::sync::LazyLock<std::sync::Mutex<HashMap<u64, std::sync::Weak<Matcher>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The matcher for `key`: the one a live stage already uses, else a new one from `build`.
+fn shared_matcher(
+    key: u64,
+    build: impl FnOnce() -> Result<Matcher, StageError>,
+) -> Result<std::sync::Arc<Matcher>, StageError> {
+    // Held while building: a second pipeline with the same lists waits for the first's
+    // matcher instead of building its own.
+    let mut built = MATCHERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(matcher) = built.get(&key).and_then(std::sync::Weak::upgrade) {
+        return Ok(matcher);
+    }
+    let matcher = std::sync::Arc::new(build()?);
+    built.retain(|_, weak| weak.strong_count() > 0);
+    built.insert(key, std::sync::Arc::downgrade(&matcher));
+    Ok(matcher)
+}
+
+impl EntitiesConfig {
+    /// A matcher from the curated list (when on) and the lists already read.
+    fn matcher_from(
+        &self,
+        texts: Vec<(&str, PathBuf, bool, String)>,
+    ) -> Result<Matcher, StageError> {
+        let mut entries = if self.curated {
+            parse_tsv(CURATED, "curated.tsv")
+                .map_err(|e| StageError::config("curated list").with_cause(e))?
+        } else {
+            Vec::new()
+        };
+        for (field, path, bulk, text) in texts {
+            let parse = if bulk { parse_places_tsv } else { parse_tsv };
+            let read = parse(&text, &path.display().to_string())
+                .map_err(|e| StageError::config(format!("field `{field}`")).with_cause(e))?;
+            entries.extend(read);
+        }
+        if entries.is_empty() {
+            return Err(StageError::config(
+                "no gazetteer: set `curated = true` or name `lists` or `places`",
+            ));
+        }
+        Matcher::new(entries).map_err(|e| StageError::config("gazetteer").with_cause(e))
     }
 }
 
 struct Entities {
-    matcher: Matcher,
+    matcher: std::sync::Arc<Matcher>,
     tagger: Option<&'static crate::ner::Tagger>,
 }
 
@@ -672,5 +714,32 @@ impl Transform for Entities {
         article.entities = entities;
         article.places = places;
         Ok(Verdict::Keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_built_from_the_same_lists_share_one_matcher() -> Result<(), StageError> {
+        let builds = std::sync::atomic::AtomicUsize::new(0);
+        let build = || {
+            builds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Matcher::new(parse_tsv(CURATED, "curated.tsv").unwrap_or_default())
+                .map_err(|e| StageError::config("gazetteer").with_cause(e))
+        };
+        let first = shared_matcher(0x5eed, build)?;
+        let second = shared_matcher(0x5eed, build)?;
+        assert!(std::sync::Arc::ptr_eq(&first, &second));
+        let other = shared_matcher(0x07e4, build)?;
+        assert!(!std::sync::Arc::ptr_eq(&first, &other));
+        assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // Once no stage holds it, it is freed and built again when asked for.
+        drop((first, second));
+        let again = shared_matcher(0x5eed, build)?;
+        assert_eq!(builds.load(std::sync::atomic::Ordering::SeqCst), 3);
+        drop(again);
+        Ok(())
     }
 }
