@@ -25,38 +25,19 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Some("poll") => poll(&args[1..]),
         Some("extraction") => extraction(args.iter().any(|a| a == "--peers")),
         Some("sinks") => sinks(&args[1..]),
-        Some("entities") => cargo(&[
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "khabar-extractor",
-            "--example",
-            "entities_bench",
-        ]),
-        Some("stages") => cargo(&[
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "khabar-extractor",
-            "--example",
-            "stages_bench",
-        ]),
-        Some("dedupe") => cargo(&[
-            "run",
-            "--release",
-            "-q",
-            "-p",
-            "khabar-normalizer",
-            "--example",
-            "dedupe_bench",
-        ]),
+        Some("entities") => example("khabar-extractor", "entities_bench"),
+        Some("stages") => example("khabar-extractor", "stages_bench"),
+        Some("dedupe") => example("khabar-normalizer", "dedupe_bench"),
         other => Err(format!(
             "unknown benchmark {:?}; available: poll, extraction, sinks, entities, dedupe, stages",
             other.unwrap_or("")
         )),
     }
+}
+
+/// Runs a benchmark that is an example of one crate, in release mode.
+fn example(package: &str, name: &str) -> Result<(), String> {
+    cargo(&["run", "--release", "-q", "-p", package, "--example", name])
 }
 
 /// Peak resident set of a running process, from /proc (kB).
