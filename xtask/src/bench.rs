@@ -122,6 +122,27 @@ fn wrk(port: u16, addresses: usize, header: Option<&str>) -> Option<f64> {
     Some(total)
 }
 
+/// What `bench poll`'s config sets away from the defaults: (setting, value, default). The
+/// politeness settings are off so the run measures Khabar, not the waits it keeps.
+const POLL_SETTINGS: [(&str, &str, &str); 8] = [
+    ("sources.bench.concurrency", "64", "16"),
+    ("sources.bench.http.per_host_concurrency", "8", "2"),
+    (
+        "sources.bench.http.per_host_interval",
+        "\"0s\"",
+        "\"500ms\"",
+    ),
+    (
+        "sources.bench.http.refuse_private_addresses",
+        "false",
+        "true",
+    ),
+    ("sinks.out.batch_size", "1000", "100"),
+    ("sinks.out.batch_timeout", "\"50ms\"", "\"500ms\""),
+    ("sinks.out.buffer", "1024", "64"),
+    ("global.metrics_interval", "\"1h\"", "\"60s\""),
+];
+
 fn poll(args: &[String]) -> Result<(), String> {
     let feeds = flag(args, "--feeds", 10_000);
     let items = flag(args, "--items", 20);
@@ -223,6 +244,12 @@ fn poll(args: &[String]) -> Result<(), String> {
         not_modified.peak_rss_mb,
         not_modified.summary
     );
+    // A figure is only as good as what it was measured under: every setting this run changes
+    // from Khabar's defaults, with the default beside it.
+    println!("\nSettings changed from the defaults (default in brackets):");
+    for (setting, value, default) in POLL_SETTINGS {
+        println!("- `{setting}` = {value} ({default})");
+    }
     println!(
         "\nLoopback limit of the same server: wrk on all {addresses} addresses at once (-t1 -c8 -d5s each): {} with a body, {} answered 304.",
         wrk_text(wrk_full),
