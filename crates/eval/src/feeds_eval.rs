@@ -89,15 +89,9 @@ struct Tally {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let suite = args
-        .iter()
-        .position(|a| a == "--suite")
-        .and_then(|i| args.get(i + 1))
+    let suite = super::arg(args, "--suite")
         .ok_or("usage: khabar-eval feeds --suite DIR (feedparser's tests folder) [--show N]")?;
-    let show: usize = args
-        .iter()
-        .position(|a| a == "--show")
-        .and_then(|i| args.get(i + 1))
+    let show: usize = super::arg(args, "--show")
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let suite = PathBuf::from(suite);
