@@ -3,16 +3,18 @@
 //! - `poll [--feeds N] [--items N]`: a loopback server of N realistic feeds (8 addresses,
 //!   127.0.0.1–8); `khabar once` polls them all into a JSONL sink (the full cycle), then again
 //!   (every feed answers 304); wall time, requests/s and peak RSS of the khabar process, beside
-//!   `wrk`'s request rate against the same server (the loopback limit), when wrk is installed.
+//!   `wrk`'s request rate against the same server (the loopback limit), when wrk is installed;
+//!   then the realistic run: the same feeds over `--hosts` (1,000) loopback hosts with the
+//!   default politeness settings.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{cargo, workspace_root};
 
-fn flag(args: &[String], name: &str, default: usize) -> usize {
+pub(crate) fn flag(args: &[String], name: &str, default: usize) -> usize {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
@@ -23,13 +25,14 @@ fn flag(args: &[String], name: &str, default: usize) -> usize {
 pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("poll") => poll(&args[1..]),
+        Some("pipeline") => crate::bench_pipeline::pipeline(&args[1..]),
         Some("extraction") => extraction(args.iter().any(|a| a == "--peers")),
         Some("sinks") => sinks(&args[1..]),
         Some("entities") => example("khabar-extractor", "entities_bench"),
         Some("stages") => example("khabar-extractor", "stages_bench"),
         Some("dedupe") => example("khabar-normalizer", "dedupe_bench"),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll, extraction, sinks, entities, dedupe, stages",
+            "unknown benchmark {:?}; available: poll, pipeline, extraction, sinks, entities, dedupe, stages",
             other.unwrap_or("")
         )),
     }
@@ -50,42 +53,149 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-struct Cycle {
-    seconds: f64,
-    peak_rss_mb: f64,
-    summary: String,
+/// CPU time (user + system) a running process has used so far, from /proc, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: count fields after it.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks_per_second())
 }
 
-fn run_cycle(khabar: &Path, config: &Path) -> Result<Cycle, String> {
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A finished run of one process: what it took and what it printed.
+pub(crate) struct Measured {
+    pub(crate) seconds: f64,
+    pub(crate) peak_rss_mb: f64,
+    /// User + system CPU, sampled every 10 ms while it ran (the last few ms are missed).
+    pub(crate) cpu_seconds: f64,
+    pub(crate) stdout: String,
+}
+
+/// Runs `command` to its end, sampling its peak RSS and CPU time.
+pub(crate) fn run_measured(mut command: Command) -> Result<Measured, String> {
     let started = Instant::now();
-    let mut child = Command::new(khabar)
-        .args(["once", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| format!("cannot run khabar: {e}"))?;
+        .map_err(|e| format!("cannot run {command:?}: {e}"))?;
     let pid = child.id();
-    let mut peak = 0;
+    // Read stdout as it comes, so a long summary cannot fill the pipe and stall the child.
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        text
+    });
+    let (mut peak, mut cpu) = (0, 0.0);
     loop {
         if let Some(kb) = peak_rss_kb(pid) {
             peak = peak.max(kb);
         }
+        if let Some(seconds) = cpu_seconds(pid) {
+            cpu = seconds;
+        }
         match child.try_wait() {
             Ok(Some(_)) => break,
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("waiting for khabar: {e}")),
+            Err(e) => return Err(format!("waiting for {command:?}: {e}")),
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
-    let summary = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    Ok(Cycle {
+    let stdout = reader.join().unwrap_or_default();
+    Ok(Measured {
         seconds,
         peak_rss_mb: peak as f64 / 1024.0,
-        summary,
+        cpu_seconds: cpu,
+        stdout,
     })
+}
+
+/// `khabar once` on `config`: one full polling cycle.
+fn run_cycle(khabar: &Path, config: &Path) -> Result<Measured, String> {
+    let mut command = Command::new(khabar);
+    command
+        .args(["once", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn");
+    let mut cycle = run_measured(command)?;
+    cycle.stdout = cycle.stdout.trim().to_string();
+    Ok(cycle)
+}
+
+/// The loopback news server (`crates/fetcher/examples/feed_server.rs`), running until dropped
+/// or stopped.
+pub(crate) struct NewsServer {
+    child: std::process::Child,
+    pub(crate) port: u16,
+}
+
+impl NewsServer {
+    /// Starts `feeds` feeds of `items` items on `addresses` loopback addresses (127.0.0.1,
+    /// 127.0.0.2, …, 127.0.1.1 after 127.0.0.250), `threads` threads each.
+    pub(crate) fn start(
+        feeds: usize,
+        items: usize,
+        addresses: usize,
+        threads: usize,
+    ) -> Result<NewsServer, String> {
+        let server_bin = crate::target_dir().join("release/examples/feed_server");
+        let mut child = Command::new(&server_bin)
+            .args([
+                "--feeds",
+                &feeds.to_string(),
+                "--items",
+                &items.to_string(),
+                "--addresses",
+                &addresses.to_string(),
+                "--threads",
+                &threads.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the feed server: {e}"))?;
+        let mut ready = String::new();
+        if let Some(out) = child.stdout.take() {
+            BufReader::new(out)
+                .read_line(&mut ready)
+                .map_err(|e| e.to_string())?;
+        }
+        let port = ready
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse().ok());
+        match port {
+            Some(port) => Ok(NewsServer { child, port }),
+            None => {
+                let _ = child.kill();
+                Err(format!("the feed server did not start: {ready:?}"))
+            }
+        }
+    }
+
+    /// The server's CPU time so far (it shares the machine with what it serves).
+    pub(crate) fn cpu_seconds(&self) -> f64 {
+        cpu_seconds(self.child.id()).unwrap_or(0.0)
+    }
+
+    /// Closes its standard input (its signal to stop) and waits for it.
+    pub(crate) fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
 }
 
 /// Requests/s of `wrk` against every address at once (8 connections each, like khabar's
@@ -157,48 +267,15 @@ fn poll(args: &[String]) -> Result<(), String> {
         "feed_server",
     ])?;
     let khabar = crate::target_dir().join("release/khabar");
-    let server_bin = crate::target_dir().join("release/examples/feed_server");
-
-    let mut server = Command::new(&server_bin)
-        .args([
-            "--feeds",
-            &feeds.to_string(),
-            "--items",
-            &items.to_string(),
-            "--addresses",
-            &addresses.to_string(),
-            "--threads",
-            "4",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the feed server: {e}"))?;
-    let mut ready = String::new();
-    if let Some(out) = server.stdout.take() {
-        BufReader::new(out)
-            .read_line(&mut ready)
-            .map_err(|e| e.to_string())?;
-    }
-    let port: u16 = ready
-        .trim()
-        .strip_prefix("ready ")
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| format!("the feed server did not start: {ready:?}"))?;
+    let server = NewsServer::start(feeds, items, addresses, 4)?;
+    let port = server.port;
 
     let dir: PathBuf =
         std::env::temp_dir().join(format!("khabar-bench-poll-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut opml = String::from("<?xml version=\"1.0\"?><opml version=\"2.0\"><body>\n");
-    for i in 0..feeds {
-        opml.push_str(&format!(
-            "<outline type=\"rss\" text=\"feed {i}\" xmlUrl=\"http://127.0.0.{}:{port}/feed/{i}.xml\"/>\n",
-            1 + i % addresses
-        ));
-    }
-    opml.push_str("</body></opml>\n");
-    std::fs::write(dir.join("feeds.opml"), opml).map_err(|e| e.to_string())?;
+    news_opml(&dir.join("feeds.opml"), port, feeds, addresses)?;
+
     let config = dir.join("khabar.toml");
     std::fs::write(
         &config,
@@ -213,16 +290,13 @@ fn poll(args: &[String]) -> Result<(), String> {
     let not_modified = run_cycle(&khabar, &config)?;
     let wrk_full = wrk(port, addresses, None);
     let wrk_304 = wrk(port, addresses, Some("If-None-Match: \"feed-1-v1\""));
-    if let Some(mut stdin) = server.stdin.take() {
-        let _ = stdin.flush();
-    }
-    let _ = server.wait();
+    server.stop();
     let records = std::fs::read_to_string(dir.join("data/items.jsonl"))
         .map(|t| t.lines().count())
         .unwrap_or(0);
     let _ = std::fs::remove_dir_all(&dir);
 
-    let rate = |c: &Cycle| feeds as f64 / c.seconds;
+    let rate = |c: &Measured| feeds as f64 / c.seconds;
     let wrk_text = |r: Option<f64>| {
         r.map(|v| format!("{v:.0} req/s"))
             .unwrap_or_else(|| "wrk not installed".to_string())
@@ -235,14 +309,14 @@ fn poll(args: &[String]) -> Result<(), String> {
         full.seconds,
         rate(&full),
         full.peak_rss_mb,
-        full.summary
+        full.stdout
     );
     println!(
         "| all 304 | {:.2} s | {:.0} | {:.0} MB | {} |",
         not_modified.seconds,
         rate(&not_modified),
         not_modified.peak_rss_mb,
-        not_modified.summary
+        not_modified.stdout
     );
     // A figure is only as good as what it was measured under: every setting this run changes
     // from Khabar's defaults, with the default beside it.
@@ -254,6 +328,77 @@ fn poll(args: &[String]) -> Result<(), String> {
         "\nLoopback limit of the same server: wrk on all {addresses} addresses at once (-t1 -c8 -d5s each): {} with a body, {} answered 304.",
         wrk_text(wrk_full),
         wrk_text(wrk_304)
+    );
+    poll_realistic(
+        &khabar,
+        feeds,
+        items,
+        flag(args, "--hosts", 1000).clamp(1, 1000),
+    )
+}
+
+/// An OPML list of `feeds` feeds of the news server, feed `i` on loopback address `i % hosts`
+/// (numbered as [`NewsServer::start`] numbers them).
+pub(crate) fn news_opml(path: &Path, port: u16, feeds: usize, hosts: usize) -> Result<(), String> {
+    let hosts = hosts.max(1);
+    let mut text = String::from("<?xml version=\"1.0\"?><opml version=\"2.0\"><body>\n");
+    for i in 0..feeds {
+        let k = i % hosts;
+        text.push_str(&format!(
+            "<outline type=\"rss\" text=\"feed {i}\" xmlUrl=\"http://127.0.{}.{}:{port}/feed/{i}.xml\"/>\n",
+            k / 250,
+            1 + k % 250
+        ));
+    }
+    text.push_str("</body></opml>\n");
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The realistic polling run: `feeds` feeds over `hosts` loopback hosts, Khabar's default
+/// politeness (2 requests at a time and 500 ms between requests per host, 16 feeds at a time),
+/// into a JSONL sink with its defaults; a full cycle, then an all-304 cycle.
+fn poll_realistic(khabar: &Path, feeds: usize, items: usize, hosts: usize) -> Result<(), String> {
+    let server = NewsServer::start(feeds, items, hosts, 1)?;
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("khabar-bench-poll-real-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    news_opml(&dir.join("feeds.opml"), server.port, feeds, hosts)?;
+    let config = dir.join("khabar.toml");
+    std::fs::write(
+        &config,
+        "[global]\ndata_dir = \"data\"\n\
+         [sources.bench]\ntype = \"feed\"\nopml = \"feeds.opml\"\n\
+         http = { refuse_private_addresses = false }\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"bench\"]\npath = \"items.jsonl\"\n",
+    )
+    .map_err(|e| e.to_string())?;
+    let full = run_cycle(khabar, &config)?;
+    let not_modified = run_cycle(khabar, &config)?;
+    server.stop();
+    let records = std::fs::read_to_string(dir.join("data/items.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "\n## bench poll, realistic: {feeds} feeds × {items} items on {hosts} loopback hosts, default politeness\n"
+    );
+    println!("| cycle | wall time | feeds/s | peak RSS | khabar's summary |");
+    println!("|---|---|---|---|---|");
+    for (name, cycle) in [
+        (format!("full (all new, {records} records to JSONL)"), &full),
+        ("all 304".to_string(), &not_modified),
+    ] {
+        println!(
+            "| {name} | {:.2} s | {:.0} | {:.0} MB | {} |",
+            cycle.seconds,
+            feeds as f64 / cycle.seconds,
+            cycle.peak_rss_mb,
+            cycle.stdout
+        );
+    }
+    println!(
+        "\nSettings changed from the defaults: `sources.bench.http.refuse_private_addresses` = false (true): the hosts are loopback addresses. Everything else is a default."
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! - `fuzz [--time 10m] [--jobs N] [--minimize] [TARGET…]`: the libFuzzer targets under `fuzz/`.
 
 mod bench;
+mod bench_pipeline;
 mod fuzz;
 mod scaffold;
 #[cfg(test)]
@@ -375,7 +376,7 @@ const COMMANDS: [(&str, &str, &str); 7] = [
     ),
     (
         "bench",
-        "bench <poll [--feeds N] [--items N] | extraction [--peers] | sinks [--records N] | entities | dedupe | stages>",
+        "bench <poll [--feeds N] [--items N] [--hosts N] | pipeline [--hosts N] [--feeds-per-host N] [--items N] | extraction [--peers] | sinks [--records N] | entities | dedupe | stages>",
         "measured figures for BENCHMARKS.md: feed polling (full and all-304 cycles),\n\
          extraction pages/s (--peers: rs-trafilatura, dom_smoothie, trafilatura), records/s\n\
          into the sinks, MB/s of entity matching.",

@@ -43,6 +43,10 @@ pub struct StageCounters {
     pub dropped: AtomicU64,
     /// Records the stage failed on.
     pub errored: AtomicU64,
+    /// CPU time of the stage's own calls (`process`, `write`), nanoseconds, measured per
+    /// thread: work a call hands to other threads or tasks (a connection's parsing in the HTTP
+    /// client, a sink's blocking writer) is not in it.
+    pub cpu_nanos: AtomicU64,
 }
 
 impl StageCounters {

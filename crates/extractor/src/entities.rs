@@ -2,9 +2,12 @@
 //! included, and lists the people, organizations and places with their coordinates.
 //!
 //! Matching walks the search form of the text (quotation marks dropped: تنظيم "داعش" is تنظيم
-//! داعش) word by word and asks an anchored Aho-Corasick automaton for the longest name that
-//! starts there, or after up to three of the proclitics و ف ب ل ك, and ends a word; every
-//! match maps back to byte offsets in `text`.
+//! داعش) word by word and looks up the longest name that starts there, or after up to three of
+//! the proclitics و ف ب ل ك, and ends a word; every match maps back to byte offsets in `text`.
+//! Names are kept in one hash table with every prefix of theirs that ends where a word ends
+//! ([`NameTable`]): a name ends a word, so only word ends need asking, and the walk stops at
+//! the first prefix no name has. Building it is hashing each name once — a tenth of the time
+//! an automaton over the same 116k names took, which every process start paid.
 //!
 //! A name may belong to several entries (Tripoli in Libya and in Lebanon). The text settles
 //! it: countries it names, and the countries of the places it names unambiguously, vote; then
@@ -17,7 +20,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
-use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
 use async_trait::async_trait;
 use khabar_core_model::{
     Article, BuildContext, Entity, EntityKind, InputFile, Place, StageError, Transform,
@@ -95,13 +97,7 @@ pub enum MatchSource {
 
 /// A compiled gazetteer.
 pub struct Matcher {
-    automaton: AhoCorasick,
-    /// The first word of every name. A name can start at a word only if the word (or what
-    /// follows its proclitics) is one of them; most words of a text are not, and are passed
-    /// over without walking the automaton.
-    /// (foldhash: the set is asked once per word of every text; the standard hasher, built to
-    /// resist crafted collisions that a set of gazetteer words does not need, costs more.)
-    first_words: foldhash::HashSet<Box<str>>,
+    names: NameTable,
     /// Pattern number → the entries its name stands for.
     candidates: Vec<Vec<Candidate>>,
     entries: Vec<GazetteerEntry>,
@@ -134,6 +130,60 @@ fn word_end(search: &str, at: usize) -> usize {
     end
 }
 
+/// Every name (search form) with its pattern number, and every prefix of a name that ends just
+/// before a character that is not a word character (its first word, its first two words, `u.s`
+/// of `u.s. army`…) with `None`. A longer name can only match where its prefixes do, so a walk
+/// along a text's word ends stops at the first prefix that is not here: most words are not
+/// the start of any name and cost one lookup.
+/// (foldhash: asked once per word of every text; the standard hasher, built to resist crafted
+/// collisions that a table of gazetteer names does not need, costs more.)
+#[derive(Default)]
+struct NameTable {
+    entries: foldhash::HashMap<Box<str>, Option<u32>>,
+}
+
+impl NameTable {
+    fn insert(&mut self, name: &str, pattern: u32) {
+        for (at, c) in name.char_indices() {
+            if at > 0 && !is_word_char(c) && !self.entries.contains_key(&name[..at]) {
+                self.entries.insert(Box::from(&name[..at]), None);
+            }
+        }
+        self.entries.insert(Box::from(name), Some(pattern));
+    }
+
+    /// The pattern number of a name already in the table.
+    fn pattern(&self, name: &str) -> Option<u32> {
+        self.entries.get(name).copied().flatten()
+    }
+
+    /// The longest name that starts at `start` in `search` and ends a word: (end, pattern).
+    fn longest_at(&self, search: &str, start: usize) -> Option<(usize, usize)> {
+        let mut best = None;
+        let mut at = start;
+        loop {
+            // To the next character that is not a word character, or the end.
+            let next = loop {
+                match word_char_at(search, at) {
+                    Some((true, width)) => at += width,
+                    other => break other,
+                }
+            };
+            if at > start {
+                match self.entries.get(&search[start..at]) {
+                    None => return best,
+                    Some(Some(pattern)) => best = Some((at, *pattern as usize)),
+                    Some(None) => {}
+                }
+            }
+            match next {
+                Some((_, width)) => at += width,
+                None => return best,
+            }
+        }
+    }
+}
+
 /// A name found in the search form of a text (byte range) with its pattern.
 struct Found {
     start: usize,
@@ -159,14 +209,11 @@ fn is_word_char(c: char) -> bool {
 pub enum MatcherError {
     #[error("gazetteer: more than 2^32 entries")]
     TooManyEntries,
-    #[error("gazetteer: {0}")]
-    Automaton(#[source] aho_corasick::BuildError),
 }
 
 impl Matcher {
     pub fn new(entries: Vec<GazetteerEntry>) -> Result<Matcher, MatcherError> {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut names = NameTable::default();
         let mut candidates: Vec<Vec<Candidate>> = Vec::new();
         let frequencies = WordFrequencies::arabic();
         for (number, entry) in entries.iter().enumerate() {
@@ -176,7 +223,10 @@ impl Matcher {
                     .chars()
                     .filter(|c| !is_quote(*c))
                     .collect();
-                let letters = folded.chars().filter(|c| c.is_alphanumeric()).count();
+                let letters = folded
+                    .chars()
+                    .filter(|c| khabar_text::is_alphanumeric(*c))
+                    .count();
                 if letters < 2 {
                     continue;
                 }
@@ -244,33 +294,25 @@ impl Matcher {
                 // After ل the article's alef is not written: للتحالف is ل + التحالف.
                 let with_lam = folded.strip_prefix("ال").map(|rest| format!("لل{rest}"));
                 for pattern in std::iter::once(folded).chain(with_lam) {
-                    let slot = *index.entry(pattern.clone()).or_insert_with(|| {
-                        patterns.push(pattern);
-                        candidates.push(Vec::new());
-                        candidates.len() - 1
-                    });
-                    if !candidates[slot].iter().any(|c| c.entry == entry_number) {
-                        candidates[slot].push(candidate);
+                    let slot = match names.pattern(&pattern) {
+                        Some(slot) => slot,
+                        None => {
+                            let slot = u32::try_from(candidates.len())
+                                .map_err(|_| MatcherError::TooManyEntries)?;
+                            names.insert(&pattern, slot);
+                            candidates.push(Vec::new());
+                            slot
+                        }
+                    };
+                    let for_name = &mut candidates[slot as usize];
+                    if !for_name.iter().any(|c| c.entry == entry_number) {
+                        for_name.push(candidate);
                     }
                 }
             }
         }
-        let first_words = patterns
-            .iter()
-            .filter_map(|p| p.split(|c: char| !is_word_char(c)).next())
-            .filter(|w| !w.is_empty())
-            .map(Box::from)
-            .collect();
-        // Only anchored searches are run (from word starts), so the automaton needs no
-        // failure transitions for unanchored scanning.
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .start_kind(StartKind::Anchored)
-            .build(&patterns)
-            .map_err(MatcherError::Automaton)?;
         Ok(Matcher {
-            automaton,
-            first_words,
+            names,
             candidates,
             entries,
         })
@@ -286,32 +328,24 @@ impl Matcher {
     fn name_at(&self, search: &str, at: usize, word_end: usize) -> Option<Found> {
         let mut start = at;
         for _ in 0..=3 {
-            let could_start = self.first_words.contains(&search[start..word_end]);
-            let input = Input::new(search).range(start..).anchored(Anchored::Yes);
-            if let Some(m) = could_start.then(|| self.automaton.find(input)).flatten() {
-                let ends_word = search[m.end()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !is_word_char(c));
-                if ends_word && m.end() > m.start() {
-                    // A word that is more frequent than what follows its proclitics is an
-                    // ordinary word: لوكالة is "to the agency", not ل + Calais; فرانس is not
-                    // ف + Reims. والعراق is rarer than العراق: و + Iraq.
-                    if start > at {
-                        let frequencies = WordFrequencies::arabic();
-                        if let Some(whole) = frequencies.zipf(&search[at..word_end]) {
-                            let rest = frequencies.zipf(&search[start..word_end]);
-                            if rest.is_none_or(|rest| whole >= rest) {
-                                return None;
-                            }
+            if let Some((end, pattern)) = self.names.longest_at(search, start) {
+                // A word that is more frequent than what follows its proclitics is an
+                // ordinary word: لوكالة is "to the agency", not ل + Calais; فرانس is not
+                // ف + Reims. والعراق is rarer than العراق: و + Iraq.
+                if start > at {
+                    let frequencies = WordFrequencies::arabic();
+                    if let Some(whole) = frequencies.zipf(&search[at..word_end]) {
+                        let rest = frequencies.zipf(&search[start..word_end]);
+                        if rest.is_none_or(|rest| whole >= rest) {
+                            return None;
                         }
                     }
-                    return Some(Found {
-                        start: m.start(),
-                        end: m.end(),
-                        pattern: m.pattern().as_usize(),
-                    });
                 }
+                return Some(Found {
+                    start,
+                    end,
+                    pattern,
+                });
             }
             let c = search[start..].chars().next()?;
             if !PROCLITICS.contains(&c) {

@@ -124,22 +124,30 @@ enum Attempt {
 
 /// One call of `process`: on a blocking thread when the stage computes (so the async workers
 /// stay free for polling and I/O), with a panic caught either way.
-async fn attempt(transform: &Arc<dyn Transform>, cpu_bound: bool, mut article: Article) -> Attempt {
+async fn attempt(
+    stage: &StageRuntime,
+    transform: &Arc<dyn Transform>,
+    cpu_bound: bool,
+    mut article: Article,
+) -> Attempt {
     use futures_util::FutureExt;
     if !cpu_bound {
-        let outcome = std::panic::AssertUnwindSafe(transform.process(&mut article))
-            .catch_unwind()
-            .await;
+        let process =
+            crate::cpu::Timed::new(&stage.counters.cpu_nanos, transform.process(&mut article));
+        let outcome = std::panic::AssertUnwindSafe(process).catch_unwind().await;
         return match outcome {
             Ok(result) => Attempt::Finished(article, result),
             Err(payload) => Attempt::Panicked(article, panic_text(payload.as_ref())),
         };
     }
     let transform = Arc::clone(transform);
+    let counters = Arc::clone(&stage.counters);
     let handle = tokio::runtime::Handle::current();
     let joined = tokio::task::spawn_blocking(move || {
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle.block_on(transform.process(&mut article))
+            crate::cpu::timed(&counters.cpu_nanos, || {
+                handle.block_on(transform.process(&mut article))
+            })
         }));
         match outcome {
             Ok(result) => Attempt::Finished(article, result),
@@ -160,7 +168,7 @@ async fn process_one(
     let Record { mut article, ack } = record;
     let mut attempts: usize = 0;
     loop {
-        let outcome = match attempt(transform, cpu_bound, article).await {
+        let outcome = match attempt(stage, transform, cpu_bound, article).await {
             Attempt::Finished(returned, result) => {
                 article = returned;
                 Ok(result)
@@ -245,10 +253,11 @@ impl SinkSlot {
     /// `write`, with a panic caught: `Err(message)` when it panicked.
     async fn guarded_write(
         &mut self,
+        cpu: &std::sync::atomic::AtomicU64,
         articles: &[Article],
     ) -> Result<Vec<Result<(), StageError>>, Panicked> {
         use futures_util::FutureExt;
-        std::panic::AssertUnwindSafe(self.sink.write(articles))
+        std::panic::AssertUnwindSafe(crate::cpu::Timed::new(cpu, self.sink.write(articles)))
             .catch_unwind()
             .await
             .map_err(|payload| Panicked(panic_text(payload.as_ref())))
@@ -283,7 +292,10 @@ impl SinkSlot {
         stage: &StageRuntime,
         articles: &[Article],
     ) -> Vec<Result<(), StageError>> {
-        let panic = match self.guarded_write(articles).await {
+        let panic = match self
+            .guarded_write(&stage.counters.cpu_nanos, articles)
+            .await
+        {
             Ok(results) => return results,
             Err(panic) => panic,
         };
@@ -305,7 +317,10 @@ impl SinkSlot {
         }
         let mut results = Vec::with_capacity(articles.len());
         for article in articles {
-            match self.guarded_write(std::slice::from_ref(article)).await {
+            match self
+                .guarded_write(&stage.counters.cpu_nanos, std::slice::from_ref(article))
+                .await
+            {
                 Ok(mut one) if one.len() == 1 => results.push(one.remove(0)),
                 Ok(other) => results.push(Err(StageError::transient(format!(
                     "sink returned {} results for 1 record",

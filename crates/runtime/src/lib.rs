@@ -3,6 +3,7 @@
 //! a shutdown is requested.
 
 mod config;
+mod cpu;
 mod dead_letter;
 mod drivers;
 mod metrics;

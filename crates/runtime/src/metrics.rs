@@ -16,6 +16,8 @@ pub struct StageMetrics {
     pub sent: u64,
     pub dropped: u64,
     pub errored: u64,
+    /// Milliseconds of CPU the stage's own calls took (see `StageCounters::cpu_nanos`).
+    pub cpu_ms: u64,
 }
 
 #[derive(Clone, Default)]
@@ -41,6 +43,7 @@ impl MetricsRegistry {
                 sent: c.sent.load(Ordering::Relaxed),
                 dropped: c.dropped.load(Ordering::Relaxed),
                 errored: c.errored.load(Ordering::Relaxed),
+                cpu_ms: c.cpu_nanos.load(Ordering::Relaxed) / 1_000_000,
             })
             .collect()
     }
@@ -54,6 +57,7 @@ impl MetricsRegistry {
                 sent = m.sent,
                 dropped = m.dropped,
                 errored = m.errored,
+                cpu_ms = m.cpu_ms,
                 "stage counters"
             );
         }
