@@ -195,8 +195,9 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
         first: usize,
         words: usize,
     }
-    let mut candidates: HashMap<String, Candidate> = HashMap::new();
+    let mut candidates: HashMap<String, Candidate> = HashMap::with_capacity(text.len() / 8);
     let mut position = 0usize;
+    let mut key = String::new();
     for fragment in text.split(|c: char| {
         matches!(
             c,
@@ -235,14 +236,19 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
                 if gram[0].2 || gram[n - 1].2 {
                     continue;
                 }
-                let mut key = String::with_capacity(gram.iter().map(|g| g.1.len() + 1).sum());
+                key.clear();
                 for (at, (_, folded, _)) in gram.iter().enumerate() {
                     if at > 0 {
                         key.push(' ');
                     }
                     key.push_str(folded);
                 }
-                let entry = candidates.entry(key).or_insert_with(|| Candidate {
+                // Most n-grams recur: the key is allocated only for a new one.
+                if let Some(seen) = candidates.get_mut(key.as_str()) {
+                    seen.count += 1;
+                    continue;
+                }
+                let entry = candidates.entry(key.clone()).or_insert_with(|| Candidate {
                     surface: gram
                         .iter()
                         .map(|(w, _, _)| *w)

@@ -89,7 +89,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// Words of a text in search form (see `khabar_text::normalize_for_search`).
 pub fn words(text: &str) -> Vec<&str> {
-    text.split(|c: char| !c.is_alphanumeric())
+    text.split(|c: char| !khabar_text::is_alphanumeric(c))
         .filter(|w| !w.is_empty())
         .collect()
 }
