@@ -95,7 +95,12 @@ pub fn dateline_date(text: &str, fetched_at: DateTime<Utc>) -> Option<DateTime<U
     let head: String = text.chars().take(200).collect();
     let first_line = head.split('\n').next().unwrap_or("");
     for fragment in first_line.split(['|', '—', '–', '(', ')', '،', '-']) {
-        if fragment.chars().filter(|c| khabar_text::is_alphanumeric(*c)).count() < 6 {
+        if fragment
+            .chars()
+            .filter(|c| khabar_text::is_alphanumeric(*c))
+            .count()
+            < 6
+        {
             continue;
         }
         if let Some(date) = khabar_text::parse_date(fragment) {

@@ -121,8 +121,7 @@ impl Source for FeedSource {
                 for sub in subs.into_iter().filter(|s| s.enabled) {
                     if !started.contains(&sub.url) {
                         started.insert(sub.url.clone());
-                        let handle =
-                            loops.spawn(feed_loop(Arc::clone(&shared), sub.clone(), None));
+                        let handle = loops.spawn(feed_loop(Arc::clone(&shared), sub.clone(), None));
                         running.insert(handle.id(), sub);
                     }
                 }
