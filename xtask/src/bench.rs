@@ -135,8 +135,22 @@ fn run_cycle(khabar: &Path, config: &Path) -> Result<Measured, String> {
     Ok(cycle)
 }
 
-/// The loopback news server (`crates/fetcher/examples/feed_server.rs`), running until dropped
-/// or stopped.
+/// Builds the `khabar` binary and the news server (release); the binary's path.
+pub(crate) fn build_khabar_and_news_server() -> Result<PathBuf, String> {
+    cargo(&["build", "--release", "-p", "khabar", "--bin", "khabar"])?;
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "khabar-fetcher",
+        "--example",
+        "feed_server",
+    ])?;
+    Ok(crate::target_dir().join("release/khabar"))
+}
+
+/// The loopback news server (`crates/fetcher/examples/feed_server.rs`). It runs until its
+/// standard input closes: when stopped, or when this is dropped.
 pub(crate) struct NewsServer {
     child: std::process::Child,
     pub(crate) port: u16,
@@ -257,16 +271,7 @@ fn poll(args: &[String]) -> Result<(), String> {
     let feeds = flag(args, "--feeds", 10_000);
     let items = flag(args, "--items", 20);
     let addresses = 8;
-    cargo(&["build", "--release", "-p", "khabar", "--bin", "khabar"])?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "khabar-fetcher",
-        "--example",
-        "feed_server",
-    ])?;
-    let khabar = crate::target_dir().join("release/khabar");
+    let khabar = build_khabar_and_news_server()?;
     let server = NewsServer::start(feeds, items, addresses, 4)?;
     let port = server.port;
 

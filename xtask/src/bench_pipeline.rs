@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::bench::{flag, news_opml, run_measured, Measured, NewsServer};
-use crate::{cargo, workspace_root};
+use crate::bench::{
+    build_khabar_and_news_server, flag, news_opml, run_measured, Measured, NewsServer,
+};
+use crate::workspace_root;
 
 /// What `bench pipeline` changes in `config/khabar.toml`, through the environment:
 /// (setting, value, default). Loopback hosts are private addresses; the per-host interval
@@ -70,16 +72,7 @@ pub fn pipeline(args: &[String]) -> Result<(), String> {
     let hosts = flag(args, "--hosts", 128).clamp(1, 1000);
     let feeds_per_host = flag(args, "--feeds-per-host", 2).max(1);
     let items = flag(args, "--items", 20).max(1);
-    cargo(&["build", "--release", "-p", "khabar", "--bin", "khabar"])?;
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "khabar-fetcher",
-        "--example",
-        "feed_server",
-    ])?;
-    let khabar = crate::target_dir().join("release/khabar");
+    let khabar = build_khabar_and_news_server()?;
     let feeds = hosts * feeds_per_host;
     let server = NewsServer::start(feeds, items, hosts, 1)?;
     let dir: PathBuf =
