@@ -49,8 +49,36 @@ pub struct GazetteerError {
 
 /// Reads a gazetteer; `origin` names the file in errors ("curated.tsv:12: …").
 pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, GazetteerError> {
+    // A large list (GeoNames: 5 MB, a fifth of a start) is read in two halves on two threads;
+    // each line stands alone, so the halves join into what one pass gives.
+    const SPLIT_ABOVE: usize = 1 << 20;
+    if text.len() > SPLIT_ABOVE {
+        let middle = text.len() / 2;
+        if let Some(newline) = text.as_bytes()[middle..].iter().position(|b| *b == b'\n') {
+            let (head, tail) = text.split_at(middle + newline + 1);
+            let lines_before_tail = head.bytes().filter(|b| *b == b'\n').count();
+            let (head, tail) = std::thread::scope(|scope| {
+                let tail = scope.spawn(|| parse_lines(tail, origin, lines_before_tail));
+                let head = parse_lines(head, origin, 0);
+                (head, tail.join())
+            });
+            let mut entries = head?;
+            entries.extend(tail.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+            return Ok(entries);
+        }
+    }
+    parse_lines(text, origin, 0)
+}
+
+/// [`parse_tsv`] of lines that start at line `first` (from 0) of the list.
+fn parse_lines(
+    text: &str,
+    origin: &str,
+    first: usize,
+) -> Result<Vec<GazetteerEntry>, GazetteerError> {
     let mut entries = Vec::new();
     for (number, line) in text.lines().enumerate() {
+        let number = first + number;
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -59,11 +87,17 @@ pub fn parse_tsv(text: &str, origin: &str) -> Result<Vec<GazetteerEntry>, Gazett
             at: format!("{origin}:{}", number + 1),
             problem,
         };
-        let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() < 4 {
+        // Columns past the eleventh are ignored; an array, not a vector: one allocation
+        // fewer per line of a list read at every start.
+        let mut fields = [""; 11];
+        let mut columns = 0;
+        for (slot, field) in fields.iter_mut().zip(line.split('\t')) {
+            *slot = field;
+            columns += 1;
+        }
+        if columns < 4 {
             return Err(fail(format!(
-                "expected at least 4 tab-separated columns (id, kind, name, aliases), found {}",
-                fields.len()
+                "expected at least 4 tab-separated columns (id, kind, name, aliases), found {columns}"
             )));
         }
         let kind = match fields[1].trim() {
@@ -154,6 +188,37 @@ mod tests {
         );
         assert!(parse_tsv("x\tplanet\tMars\tMars", "t.tsv")
             .is_err_and(|e| e.to_string().contains("t.tsv:1")));
+        Ok(())
+    }
+
+    #[test]
+    fn a_large_list_read_in_halves_is_the_list_read_in_one_pass(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let line = |i: usize| {
+            format!("geonames:{i}\tplace\tطرابلس {i}\tTripoli {i}|طرابلس {i}\t32.9\t13.2\tLY\t{i}\t\tP.PPLC\t{i}\n")
+        };
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() <= (1 << 20) + 1000 {
+            text.push_str(&line(i));
+            i += 1;
+        }
+        let whole = parse_lines(&text, "big.tsv", 0)?;
+        let halves = parse_tsv(&text, "big.tsv")?;
+        assert_eq!(whole.len(), i);
+        assert!(whole
+            .iter()
+            .zip(&halves)
+            .all(|(a, b)| a.id == b.id && a.aliases == b.aliases && a.population == b.population));
+        assert_eq!(whole.len(), halves.len());
+        // A bad line in the second half is reported with its line number in the whole list.
+        let bad = i - 3;
+        let broken = text.replacen(&format!("\tP.PPLC\t{bad}\n"), "\tP.PPLC\tmany\n", 1);
+        let error = parse_tsv(&broken, "big.tsv").err().ok_or("no error")?;
+        assert!(
+            error.to_string().contains(&format!("big.tsv:{}", bad + 1)),
+            "{error}"
+        );
         Ok(())
     }
 }
