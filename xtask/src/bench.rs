@@ -26,13 +26,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("poll") => poll(&args[1..]),
         Some("pipeline") => crate::bench_pipeline::pipeline(&args[1..]),
+        Some("soak") => crate::bench_soak::soak(&args[1..]),
         Some("extraction") => extraction(args.iter().any(|a| a == "--peers")),
         Some("sinks") => sinks(&args[1..]),
         Some("entities") => example("khabar-extractor", "entities_bench"),
         Some("stages") => example("khabar-extractor", "stages_bench"),
         Some("dedupe") => example("khabar-normalizer", "dedupe_bench"),
         other => Err(format!(
-            "unknown benchmark {:?}; available: poll, pipeline, extraction, sinks, entities, dedupe, stages",
+            "unknown benchmark {:?}; available: poll, pipeline, soak, extraction, sinks, entities, dedupe, stages",
             other.unwrap_or("")
         )),
     }

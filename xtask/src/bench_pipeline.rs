@@ -12,7 +12,7 @@ use crate::workspace_root;
 /// What `bench pipeline` changes in `config/khabar.toml`, through the environment:
 /// (setting, value, default). Loopback hosts are private addresses; the per-host interval
 /// would cap a run of 128 hosts at 128 pages/s, which measures the wait, not Khabar.
-const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
+pub(crate) const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
     (
         "sources.news.http.refuse_private_addresses",
         "false",
@@ -28,7 +28,7 @@ const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
 ];
 
 /// The environment variable that overrides `setting`.
-fn env_key(setting: &str) -> String {
+pub(crate) fn env_key(setting: &str) -> String {
     format!("KHABAR__{}", setting.replace('.', "__").to_uppercase())
 }
 
@@ -139,6 +139,14 @@ pub fn pipeline(args: &[String]) -> Result<(), String> {
         "| of which in the stages' own calls | {staged:.2} s (the rest: feed polls, HTTP connections, the sqlite writer thread, start-up, the runtime) |"
     );
     println!("| peak RSS | {:.0} MB |", run.peak_rss_mb);
+    let lag = &summary["scheduler_lag"];
+    println!(
+        "| poll latency under this load: how late a 10 ms timer woke on the async workers (p50 / p99 / max of {} wake-ups) | {:.1} / {:.1} / {:.1} ms |",
+        lag["samples"],
+        lag["p50_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        lag["p99_us"].as_f64().unwrap_or(0.0) / 1000.0,
+        lag["max_us"].as_f64().unwrap_or(0.0) / 1000.0
+    );
     println!("| the page server's CPU, same machine | {server_cpu:.2} s |");
     println!("\n{}", stages_table(&summary, delivered));
     println!("Settings changed from `config/khabar.toml` (its value in brackets):");

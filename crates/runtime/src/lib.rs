@@ -6,12 +6,14 @@ mod config;
 mod cpu;
 mod dead_letter;
 mod drivers;
+mod lag;
 mod metrics;
 mod pipeline;
 mod validate;
 
 pub use config::{load_config, parse_config, ConfigError, GlobalConfig, RawConfig};
 pub use dead_letter::DeadLetter;
+pub use lag::SchedulerLag;
 pub use metrics::StageMetrics;
 pub use pipeline::{Pipeline, RunSummary, Shutdown};
 pub use validate::{validate, ConfigIssue, Plan, StagePlan};

@@ -79,6 +79,8 @@ pub struct RunSummary {
     pub stages: Vec<StageMetrics>,
     /// True when the shutdown deadline passed and in-flight work was abandoned.
     pub timed_out: bool,
+    /// How late the async workers answered a timer while the run went on (poll latency).
+    pub scheduler_lag: crate::SchedulerLag,
 }
 
 /// A pipeline whose stages are built and ready to run.
@@ -167,6 +169,7 @@ impl Pipeline {
     /// triggered; then drains, flushes and returns within `shutdown_timeout`.
     pub async fn run(self, mode: RunMode, shutdown: Shutdown) -> RunSummary {
         let stats = Arc::new(RunStats::default());
+        let lag = crate::lag::LagProbe::start();
         let dead_letter = Arc::new(DeadLetter::new(&self.data_dir));
         let mut metrics = MetricsRegistry::default();
         let mut tasks: JoinSet<Option<String>> = JoinSet::new();
@@ -327,6 +330,7 @@ impl Pipeline {
             stage_errors,
             stages: metrics.snapshot(),
             timed_out,
+            scheduler_lag: lag.stop(),
         }
     }
 }

@@ -1,0 +1,244 @@
+//! `cargo xtask bench soak [--articles N]`: the default pipeline (as `bench pipeline` runs it,
+//! plus a JSONL sink beside SQLite) over N generated articles (1,000,000 by default) in one
+//! process; resident memory and articles delivered sampled every 10 s, plotted to
+//! `docs/soak-rss.png` (matplotlib, pinned, in a venv under `target/`) with the samples in
+//! `docs/soak-rss.csv`.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::bench::{build_khabar_and_news_server, flag, news_opml, NewsServer};
+use crate::bench_pipeline::{env_key, PIPELINE_SETTINGS};
+use crate::workspace_root;
+
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+
+/// Resident memory now, from /proc (MB).
+fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Counts the records a growing JSONL file holds, reading only what was added since the last
+/// call (the file reaches gigabytes).
+struct LineCounter {
+    path: PathBuf,
+    offset: u64,
+    lines: u64,
+}
+
+impl LineCounter {
+    fn count(&mut self) -> u64 {
+        let Ok(mut file) = std::fs::File::open(&self.path) else {
+            return self.lines;
+        };
+        if file.seek(SeekFrom::Start(self.offset)).is_err() {
+            return self.lines;
+        }
+        let mut buffer = vec![0u8; 1 << 20];
+        while let Ok(read) = file.read(&mut buffer) {
+            if read == 0 {
+                break;
+            }
+            self.offset += read as u64;
+            self.lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        self.lines
+    }
+}
+
+struct Sample {
+    seconds: f64,
+    rss_mb: f64,
+    delivered: u64,
+}
+
+/// Articles per second over the samples that end at the first one past `mark`, starting a
+/// tenth of `mark` earlier.
+fn rate_at(samples: &[Sample], mark: u64) -> Option<f64> {
+    let end = samples.iter().position(|s| s.delivered >= mark)?;
+    let from_count = mark.saturating_sub(mark / 10);
+    let start = samples[..end]
+        .iter()
+        .rposition(|s| s.delivered <= from_count)?;
+    let (a, b) = (&samples[start], &samples[end]);
+    let seconds = b.seconds - a.seconds;
+    (seconds > 0.0).then(|| (b.delivered - a.delivered) as f64 / seconds)
+}
+
+/// RSS at the first sample past `mark` delivered.
+fn rss_at(samples: &[Sample], mark: u64) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| s.delivered >= mark)
+        .map(|s| s.rss_mb)
+}
+
+fn plot(csv: &Path, png: &Path, title: &str) -> Result<(), String> {
+    let venv = crate::python_venv(&["matplotlib==3.9.2"])?;
+    let script = format!(
+        "import csv, matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n\
+rows = list(csv.DictReader(open({csv:?})))\n\
+x = [int(r['delivered']) for r in rows]\ny = [float(r['rss_mb']) for r in rows]\n\
+fig, ax = plt.subplots(figsize=(8, 4), dpi=100)\nax.plot(x, y, marker='.', linewidth=1)\n\
+ax.set_xlabel('articles delivered')\nax.set_ylabel('resident memory (MB)')\nax.set_ylim(bottom=0)\n\
+ax.set_title({title:?})\nax.grid(alpha=0.3)\nfig.tight_layout()\nfig.savefig({png:?})\n",
+        csv = csv.display().to_string(),
+        png = png.display().to_string(),
+    );
+    crate::run_status(
+        Command::new(venv.join("bin/python")).args(["-c", &script]),
+        "matplotlib",
+    )
+}
+
+pub fn soak(args: &[String]) -> Result<(), String> {
+    let articles = flag(args, "--articles", 1_000_000).max(1000);
+    let (items, hosts) = (20, 128);
+    let feeds = articles.div_ceil(items);
+    let khabar = build_khabar_and_news_server()?;
+    let server = NewsServer::start(feeds, items, hosts, 1)?;
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("khabar-bench-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let opml = dir.join("feeds.opml");
+    news_opml(&opml, server.port, feeds, hosts)?;
+    // The shipped config with a second sink: its relative list path made absolute, since the
+    // copy lives elsewhere.
+    let shipped = workspace_root().join("config/khabar.toml");
+    let text =
+        std::fs::read_to_string(&shipped).map_err(|e| format!("{}: {e}", shipped.display()))?;
+    let geonames = workspace_root().join("config/gazetteers/geonames.tsv");
+    let text = text.replace(
+        "\"gazetteers/geonames.tsv\"",
+        &format!("{:?}", geonames.display().to_string()),
+    )
+        + "\n[sinks.file]\ntype = \"jsonl\"\ninputs = [\"dedupe\"]\npath = \"articles.jsonl\"\n";
+    let config = dir.join("khabar.toml");
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
+
+    let mut command = Command::new(&khabar);
+    command
+        .args(["once", "--json", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .env("KHABAR__GLOBAL__DATA_DIR", dir.join("data"))
+        .env("KHABAR__SOURCES__NEWS__OPML", &opml)
+        // A million articles take about an hour: more than `once` allows by default.
+        .env("KHABAR__GLOBAL__ONCE_TIMEOUT", "24h")
+        .stdout(Stdio::piped());
+    for (setting, value, _) in PIPELINE_SETTINGS {
+        command.env(env_key(setting), value);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot run khabar: {e}"))?;
+    let pid = child.id();
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = out.read_to_string(&mut text);
+        }
+        text
+    });
+    let mut counter = LineCounter {
+        path: dir.join("data/articles.jsonl"),
+        offset: 0,
+        lines: 0,
+    };
+    let mut samples = Vec::new();
+    let mut next = started + SAMPLE_EVERY;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) => {}
+            Err(e) => return Err(format!("waiting for khabar: {e}")),
+        }
+        if Instant::now() >= next {
+            next += SAMPLE_EVERY;
+            if let Some(rss) = rss_mb(pid) {
+                let sample = Sample {
+                    seconds: started.elapsed().as_secs_f64(),
+                    rss_mb: rss,
+                    delivered: counter.count(),
+                };
+                eprintln!(
+                    "soak: {:>6.0} s  {:>9} articles  {:>6.0} MB",
+                    sample.seconds, sample.delivered, sample.rss_mb
+                );
+                samples.push(sample);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let summary = reader.join().unwrap_or_default();
+    server.stop();
+    let delivered = counter.count();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let docs = workspace_root().join("docs");
+    std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
+    let csv = docs.join("soak-rss.csv");
+    let mut rows = String::from("seconds,delivered,rss_mb\n");
+    for s in &samples {
+        rows.push_str(&format!(
+            "{:.1},{},{:.1}\n",
+            s.seconds, s.delivered, s.rss_mb
+        ));
+    }
+    std::fs::write(&csv, rows).map_err(|e| e.to_string())?;
+    let png = docs.join("soak-rss.png");
+    plot(
+        &csv,
+        &png,
+        &format!("khabar once, default pipeline + JSONL: {delivered} articles"),
+    )?;
+
+    let tenth = (articles / 10) as u64;
+    let last = samples.last().map(|s| s.delivered).unwrap_or(0);
+    println!(
+        "\n## bench soak: {articles} articles through the default pipeline (sqlite and jsonl)\n"
+    );
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| delivered | {delivered} in {seconds:.0} s ({:.0} articles/s) |",
+        delivered as f64 / seconds
+    );
+    let show =
+        |v: Option<f64>, unit: &str| v.map_or("—".to_string(), |v| format!("{v:.0} {unit}"));
+    println!(
+        "| RSS at {tenth} delivered | {} |",
+        show(rss_at(&samples, tenth), "MB")
+    );
+    println!(
+        "| RSS at the last sample ({last}) | {} |",
+        show(samples.last().map(|s| s.rss_mb), "MB")
+    );
+    println!(
+        "| articles/s around {tenth} | {} |",
+        show(rate_at(&samples, tenth), "/s")
+    );
+    println!(
+        "| articles/s around {last} | {} |",
+        show(rate_at(&samples, last), "/s")
+    );
+    println!("\nSamples: {}; plot: {}", csv.display(), png.display());
+    println!("Settings changed from `config/khabar.toml`: those of `bench pipeline`, a `jsonl` sink `file` after `dedupe`, `global.once_timeout = 24h`.");
+    if summary.trim().is_empty() {
+        return Err("khabar printed no summary".into());
+    }
+    Ok(())
+}
