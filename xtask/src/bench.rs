@@ -82,6 +82,27 @@ pub(crate) struct Measured {
     pub(crate) stdout: String,
 }
 
+/// An empty folder of this process under the system's temporary folder, for one benchmark.
+pub(crate) fn fresh_temp_dir(benchmark: &str) -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("khabar-bench-{benchmark}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Reads a child's standard output as it comes, on a thread (so a long summary cannot fill the
+/// pipe and stall the child); join the thread for the text.
+pub(crate) fn read_stdout(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    let stdout = child.stdout.take();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        text
+    })
+}
+
 /// Runs `command` to its end, sampling its peak RSS and CPU time.
 pub(crate) fn run_measured(mut command: Command) -> Result<Measured, String> {
     let started = Instant::now();
@@ -91,15 +112,7 @@ pub(crate) fn run_measured(mut command: Command) -> Result<Measured, String> {
         .spawn()
         .map_err(|e| format!("cannot run {command:?}: {e}"))?;
     let pid = child.id();
-    // Read stdout as it comes, so a long summary cannot fill the pipe and stall the child.
-    let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut out) = stdout {
-            let _ = std::io::Read::read_to_string(&mut out, &mut text);
-        }
-        text
-    });
+    let reader = read_stdout(&mut child);
     let (mut peak, mut cpu) = (0, 0.0);
     loop {
         if let Some(kb) = peak_rss_kb(pid) {
@@ -276,10 +289,7 @@ fn poll(args: &[String]) -> Result<(), String> {
     let server = NewsServer::start(feeds, items, addresses, 4)?;
     let port = server.port;
 
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("khabar-bench-poll-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = fresh_temp_dir("poll")?;
     news_opml(&dir.join("feeds.opml"), port, feeds, addresses)?;
 
     let config = dir.join("khabar.toml");
@@ -365,10 +375,7 @@ pub(crate) fn news_opml(path: &Path, port: u16, feeds: usize, hosts: usize) -> R
 /// into a JSONL sink with its defaults; a full cycle, then an all-304 cycle.
 fn poll_realistic(khabar: &Path, feeds: usize, items: usize, hosts: usize) -> Result<(), String> {
     let server = NewsServer::start(feeds, items, hosts, 1)?;
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("khabar-bench-poll-real-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = fresh_temp_dir("poll-real")?;
     news_opml(&dir.join("feeds.opml"), server.port, feeds, hosts)?;
     let config = dir.join("khabar.toml");
     std::fs::write(

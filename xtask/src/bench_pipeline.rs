@@ -1,18 +1,19 @@
 //! `cargo xtask bench pipeline`: the default pipeline (`config/khabar.toml`, every stage on)
 //! end to end against the loopback news server, and what it costs per stage.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::bench::{
-    build_khabar_and_news_server, flag, news_opml, run_measured, Measured, NewsServer,
+    build_khabar_and_news_server, flag, fresh_temp_dir, news_opml, run_measured, Measured,
+    NewsServer,
 };
 use crate::workspace_root;
 
 /// What `bench pipeline` changes in `config/khabar.toml`, through the environment:
 /// (setting, value, default). Loopback hosts are private addresses; the per-host interval
 /// would cap a run of 128 hosts at 128 pages/s, which measures the wait, not Khabar.
-pub(crate) const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
+const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
     (
         "sources.news.http.refuse_private_addresses",
         "false",
@@ -28,24 +29,31 @@ pub(crate) const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
 ];
 
 /// The environment variable that overrides `setting`.
-pub(crate) fn env_key(setting: &str) -> String {
+fn env_key(setting: &str) -> String {
     format!("KHABAR__{}", setting.replace('.', "__").to_uppercase())
 }
 
-/// A `khabar once --json` run of the default config over `opml`, into a fresh data folder.
-fn once(khabar: &Path, dir: &Path, opml: &Path) -> Result<Measured, String> {
-    let _ = std::fs::remove_dir_all(dir.join("data"));
+/// `khabar once --json` on `config` as `bench pipeline` runs it: the settings above, the data
+/// in `dir/data`, the feeds in `opml`.
+pub(crate) fn once_command(khabar: &Path, config: &Path, dir: &Path, opml: &Path) -> Command {
     let mut command = Command::new(khabar);
     command
         .args(["once", "--json", "--config"])
-        .arg(workspace_root().join("config/khabar.toml"))
+        .arg(config)
         .env("RUST_LOG", "warn")
         .env("KHABAR__GLOBAL__DATA_DIR", dir.join("data"))
         .env("KHABAR__SOURCES__NEWS__OPML", opml);
     for (setting, value, _) in PIPELINE_SETTINGS {
         command.env(env_key(setting), value);
     }
-    run_measured(command)
+    command
+}
+
+/// A run of the shipped config over `opml`, into a fresh data folder.
+fn once(khabar: &Path, dir: &Path, opml: &Path) -> Result<Measured, String> {
+    let _ = std::fs::remove_dir_all(dir.join("data"));
+    let config = workspace_root().join("config/khabar.toml");
+    run_measured(once_command(khabar, &config, dir, opml))
 }
 
 fn stages_table(summary: &serde_json::Value, articles: f64) -> String {
@@ -75,10 +83,7 @@ pub fn pipeline(args: &[String]) -> Result<(), String> {
     let khabar = build_khabar_and_news_server()?;
     let feeds = hosts * feeds_per_host;
     let server = NewsServer::start(feeds, items, hosts, 1)?;
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("khabar-bench-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = fresh_temp_dir("pipeline")?;
 
     // The same process with no feeds: what starting and stopping cost (lists loaded, stages
     // built, the database opened), to tell the steady rate from the whole run's.

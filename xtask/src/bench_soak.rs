@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bench::{build_khabar_and_news_server, flag, news_opml, NewsServer};
-use crate::bench_pipeline::{env_key, PIPELINE_SETTINGS};
+use crate::bench::{
+    build_khabar_and_news_server, flag, fresh_temp_dir, news_opml, read_stdout, NewsServer,
+};
+use crate::bench_pipeline::once_command;
 use crate::workspace_root;
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
@@ -107,10 +109,7 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     let feeds = articles.div_ceil(items);
     let khabar = build_khabar_and_news_server()?;
     let server = NewsServer::start(feeds, items, hosts, 1)?;
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("khabar-bench-soak-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let dir = fresh_temp_dir("soak")?;
     let opml = dir.join("feeds.opml");
     news_opml(&opml, server.port, feeds, hosts)?;
     // The shipped config with a second sink: its relative list path made absolute, since the
@@ -127,32 +126,17 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     let config = dir.join("khabar.toml");
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
 
-    let mut command = Command::new(&khabar);
+    let mut command = once_command(&khabar, &config, &dir, &opml);
+    // A million articles take about an hour: more than `once` allows by default.
     command
-        .args(["once", "--json", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .env("KHABAR__GLOBAL__DATA_DIR", dir.join("data"))
-        .env("KHABAR__SOURCES__NEWS__OPML", &opml)
-        // A million articles take about an hour: more than `once` allows by default.
         .env("KHABAR__GLOBAL__ONCE_TIMEOUT", "24h")
         .stdout(Stdio::piped());
-    for (setting, value, _) in PIPELINE_SETTINGS {
-        command.env(env_key(setting), value);
-    }
     let started = Instant::now();
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot run khabar: {e}"))?;
     let pid = child.id();
-    let stdout = child.stdout.take();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut out) = stdout {
-            let _ = out.read_to_string(&mut text);
-        }
-        text
-    });
+    let reader = read_stdout(&mut child);
     let mut counter = LineCounter {
         path: dir.join("data/articles.jsonl"),
         offset: 0,
