@@ -5,7 +5,7 @@
 //! داعش) word by word and looks up the longest name that starts there, or after up to three of
 //! the proclitics و ف ب ل ك, and ends a word; every match maps back to byte offsets in `text`.
 //! Names are kept in one hash table with every prefix of theirs that ends where a word ends
-//! ([`NameTable`]): a name ends a word, so only word ends need asking, and the walk stops at
+//! (`NameTable`): a name ends a word, so only word ends need asking, and the walk stops at
 //! the first prefix no name has. Building it is hashing each name once — a seventh of the time
 //! an automaton over the same 116k names took, which every process start paid.
 //!
