@@ -217,15 +217,14 @@ pub enum MatcherError {
     TooManyEntries,
 }
 
-/// One alias of entry `number` as the matcher reads it: its search form and how it may be
+/// One alias of entry `entry_number` as the matcher reads it: its search form and how it may be
 /// taken; `None` when it is too short or too common to be a name on its own.
 fn name_reading(
     entry: &GazetteerEntry,
-    number: u32,
+    entry_number: u32,
     alias: &str,
     frequencies: &WordFrequencies,
 ) -> Option<(String, Candidate)> {
-    let entry_number = number;
     let folded: String = khabar_text::normalize_for_search(alias)
         .chars()
         .filter(|c| !is_quote(*c))

@@ -248,17 +248,20 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
                     seen.count += 1;
                     continue;
                 }
-                let entry = candidates.entry(key.clone()).or_insert_with(|| Candidate {
-                    surface: gram
-                        .iter()
-                        .map(|(w, _, _)| *w)
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    count: 0,
-                    first: position,
-                    words: n,
-                });
-                entry.count += 1;
+                // Not seen before (the lookup above): inserted without a second search.
+                candidates.insert(
+                    key.clone(),
+                    Candidate {
+                        surface: gram
+                            .iter()
+                            .map(|(w, _, _)| *w)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        count: 1,
+                        first: position,
+                        words: n,
+                    },
+                );
             }
         }
     }
