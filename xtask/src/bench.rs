@@ -179,8 +179,32 @@ impl NewsServer {
         addresses: usize,
         threads: usize,
     ) -> Result<NewsServer, String> {
+        Self::launch(feeds, items, addresses, threads, false)
+    }
+
+    /// The same, each feed answering with its next `items` items at every poll.
+    pub(crate) fn start_rolling(
+        feeds: usize,
+        items: usize,
+        addresses: usize,
+        threads: usize,
+    ) -> Result<NewsServer, String> {
+        Self::launch(feeds, items, addresses, threads, true)
+    }
+
+    fn launch(
+        feeds: usize,
+        items: usize,
+        addresses: usize,
+        threads: usize,
+        rolling: bool,
+    ) -> Result<NewsServer, String> {
         let server_bin = crate::target_dir().join("release/examples/feed_server");
-        let mut child = Command::new(&server_bin)
+        let mut command = Command::new(&server_bin);
+        if rolling {
+            command.arg("--rolling");
+        }
+        let mut child = command
             .args([
                 "--feeds",
                 &feeds.to_string(),

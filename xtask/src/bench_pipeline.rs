@@ -13,7 +13,7 @@ use crate::workspace_root;
 /// What `bench pipeline` changes in `config/khabar.toml`, through the environment:
 /// (setting, value, default). Loopback hosts are private addresses; the per-host interval
 /// would cap a run of 128 hosts at 128 pages/s, which measures the wait, not Khabar.
-const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
+pub(crate) const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
     (
         "sources.news.http.refuse_private_addresses",
         "false",
@@ -29,7 +29,7 @@ const PIPELINE_SETTINGS: [(&str, &str, &str); 4] = [
 ];
 
 /// The environment variable that overrides `setting`.
-fn env_key(setting: &str) -> String {
+pub(crate) fn env_key(setting: &str) -> String {
     format!("KHABAR__{}", setting.replace('.', "__").to_uppercase())
 }
 

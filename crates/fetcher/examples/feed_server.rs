@@ -7,6 +7,10 @@
 //! `/article/<i>/<j>` (an Arabic news page of about 60 KB, mostly site chrome, see
 //! [`article_page`]) and an allow-all `/robots.txt`; prints `ready <port>` and runs until its
 //! standard input closes.
+//!
+//! With `--rolling`, every full answer for a feed carries the next `--items` items (answer `n`
+//! of feed `i` holds items `n × items` to `n × items + items − 1`, with a new ETag), the way a
+//! busy site's feed moves on between polls: what `cargo xtask bench soak` polls for hours.
 
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,12 +24,14 @@ fn arg(args: &[String], name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn feed(i: usize, items: usize, host: &str) -> String {
+/// Feed `i` with items `first..first + items`; `ttl` its `<ttl>` (minutes), if any.
+fn feed(i: usize, first: usize, items: usize, host: &str, ttl: Option<u32>) -> String {
     let mut out = String::with_capacity(items * 800 + 512);
+    let ttl = ttl.map(|m| format!("<ttl>{m}</ttl>")).unwrap_or_default();
     out.push_str(&format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Feed {i} — أخبار</title><link>http://{host}/</link><description>Synthetic feed {i}</description><language>ar</language><ttl>15</ttl>\n"
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel><title>Feed {i} — أخبار</title><link>http://{host}/</link><description>Synthetic feed {i}</description><language>ar</language>{ttl}\n"
     ));
-    for j in 0..items {
+    for j in first..first.saturating_add(items) {
         out.push_str(&format!(
             "<item><title>خبر رقم {j} من الموقع {i}: التحالف الدولي يقصف مواقع في ريف دير الزور</title>\
 <link>http://{host}/article/{i}/{j}</link><guid isPermaLink=\"false\">feed-{i}-item-{j}</guid>\
@@ -216,10 +222,11 @@ fn chrome() -> (String, String) {
 /// reworded, and one in eight carries the same wire story as the next feed's page: the
 /// near-duplicates a news monitor sees.
 fn article_page(i: usize, j: usize, host: &str, chrome: &(String, String)) -> String {
+    // Room for a million stories per feed before two feeds' numbers meet.
     let base = if j % 8 == 5 {
-        (i + 1) as u64 * 1_000 + j as u64
+        (i + 1) as u64 * 1_000_000 + j as u64
     } else {
-        i as u64 * 1_000 + j as u64
+        i as u64 * 1_000_000 + j as u64
     };
     let base = if j % 4 == 3 { base - 1 } else { base };
     let mut sentences = story(base);
@@ -267,6 +274,9 @@ fn main() {
     let items = arg(&args, "--items", 20);
     let addresses = arg(&args, "--addresses", 8).clamp(1, 1000);
     let threads = arg(&args, "--threads", 4).max(1);
+    let rolling = args.iter().any(|a| a == "--rolling");
+    // Answers given per feed: the next window of a rolling feed.
+    let answers: Arc<Vec<AtomicU64>> = Arc::new((0..feeds).map(|_| AtomicU64::new(0)).collect());
     let first = match tiny_http::Server::http("127.0.0.1:0") {
         Ok(s) => s,
         Err(e) => {
@@ -294,6 +304,7 @@ fn main() {
             let server = Arc::clone(server);
             let served = Arc::clone(&served);
             let chrome = Arc::clone(&chrome);
+            let answers = Arc::clone(&answers);
             std::thread::spawn(move || {
                 while let Ok(request) = server.recv() {
                     served.fetch_add(1, Ordering::Relaxed);
@@ -318,7 +329,7 @@ fn main() {
                         .and_then(|(i, j)| {
                             Some((i.parse::<usize>().ok()?, j.parse::<usize>().ok()?))
                         })
-                        .filter(|(i, j)| *i < feeds && *j < items);
+                        .filter(|(i, j)| *i < feeds && (rolling || *j < items));
                     if let Some((i, j)) = page {
                         let response = tiny_http::Response::from_data(
                             article_page(i, j, &host, &chrome).into_bytes(),
@@ -339,6 +350,22 @@ fn main() {
                         let _ = request.respond(tiny_http::Response::empty(404));
                         continue;
                     };
+                    if rolling {
+                        // Always the next window: a busy feed has news at every poll.
+                        let n = answers
+                            .get(i)
+                            .map_or(0, |n| n.fetch_add(1, Ordering::Relaxed) as usize);
+                        let body = feed(i, n.saturating_mul(items), items, &host, None);
+                        let etag = format!("\"feed-{i}-v{}\"", n + 1);
+                        let response = tiny_http::Response::from_data(body.into_bytes());
+                        let _ = request.respond(
+                            match tiny_http::Header::from_bytes("ETag", etag.as_bytes()) {
+                                Ok(h) => response.with_header(h),
+                                Err(_) => response,
+                            },
+                        );
+                        continue;
+                    }
                     let etag = format!("\"feed-{i}-v1\"");
                     let fresh = request
                         .headers()
@@ -348,7 +375,9 @@ fn main() {
                     let response = if fresh {
                         tiny_http::Response::from_data(Vec::new()).with_status_code(304)
                     } else {
-                        tiny_http::Response::from_data(feed(i, items, &host).into_bytes())
+                        tiny_http::Response::from_data(
+                            feed(i, 0, items, &host, Some(15)).into_bytes(),
+                        )
                     };
                     let response = match etag_header {
                         Ok(h) => response.with_header(h),

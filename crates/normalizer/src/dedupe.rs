@@ -41,13 +41,16 @@ pub struct DedupeConfig {
     /// text's SimHash says little.
     #[serde(default = "default_min_words")]
     pub min_words: usize,
-    /// Most fingerprints held in memory; past it the oldest are forgotten before `ttl`.
+    /// Most fingerprints held in memory (about 190 bytes each); past it the oldest are
+    /// forgotten before `ttl`, and the stage says how far back it still reaches.
     #[serde(default = "default_max_entries")]
     pub max_entries: usize,
 }
 
+/// A week of a 1,000-feed monitor at 35 new articles per feed a day, in about 50 MB: copies of
+/// a story come within hours or days of it, and a bigger deployment raises it.
 fn default_max_entries() -> usize {
-    2_000_000
+    250_000
 }
 
 /// The longest `ttl`: past it date arithmetic could overflow, and no newsroom needs to match
@@ -131,33 +134,78 @@ struct Fingerprint {
     seen_at: DateTime<Utc>,
 }
 
-/// What the in-memory index keeps of one record: integers only (about 80 bytes with its share
-/// of the tables, against 1.2 KB when ids, URLs and hashes were kept as strings in each map —
-/// half of what a long run's memory grew by).
+/// What the in-memory index keeps of one record: integers and a 16-byte id (about 190 bytes
+/// with its share of the tables, against 1.2 KB when ids, URLs and hashes were kept as strings
+/// in each map — half of what a long run's memory grew by).
 #[derive(Debug, Clone)]
 struct Entry {
-    id: RecordId,
+    id: StoredId,
     /// The slot of its SimHash in [`Index::near`], when it has one.
     near_slot: Option<u32>,
     /// The story's first record, when it is another.
-    cluster: Option<RecordId>,
+    cluster: Option<StoredId>,
     seen_at: DateTime<Utc>,
 }
 
-/// A URL or content hash as a table key: 64 bits of a keyed hash. Two different URLs share a
-/// key with odds of about one in 2⁶⁴ per pair — far below any other error of the stage.
-fn key_of(text: &str) -> u64 {
+/// A record id as the index keeps it: the 16 bytes its 32 lower-case hex digits stand for
+/// (every id Khabar makes), or the text itself for an id from elsewhere (a message header, an
+/// older store), so that any id goes back to exactly the text it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum StoredId {
+    Digest([u8; 16]),
+    Text(Box<str>),
+}
+
+impl StoredId {
+    fn of(id: &RecordId) -> StoredId {
+        let text = id.as_str().as_bytes();
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        if text.len() == 32 {
+            let mut bytes = [0u8; 16];
+            let all = bytes.iter_mut().zip(text.chunks_exact(2)).all(|(b, pair)| {
+                match (nibble(pair[0]), nibble(pair[1])) {
+                    (Some(high), Some(low)) => {
+                        *b = high << 4 | low;
+                        true
+                    }
+                    _ => false,
+                }
+            });
+            if all {
+                return StoredId::Digest(bytes);
+            }
+        }
+        StoredId::Text(id.as_str().into())
+    }
+
+    fn to_record_id(&self) -> RecordId {
+        match self {
+            StoredId::Digest(bytes) => RecordId::from_stored(khabar_core_model::hex::encode(bytes)),
+            StoredId::Text(text) => RecordId::from_stored(text.as_ref()),
+        }
+    }
+}
+
+/// A URL, content hash or id as a table key: 64 bits of a keyed hash. Two different values
+/// share a key with odds of about one in 2⁶⁴ per pair — far below any other error of the stage
+/// — and a record found by its id is checked against the id it holds.
+fn key_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
     use std::hash::BuildHasher;
     static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> =
         std::sync::OnceLock::new();
-    KEYS.get_or_init(Default::default).hash_one(text)
+    KEYS.get_or_init(Default::default).hash_one(value)
 }
 
 struct Index {
     /// Records by slot; a freed slot is `None` until reused.
     entries: Vec<Option<Entry>>,
     free: Vec<u32>,
-    slot_of: HashMap<RecordId, u32>,
+    /// Slots by [`key_of`] the record's [`StoredId`].
+    slot_of: HashMap<u64, u32>,
     by_url: HashMap<u64, u32>,
     by_content: HashMap<u64, u32>,
     /// SimHashes, valued by slot.
@@ -192,7 +240,10 @@ impl Index {
     }
 
     fn insert(&mut self, id: RecordId, fp: Fingerprint) {
-        let slot = match self.slot_of.get(&id) {
+        let cluster = (fp.cluster != id).then(|| StoredId::of(&fp.cluster));
+        let id = StoredId::of(&id);
+        let id_key = key_of(&id);
+        let slot = match self.slot_of.get(&id_key) {
             Some(slot) => *slot,
             None => {
                 let slot = match self.free.pop() {
@@ -203,7 +254,7 @@ impl Index {
                         u32::try_from(self.entries.len() - 1).unwrap_or(u32::MAX)
                     }
                 };
-                self.slot_of.insert(id.clone(), slot);
+                self.slot_of.insert(id_key, slot);
                 slot
             }
         };
@@ -218,7 +269,6 @@ impl Index {
             self.near.remove(old);
         }
         let near_slot = fp.simhash.map(|simhash| self.near.insert(simhash, slot));
-        let cluster = (fp.cluster != id).then_some(fp.cluster);
         if let Some(place) = self.entries.get_mut(slot as usize) {
             *place = Some(Entry {
                 id,
@@ -230,16 +280,29 @@ impl Index {
         self.since_sweep += 1;
     }
 
-    /// Forgets fingerprints seen before `oldest`, and the oldest ones past `max_entries`,
-    /// from every table: a daemon that runs for months keeps only what `ttl` asks for.
+    /// Forgets fingerprints seen before `oldest` from every table, and when more than
+    /// `max_entries` are left, the oldest down to nine tenths of it: a daemon that runs for
+    /// months keeps only what `ttl` and `max_entries` ask for, and a full index pays for a sweep
+    /// once per tenth of its size, not at every record.
     fn evict(&mut self, oldest: DateTime<Utc>, max_entries: usize) {
         self.since_sweep = 0;
         let mut threshold = oldest;
         if self.len() > max_entries {
             let mut ages: Vec<DateTime<Utc>> =
                 self.entries.iter().flatten().map(|e| e.seen_at).collect();
-            let cut = ages.len() - max_entries;
+            let keep = max_entries - max_entries / 10;
+            let cut = ages
+                .len()
+                .saturating_sub(keep)
+                .min(ages.len().saturating_sub(1));
             ages.select_nth_unstable(cut);
+            if ages[cut] > oldest {
+                tracing::warn!(
+                    max_entries,
+                    reaches_back_to = %ages[cut],
+                    "dedupe index full: duplicates are found back to this time only, short of `ttl`; raise `max_entries` to reach further"
+                );
+            }
             threshold = threshold.max(ages[cut]);
         }
         for (slot, place) in self.entries.iter_mut().enumerate() {
@@ -249,7 +312,7 @@ impl Index {
             if let Some(near) = entry.near_slot {
                 self.near.remove(near);
             }
-            self.slot_of.remove(&entry.id);
+            self.slot_of.remove(&key_of(&entry.id));
             *place = None;
             self.free.push(u32::try_from(slot).unwrap_or(u32::MAX));
         }
@@ -260,13 +323,15 @@ impl Index {
     }
 
     fn live(&self, id: &RecordId, oldest: DateTime<Utc>) -> Option<&Entry> {
-        let slot = *self.slot_of.get(id)?;
-        self.entry(slot).filter(|e| e.seen_at >= oldest)
+        let id = StoredId::of(id);
+        let slot = *self.slot_of.get(&key_of(&id))?;
+        self.entry(slot)
+            .filter(|e| e.id == id && e.seen_at >= oldest)
     }
 
     /// The story a record belongs to: its first record's id.
     fn cluster_of(entry: &Entry) -> RecordId {
-        entry.cluster.clone().unwrap_or_else(|| entry.id.clone())
+        entry.cluster.as_ref().unwrap_or(&entry.id).to_record_id()
     }
 }
 
@@ -359,11 +424,12 @@ impl Dedupe {
         simhash: Option<u64>,
         oldest: DateTime<Utc>,
     ) -> Option<Match> {
+        let own = StoredId::of(&article.id);
         let other = |slot: &u32| {
             index
                 .entry(*slot)
-                .filter(|e| e.id != article.id && e.seen_at >= oldest)
-                .map(|e| e.id.clone())
+                .filter(|e| e.id != own && e.seen_at >= oldest)
+                .map(|e| e.id.to_record_id())
         };
         if let Some(id) = article
             .canonical_url
@@ -434,9 +500,7 @@ impl Transform for Dedupe {
             let found = self.find(&index, article, simhash, oldest);
             let cluster = match &found {
                 Some(Match::Url(id) | Match::Content(id) | Match::Near(id, _)) => index
-                    .slot_of
-                    .get(id)
-                    .and_then(|slot| index.entry(*slot))
+                    .live(id, oldest)
                     .map(Index::cluster_of)
                     .unwrap_or_else(|| id.clone()),
                 None => article.id.clone(),
@@ -505,29 +569,56 @@ mod tests {
             let seen_at = now - chrono::TimeDelta::hours(i64::try_from(i).unwrap_or(0));
             index.insert(RecordId::from_url(&url), fingerprint(seen_at, i, &url));
         }
-        // Fingerprints older than 50 hours expire; of the 51 left, the 20 newest stay.
+        // Fingerprints older than 50 hours expire; of the 51 left, past `max_entries = 20`,
+        // the 18 newest stay (nine tenths, so that the next sweep is a tenth away).
         index.evict(now - chrono::TimeDelta::hours(50), 20);
-        assert_eq!(index.len(), 20);
-        assert_eq!(index.by_url.len(), 20);
-        assert_eq!(index.by_content.len(), 20);
-        assert_eq!(index.near.len(), 20);
-        assert_eq!(index.entries.iter().flatten().count(), 20);
+        assert_eq!(index.len(), 18);
+        assert_eq!(index.by_url.len(), 18);
+        assert_eq!(index.by_content.len(), 18);
+        assert_eq!(index.near.len(), 18);
+        assert_eq!(index.entries.iter().flatten().count(), 18);
         assert!(index
-            .slot_of
-            .contains_key(&RecordId::from_url("https://x/0")));
-        assert!(!index
-            .slot_of
-            .contains_key(&RecordId::from_url("https://x/20")));
+            .live(
+                &RecordId::from_url("https://x/0"),
+                now - chrono::TimeDelta::hours(50)
+            )
+            .is_some());
+        assert!(index
+            .live(
+                &RecordId::from_url("https://x/20"),
+                now - chrono::TimeDelta::hours(50)
+            )
+            .is_none());
         // Freed slots are taken again, and the tables point at the new record, not the old.
         let url = "https://x/new";
         index.insert(RecordId::from_url(url), fingerprint(now, 1 << 40, url));
-        assert_eq!(index.entries.iter().flatten().count(), 21);
+        assert_eq!(index.entries.iter().flatten().count(), 19);
         assert_eq!(index.entries.len(), 100, "a freed slot is reused");
         let slot = index.by_url.get(&key_of(url)).copied().unwrap_or(u32::MAX);
         assert_eq!(
-            index.entry(slot).map(|e| e.id.clone()),
+            index.entry(slot).map(|e| e.id.to_record_id()),
             Some(RecordId::from_url(url))
         );
+    }
+
+    #[test]
+    fn stored_ids_go_back_to_the_text_they_came_from() {
+        for text in [
+            RecordId::from_url("https://x/1").as_str().to_string(),
+            "0123456789ABCDEF0123456789abcdef".to_string(),
+            "0123456789abcdef0123456789abcde".to_string(),
+            "not-hex-at-all-but-thirty-two-ch".to_string(),
+            "قصف".to_string(),
+            String::new(),
+        ] {
+            let id = RecordId::from_stored(text.clone());
+            let stored = StoredId::of(&id);
+            assert_eq!(stored.to_record_id().as_str(), text);
+        }
+        assert!(matches!(
+            StoredId::of(&RecordId::from_url("https://x/1")),
+            StoredId::Digest(_)
+        ));
     }
 
     #[test]

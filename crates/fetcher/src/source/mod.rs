@@ -224,10 +224,14 @@ async fn feed_loop(shared: Arc<Shared>, sub: Subscription, restart_after: Option
             }
             RunMode::Continuous => {
                 if let Some(next) = state.next_poll.filter(|t| *t > now) {
+                    // Not held while waiting: thousands of feeds asleep would keep every seen
+                    // set in memory. Read again when due.
+                    drop(state);
                     tokio::select! {
                         _ = tokio::time::sleep(to_std(next - now)) => {}
                         _ = ctx.shutdown_requested() => return,
                     }
+                    continue;
                 }
             }
         }

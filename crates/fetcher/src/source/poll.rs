@@ -317,15 +317,7 @@ pub(super) async fn poll(
     complete &= settled.all_settled;
     state.items_seen = state.items_seen.saturating_add(settled.delivered as u64);
     state.seen.extend(settled.ids);
-    let mut unique = HashSet::new();
-    let mut kept: Vec<String> = std::mem::take(&mut state.seen)
-        .into_iter()
-        .rev()
-        .filter(|id| unique.insert(id.clone()))
-        .collect();
-    kept.truncate(shared.max_seen);
-    kept.reverse();
-    state.seen = kept;
+    state.seen = newest_unique(std::mem::take(&mut state.seen), shared.max_seen);
     if state.attempts.len() > shared.max_seen {
         // Bounded like `seen`; an item that left the feed has no further attempts anyway.
         let current: HashSet<&str> = feed.items.iter().map(|i| i.id.as_str()).collect();
@@ -491,4 +483,41 @@ async fn settle(
         }
     }
     settled
+}
+
+/// The last `limit` distinct ids of `ids` (oldest first, as kept), each once.
+fn newest_unique(ids: Vec<String>, limit: usize) -> Vec<String> {
+    let mut unique = HashSet::with_capacity(ids.len().min(limit));
+    let mut keep = vec![false; ids.len()];
+    let mut kept = 0;
+    for (i, id) in ids.iter().enumerate().rev() {
+        if kept == limit {
+            break;
+        }
+        if unique.insert(id.as_str()) {
+            keep[i] = true;
+            kept += 1;
+        }
+    }
+    drop(unique);
+    ids.into_iter()
+        .zip(keep)
+        .filter_map(|(id, keep)| keep.then_some(id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::newest_unique;
+
+    #[test]
+    fn the_seen_list_keeps_the_newest_distinct_ids_in_order() {
+        let ids: Vec<String> = ["a", "b", "a", "c", "d", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(newest_unique(ids.clone(), 10), ["b", "a", "d", "c"]);
+        assert_eq!(newest_unique(ids.clone(), 2), ["d", "c"]);
+        assert!(newest_unique(ids, 0).is_empty());
+    }
 }
