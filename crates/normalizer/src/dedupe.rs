@@ -142,8 +142,9 @@ struct Entry {
     id: StoredId,
     /// The slot of its SimHash in [`Index::near`], when it has one.
     near_slot: Option<u32>,
-    /// The story's first record, when it is another.
-    cluster: Option<StoredId>,
+    /// The story's first record, when it is another (boxed: most records start a story, and
+    /// an empty box costs 8 bytes where an empty id costs 24).
+    cluster: Option<Box<StoredId>>,
     seen_at: DateTime<Utc>,
 }
 
@@ -240,7 +241,7 @@ impl Index {
     }
 
     fn insert(&mut self, id: RecordId, fp: Fingerprint) {
-        let cluster = (fp.cluster != id).then(|| StoredId::of(&fp.cluster));
+        let cluster = (fp.cluster != id).then(|| Box::new(StoredId::of(&fp.cluster)));
         let id = StoredId::of(&id);
         let id_key = key_of(&id);
         let slot = match self.slot_of.get(&id_key) {
@@ -331,7 +332,7 @@ impl Index {
 
     /// The story a record belongs to: its first record's id.
     fn cluster_of(entry: &Entry) -> RecordId {
-        entry.cluster.as_ref().unwrap_or(&entry.id).to_record_id()
+        entry.cluster.as_deref().unwrap_or(&entry.id).to_record_id()
     }
 }
 

@@ -20,9 +20,10 @@ pub struct NearIndex<T> {
     max_distance: u32,
     /// Every 16-bit mask of at most `max_distance / 4` bits: the probes around a block.
     probes: Vec<u16>,
-    /// Per block, per block value: (hash, slot) of the hashes filed there. Allocated on the
-    /// first insert.
-    tables: Vec<Vec<Vec<(u64, u32)>>>,
+    /// Per block, per block value: (the 32 bits after the block, slot) of the hashes filed
+    /// there — half the bytes of the whole hash, and enough to rule out nearly every candidate
+    /// without reading its slot. Allocated on the first insert.
+    tables: Vec<Vec<Vec<(u32, u32)>>>,
     slots: Vec<Option<(u64, T)>>,
     free: Vec<u32>,
     len: usize,
@@ -31,6 +32,13 @@ pub struct NearIndex<T> {
 fn block(hash: u64, number: usize) -> usize {
     // Each block is 16 bits wide: the cast keeps exactly those bits.
     usize::from((hash >> (number as u32 * BLOCK_BITS)) as u16)
+}
+
+/// The 32 bits that follow block `number` (wrapping round): what a table keeps of a hash
+/// besides the block its bucket stands for.
+fn after_block(hash: u64, number: usize) -> u32 {
+    // The cast keeps the 32 bits wanted.
+    (hash.rotate_right(number as u32 * BLOCK_BITS) >> BLOCK_BITS) as u32
 }
 
 impl<T> NearIndex<T> {
@@ -79,7 +87,7 @@ impl<T> NearIndex<T> {
         }
         for (number, table) in self.tables.iter_mut().enumerate() {
             if let Some(bucket) = table.get_mut(block(hash, number)) {
-                bucket.push((hash, slot));
+                bucket.push((after_block(hash, number), slot));
             }
         }
         self.len += 1;
@@ -111,17 +119,25 @@ impl<T> NearIndex<T> {
                 let Some(bucket) = table.get(own ^ usize::from(*probe)) else {
                     continue;
                 };
-                for &(stored, slot) in bucket {
+                let own_after = after_block(hash, number);
+                for &(stored_after, slot) in bucket {
+                    // The bits of the block and the 32 after it differ at least this much:
+                    // past `max_distance`, the whole hash need not be read.
+                    let at_least = probe.count_ones() + (stored_after ^ own_after).count_ones();
+                    if at_least > self.max_distance {
+                        continue;
+                    }
+                    let Some((stored, value)) =
+                        self.slots.get(slot as usize).and_then(Option::as_ref)
+                    else {
+                        continue;
+                    };
                     let distance = (stored ^ hash).count_ones();
                     if distance > self.max_distance {
                         continue;
                     }
                     let better = best.is_none_or(|(d, s)| (distance, slot) < (d, s));
-                    if !better {
-                        continue;
-                    }
-                    let value = self.slots.get(slot as usize).and_then(Option::as_ref);
-                    if value.is_some_and(|(_, v)| accept(v)) {
+                    if better && accept(value) {
                         best = Some((distance, slot));
                     }
                 }
