@@ -42,28 +42,69 @@ fn rss_mb(pid: u32) -> Option<f64> {
 }
 
 /// Counts the records a growing JSONL file holds, reading only what was added since the last
-/// call (the file reaches gigabytes).
+/// call. The file would reach 30 GB in a million-article run, so past 2 GB it is moved
+/// aside (the sink opens its file by name for each batch, so the next batch starts a new
+/// one), counted to its end a sample later, and deleted.
 struct LineCounter {
     path: PathBuf,
     offset: u64,
     lines: u64,
+    /// A file moved aside, where its counting stopped, and when it was moved.
+    retired: Option<(PathBuf, u64, Instant)>,
+    rotate_at: u64,
+}
+
+/// Newlines in `path` from `offset` on; the new offset.
+fn count_from(path: &Path, offset: u64) -> (u64, u64) {
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return (0, offset);
+    };
+    if file.seek(SeekFrom::Start(offset)).is_err() {
+        return (0, offset);
+    }
+    let (mut lines, mut offset) = (0, offset);
+    let mut buffer = vec![0u8; 1 << 20];
+    while let Ok(read) = file.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        offset += read as u64;
+        lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+    }
+    (lines, offset)
 }
 
 impl LineCounter {
-    fn count(&mut self) -> u64 {
-        let Ok(mut file) = std::fs::File::open(&self.path) else {
-            return self.lines;
-        };
-        if file.seek(SeekFrom::Start(self.offset)).is_err() {
-            return self.lines;
+    fn new(path: PathBuf) -> LineCounter {
+        LineCounter {
+            path,
+            offset: 0,
+            lines: 0,
+            retired: None,
+            rotate_at: 2 << 30,
         }
-        let mut buffer = vec![0u8; 1 << 20];
-        while let Ok(read) = file.read(&mut buffer) {
-            if read == 0 {
-                break;
+    }
+
+    fn count(&mut self) -> u64 {
+        if let Some((path, offset, since)) = self.retired.take() {
+            let (lines, offset) = count_from(&path, offset);
+            self.lines += lines;
+            // A batch that opened the file before it was moved has long been written.
+            if since.elapsed() > Duration::from_secs(5) {
+                let _ = std::fs::remove_file(&path);
+            } else {
+                self.retired = Some((path, offset, since));
             }
-            self.offset += read as u64;
-            self.lines += buffer[..read].iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        let (lines, offset) = count_from(&self.path, self.offset);
+        self.lines += lines;
+        self.offset = offset;
+        if self.offset > self.rotate_at && self.retired.is_none() {
+            let aside = self.path.with_extension("jsonl.counted");
+            if std::fs::rename(&self.path, &aside).is_ok() {
+                self.retired = Some((aside, self.offset, Instant::now()));
+                self.offset = 0;
+            }
         }
         self.lines
     }
@@ -154,11 +195,7 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         .spawn()
         .map_err(|e| format!("cannot run khabar: {e}"))?;
     let pid = child.id();
-    let mut counter = LineCounter {
-        path: dir.join("data/articles.jsonl"),
-        offset: 0,
-        lines: 0,
-    };
+    let mut counter = LineCounter::new(dir.join("data/articles.jsonl"));
     let mut samples = Vec::new();
     let mut next = started + SAMPLE_EVERY;
     let mut stopping: Option<Instant> = None;
@@ -262,4 +299,42 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         println!("- `{setting}` = {value} ({default})");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn lines_are_counted_across_a_rotation_and_after_it() {
+        let dir = std::env::temp_dir().join(format!("xtask-lines-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let path = dir.join("a.jsonl");
+        let append = |text: &str| {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| e.to_string())?;
+            f.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        };
+        let mut counter = LineCounter::new(path.clone());
+        counter.rotate_at = 10;
+        assert_eq!(append("{}\n{}\n{}\n{}\n"), Ok(()));
+        assert_eq!(counter.count(), 4);
+        // Moved aside: a writer that still held it adds a line there; new batches start anew.
+        let aside = path.with_extension("jsonl.counted");
+        assert!(aside.exists() && !path.exists());
+        let mut late = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&aside)
+            .map_err(|e| e.to_string());
+        assert!(late.as_mut().map(|f| f.write_all(b"{}\n")).is_ok());
+        assert_eq!(append("{}\n"), Ok(()));
+        assert_eq!(counter.count(), 6);
+        assert_eq!(counter.count(), 6);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
