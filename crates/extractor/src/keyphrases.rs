@@ -189,15 +189,20 @@ fn is_stop(folded: &str) -> bool {
 
 /// The `limit` best phrases of `text`, scores scaled to 1 for the best.
 pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
-    struct Candidate {
-        surface: String,
+    /// An n-gram: its words as written (the phrase is made only for those chosen).
+    struct Candidate<'a> {
+        words: [&'a str; 3],
         count: usize,
         first: usize,
-        words: usize,
+        n: usize,
     }
     let mut candidates: HashMap<String, Candidate> = HashMap::with_capacity(text.len() / 8);
     let mut position = 0usize;
     let mut key = String::new();
+    // Each word of a fragment folded and judged once, into one buffer: (as written, where its
+    // search form lies in `folded`, stop word).
+    let mut folded = String::new();
+    let mut words: Vec<(&str, std::ops::Range<usize>, bool)> = Vec::new();
     for fragment in text.split(|c: char| {
         matches!(
             c,
@@ -217,16 +222,18 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
                 | '؟'
         )
     }) {
-        // Each word folded and judged once: (as written, search form, stop word).
-        let words: Vec<(&str, String, bool)> = fragment
+        folded.clear();
+        words.clear();
+        for w in fragment
             .split(|c: char| !khabar_text::is_alphanumeric(c))
             .filter(|w| !w.is_empty())
-            .map(|w| {
-                let folded = khabar_text::normalize_for_search(w);
-                let stop = is_stop(&folded);
-                (w, folded, stop)
-            })
-            .collect();
+        {
+            let from = folded.len();
+            khabar_text::push_search_form(w, &mut folded);
+            let range = from..folded.len();
+            let stop = is_stop(folded.get(range.clone()).unwrap_or_default());
+            words.push((w, range, stop));
+        }
         for start in 0..words.len() {
             position += 1;
             for n in 1..=3 {
@@ -237,29 +244,28 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
                     continue;
                 }
                 key.clear();
-                for (at, (_, folded, _)) in gram.iter().enumerate() {
+                for (at, (_, range, _)) in gram.iter().enumerate() {
                     if at > 0 {
                         key.push(' ');
                     }
-                    key.push_str(folded);
+                    key.push_str(folded.get(range.clone()).unwrap_or_default());
                 }
                 // Most n-grams recur: the key is allocated only for a new one.
                 if let Some(seen) = candidates.get_mut(key.as_str()) {
                     seen.count += 1;
                     continue;
                 }
-                // Not seen before (the lookup above): inserted without a second search.
+                let mut written = [""; 3];
+                for (slot, (w, _, _)) in written.iter_mut().zip(gram) {
+                    *slot = w;
+                }
                 candidates.insert(
                     key.clone(),
                     Candidate {
-                        surface: gram
-                            .iter()
-                            .map(|(w, _, _)| *w)
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        words: written,
                         count: 1,
                         first: position,
-                        words: n,
+                        n,
                     },
                 );
             }
@@ -268,10 +274,10 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
     let total = position.max(1) as f64;
     let mut scored: Vec<(f64, Candidate)> = candidates
         .into_values()
-        .filter(|c| c.count >= 2 || c.words > 1)
+        .filter(|c| c.count >= 2 || c.n > 1)
         .map(|c| {
             let early = 1.0 + (1.0 - c.first as f64 / total);
-            let length = 1.0 + 0.6 * (c.words as f64 - 1.0);
+            let length = 1.0 + 0.6 * (c.n as f64 - 1.0);
             ((c.count as f64).sqrt() * length * early, c)
         })
         .collect();
@@ -282,15 +288,20 @@ pub fn keyphrases(text: &str, limit: usize) -> Vec<Keyphrase> {
         if chosen.len() == limit {
             break;
         }
+        let surface = candidate
+            .words
+            .get(..candidate.n)
+            .unwrap_or(&candidate.words)
+            .join(" ");
         // A phrase inside one already chosen, or holding one, adds nothing.
-        let folded = khabar_text::normalize_for_search(&candidate.surface);
+        let folded = khabar_text::normalize_for_search(&surface);
         let overlaps = chosen.iter().any(|k| {
             let other = khabar_text::normalize_for_search(&k.phrase);
             other.contains(&folded) || folded.contains(&other)
         });
         if !overlaps {
             chosen.push(Keyphrase {
-                phrase: candidate.surface,
+                phrase: surface,
                 score: (score / best) as f32,
             });
         }

@@ -285,8 +285,11 @@ impl Index {
     /// `max_entries` are left, the oldest down to nine tenths of it: a daemon that runs for
     /// months keeps only what `ttl` and `max_entries` ask for, and a full index pays for a sweep
     /// once per tenth of its size, not at every record.
-    fn evict(&mut self, oldest: DateTime<Utc>, max_entries: usize) {
+    ///
+    /// Returns the ids forgotten, for the state store to forget too.
+    fn evict(&mut self, oldest: DateTime<Utc>, max_entries: usize) -> Vec<RecordId> {
         self.since_sweep = 0;
+        let mut forgotten = Vec::new();
         let mut threshold = oldest;
         if self.len() > max_entries {
             let mut ages: Vec<DateTime<Utc>> =
@@ -314,6 +317,7 @@ impl Index {
                 self.near.remove(near);
             }
             self.slot_of.remove(&key_of(&entry.id));
+            forgotten.push(entry.id.to_record_id());
             *place = None;
             self.free.push(u32::try_from(slot).unwrap_or(u32::MAX));
         }
@@ -321,6 +325,7 @@ impl Index {
         let live = |slot: &mut u32| entries.get(*slot as usize).is_some_and(Option::is_some);
         self.by_url.retain(|_, slot| live(slot));
         self.by_content.retain(|_, slot| live(slot));
+        forgotten
     }
 
     fn live(&self, id: &RecordId, oldest: DateTime<Utc>) -> Option<&Entry> {
@@ -399,13 +404,16 @@ impl TransformConfig for DedupeConfig {
             index.insert(id, fp);
         }
         if index.len() > self.max_entries {
-            index.evict(oldest, self.max_entries);
+            for id in index.evict(oldest, self.max_entries) {
+                let _ = ctx.state.delete(&namespace, id.as_str()).await;
+            }
         }
         Ok(Box::new(Dedupe {
             config: self.clone(),
             namespace,
             state: Arc::clone(&ctx.state),
             index: Mutex::new(index),
+            forgotten: Mutex::new(Vec::new()),
         }))
     }
 }
@@ -415,9 +423,34 @@ struct Dedupe {
     namespace: String,
     state: Arc<dyn StateStore>,
     index: Mutex<Index>,
+    /// Fingerprints forgotten by the index and still in the state store: deleted a few per
+    /// record, so the store stays the size of the index without a pause at each sweep.
+    forgotten: Mutex<Vec<RecordId>>,
 }
 
+/// State-store deletes per record: more than the one fingerprint each record adds, so the
+/// backlog of a sweep drains.
+const DELETES_PER_RECORD: usize = 4;
+
 impl Dedupe {
+    /// Deletes some of the forgotten fingerprints from the state store.
+    async fn forget_some(&self) {
+        let batch: Vec<RecordId> = {
+            let mut forgotten = match self.forgotten.lock() {
+                Ok(f) => f,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let keep = forgotten.len().saturating_sub(DELETES_PER_RECORD);
+            forgotten.split_off(keep)
+        };
+        for id in batch {
+            if let Err(e) = self.state.delete(&self.namespace, id.as_str()).await {
+                // Left behind: the next start forgets it again.
+                tracing::debug!(stage = %self.namespace, error = %e, "cannot delete a forgotten fingerprint");
+            }
+        }
+    }
+
     fn find(
         &self,
         index: &Index,
@@ -487,7 +520,13 @@ impl Transform for Dedupe {
                 Err(poisoned) => poisoned.into_inner(),
             };
             if index.since_sweep >= SWEEP_EVERY || index.len() > self.config.max_entries {
-                index.evict(oldest, self.config.max_entries);
+                let forgotten = index.evict(oldest, self.config.max_entries);
+                if !forgotten.is_empty() {
+                    match self.forgotten.lock() {
+                        Ok(mut f) => f.extend(forgotten),
+                        Err(poisoned) => poisoned.into_inner().extend(forgotten),
+                    }
+                }
             }
             // A record seen before (a replay after a crash) keeps its cluster.
             if let Some(known) = index.live(&article.id, oldest) {
@@ -516,6 +555,7 @@ impl Transform for Dedupe {
             index.insert(article.id.clone(), fingerprint.clone());
             (found, fingerprint)
         };
+        self.forget_some().await;
         let bytes =
             serde_json::to_vec(&fingerprint).map_err(|e| StageError::permanent(e.to_string()))?;
         self.state
@@ -572,7 +612,9 @@ mod tests {
         }
         // Fingerprints older than 50 hours expire; of the 51 left, past `max_entries = 20`,
         // the 18 newest stay (nine tenths, so that the next sweep is a tenth away).
-        index.evict(now - chrono::TimeDelta::hours(50), 20);
+        let forgotten = index.evict(now - chrono::TimeDelta::hours(50), 20);
+        assert_eq!(forgotten.len(), 82);
+        assert!(forgotten.contains(&RecordId::from_url("https://x/99")));
         assert_eq!(index.len(), 18);
         assert_eq!(index.by_url.len(), 18);
         assert_eq!(index.by_content.len(), 18);

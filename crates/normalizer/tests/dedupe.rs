@@ -130,3 +130,37 @@ async fn exact_copies_replays_drop_restarts_and_expiry() {
     forgetful.process(&mut fresh).await.expect("process");
     assert!(fresh.duplicate_of.is_none());
 }
+
+#[tokio::test]
+async fn a_full_index_forgets_its_oldest_in_the_state_store_too() {
+    let state = Arc::new(MemoryStateStore::default());
+    let dedupe = stage(Arc::clone(&state), serde_json::json!({"max_entries": 10})).await;
+    for i in 0..40 {
+        let mut a = article(&format!("https://x.example/{i}"), &format!("{OTHER} {i}"));
+        assert_eq!(dedupe.process(&mut a).await, Ok(Verdict::Keep));
+    }
+    use khabar_core_model::StateStore;
+    let kept = state.keys("dedupe").await.expect("keys");
+    // Ten at most in memory, a sweep's backlog at most still being deleted: never all forty.
+    assert!(
+        kept.len() <= 12,
+        "{} fingerprints left in the store",
+        kept.len()
+    );
+    assert!(kept.contains(
+        &RecordId::from_url("https://x.example/39")
+            .as_str()
+            .to_string()
+    ));
+    assert!(!kept.contains(
+        &RecordId::from_url("https://x.example/0")
+            .as_str()
+            .to_string()
+    ));
+    // A restart reads only what is left, and still finds a copy among it (the forty texts
+    // differ by a number: near-duplicates of one story).
+    let again = stage(Arc::clone(&state), serde_json::json!({"max_entries": 10})).await;
+    let mut copy = article("https://elsewhere.example/39", &format!("{OTHER} 39"));
+    assert_eq!(again.process(&mut copy).await, Ok(Verdict::Keep));
+    assert!(copy.duplicate_of.is_some());
+}

@@ -195,7 +195,13 @@ impl Sink for JsonlSink {
                 results.push(Ok(()));
                 continue;
             }
-            match serde_json::to_string(&article.to_json(self.include_html)) {
+            let line = if self.include_html {
+                serde_json::to_string(article)
+            } else {
+                // Straight to text: no intermediate JSON tree, no copy of the page.
+                article.to_json_string_without_html()
+            };
+            match line {
                 Ok(line) => {
                     text.push_str(&line);
                     text.push('\n');

@@ -117,6 +117,12 @@ pub fn normalize_for_search(text: &str) -> String {
     out
 }
 
+/// Appends the search form of `text` to `out`: for callers that fold many short pieces (each
+/// word of a text) into one buffer instead of a string each.
+pub fn push_search_form(text: &str, out: &mut String) {
+    fold_into(text, out);
+}
+
 /// The search form of `text` with, for each of its chars, the byte offset in `text` of the
 /// char it came from: matches found in the search form map back to the text as written.
 pub fn normalize_with_offsets(text: &str) -> (String, Vec<usize>) {

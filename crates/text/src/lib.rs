@@ -13,6 +13,6 @@ pub mod relative;
 pub use dates::{parse_date, parse_metadata_date};
 pub use fold::{
     clean_text, collapse_whitespace, is_alphanumeric, nfc, normalize_for_search,
-    normalize_with_offsets, normalize_with_origins, Origins,
+    normalize_with_offsets, normalize_with_origins, push_search_form, Origins,
 };
 pub use relative::{hijri_to_gregorian, parse_hijri, parse_relative};
