@@ -278,6 +278,13 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         "| RSS at {tenth} delivered | {} |",
         show(rss_at(&samples, tenth), "MB")
     );
+    for quarter in 1..4u64 {
+        let mark = articles as u64 * quarter / 4;
+        println!(
+            "| RSS at {mark} delivered | {} |",
+            show(rss_at(&samples, mark), "MB")
+        );
+    }
     println!(
         "| RSS at the last sample ({last}) | {} |",
         show(samples.last().map(|s| s.rss_mb), "MB")
