@@ -3,7 +3,8 @@
 //! carry 20 new articles at every poll, until N articles (1,000,000 by default) are delivered,
 //! then stopped by SIGTERM; resident memory and articles delivered sampled every 10 s, plotted
 //! to `docs/soak-rss.png` (matplotlib, pinned, in a venv under `target/`) with the samples in
-//! `docs/soak-rss.csv`.
+//! `docs/soak-rss.csv`. `--without-sqlite` leaves the SQLite sink out (files
+//! `docs/soak-rss-without-sqlite.*`), to tell its share of the memory.
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -155,6 +156,22 @@ ax.set_title({title:?})\nax.grid(alpha=0.3)\nfig.tight_layout()\nfig.savefig({pn
     )
 }
 
+/// `text` without the TOML section headed `header` (up to the next section).
+fn without_section(text: &str, header: &str) -> String {
+    let mut out = String::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with('[') {
+            skipping = line.trim() == header;
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 pub fn soak(args: &[String]) -> Result<(), String> {
     let articles = flag(args, "--articles", 1_000_000).max(1000);
     let khabar = build_khabar_and_news_server()?;
@@ -173,6 +190,14 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         &format!("{:?}", geonames.display().to_string()),
     )
         + "\n[sinks.file]\ntype = \"jsonl\"\ninputs = [\"dedupe\"]\npath = \"articles.jsonl\"\n";
+    // `--without-sqlite`: the JSONL sink alone, to tell the SQLite store's share of the
+    // memory from the rest of the pipeline's.
+    let without_sqlite = args.iter().any(|a| a == "--without-sqlite");
+    let text = if without_sqlite {
+        without_section(&text, "[sinks.db]")
+    } else {
+        text
+    };
     let config = dir.join("khabar.toml");
     std::fs::write(&config, text).map_err(|e| e.to_string())?;
     let log_path = dir.join("khabar.log");
@@ -246,7 +271,12 @@ pub fn soak(args: &[String]) -> Result<(), String> {
 
     let docs = workspace_root().join("docs");
     std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
-    let csv = docs.join("soak-rss.csv");
+    let name = if without_sqlite {
+        "soak-rss-without-sqlite"
+    } else {
+        "soak-rss"
+    };
+    let csv = docs.join(format!("{name}.csv"));
     let mut rows = String::from("seconds,delivered,rss_mb\n");
     for s in &samples {
         rows.push_str(&format!(
@@ -255,7 +285,7 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         ));
     }
     std::fs::write(&csv, rows).map_err(|e| e.to_string())?;
-    let png = docs.join("soak-rss.png");
+    let png = docs.join(format!("{name}.png"));
     plot(
         &csv,
         &png,
@@ -300,7 +330,8 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     println!("| errors logged | {errors} |");
     println!("\nSamples: {}; plot: {}", csv.display(), png.display());
     println!(
-        "\n{FEEDS} feeds on {HOSTS} loopback hosts, {ITEMS} new items at every poll. Settings changed from `config/khabar.toml` (its value in brackets), a `jsonl` sink `file` after `dedupe` added:"
+        "\n{FEEDS} feeds on {HOSTS} loopback hosts, {ITEMS} new items at every poll. Settings changed from `config/khabar.toml` (its value in brackets), a `jsonl` sink `file` after `dedupe` added{}:",
+        if without_sqlite { ", the `sqlite` sink `db` left out" } else { "" }
     );
     for (setting, value, default) in PIPELINE_SETTINGS.iter().chain(&SOAK_SETTINGS) {
         println!("- `{setting}` = {value} ({default})");
