@@ -115,6 +115,28 @@ struct Sample {
     seconds: f64,
     rss_mb: f64,
     delivered: u64,
+    /// The daemon's last heap report: bytes allocated, and resident in the allocator's pages
+    /// (MB); the rest of the RSS is the C libraries' heaps, stacks and code.
+    heap: Option<(u64, u64)>,
+}
+
+/// The last `heap allocated_mb=… resident_mb=…` line the daemon logged (`khabar::memory`).
+fn last_heap_report(log: &Path) -> Option<(u64, u64)> {
+    let mut file = std::fs::File::open(log).ok()?;
+    let length = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(length.saturating_sub(16 * 1024)))
+        .ok()?;
+    let mut tail = String::new();
+    file.read_to_string(&mut tail).ok()?;
+    let line = tail.lines().rev().find(|l| l.contains("allocated_mb="))?;
+    let field = |name: &str| -> Option<u64> {
+        let rest = &line[line.find(name)? + name.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    Some((field("allocated_mb=")?, field("resident_mb=")?))
 }
 
 /// Articles per second over the samples that end at the first one past `mark`, starting a
@@ -143,9 +165,12 @@ fn plot(csv: &Path, png: &Path, title: &str) -> Result<(), String> {
     let script = format!(
         "import csv, matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n\
 rows = list(csv.DictReader(open({csv:?})))\n\
-x = [int(r['delivered']) for r in rows]\ny = [float(r['rss_mb']) for r in rows]\n\
-fig, ax = plt.subplots(figsize=(8, 4), dpi=100)\nax.plot(x, y, marker='.', linewidth=1)\n\
-ax.set_xlabel('articles delivered')\nax.set_ylabel('resident memory (MB)')\nax.set_ylim(bottom=0)\n\
+x = [int(r['delivered']) for r in rows]\n\
+fig, ax = plt.subplots(figsize=(8, 4), dpi=100)\n\
+series = [('rss_mb', 'process RSS'), ('heap_resident_mb', 'heap: resident'), ('heap_allocated_mb', 'heap: allocated')]\n\
+points = {{key: [(xi, float(r[key])) for xi, r in zip(x, rows) if r.get(key)] for key, _ in series}}\n\
+lines = [ax.plot([p[0] for p in points[key]], [p[1] for p in points[key]], marker='.', linewidth=1, label=label) for key, label in series if points[key]]\n\
+ax.set_xlabel('articles delivered')\nax.set_ylabel('memory (MB)')\nax.set_ylim(bottom=0)\nax.legend()\n\
 ax.set_title({title:?})\nax.grid(alpha=0.3)\nfig.tight_layout()\nfig.savefig({png:?})\n",
         csv = csv.display().to_string(),
         png = png.display().to_string(),
@@ -207,7 +232,7 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     command
         .args(["run", "--config"])
         .arg(&config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,khabar::memory=debug")
         .env("KHABAR__GLOBAL__DATA_DIR", dir.join("data"))
         .env("KHABAR__SOURCES__NEWS__OPML", &opml)
         .stdout(Stdio::null())
@@ -237,9 +262,11 @@ pub fn soak(args: &[String]) -> Result<(), String> {
                     seconds: started.elapsed().as_secs_f64(),
                     rss_mb: rss,
                     delivered: counter.count(),
+                    heap: last_heap_report(&log_path),
                 };
+                let (allocated, heap_resident) = sample.heap.unwrap_or_default();
                 eprintln!(
-                    "soak: {:>6.0} s  {:>9} articles  {:>6.0} MB",
+                    "soak: {:>6.0} s  {:>9} articles  {:>6.0} MB  (heap: {allocated} MB allocated, {heap_resident} MB resident)",
                     sample.seconds, sample.delivered, sample.rss_mb
                 );
                 if sample.delivered >= articles as u64 && stopping.is_none() {
@@ -277,10 +304,13 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         "soak-rss"
     };
     let csv = docs.join(format!("{name}.csv"));
-    let mut rows = String::from("seconds,delivered,rss_mb\n");
+    let mut rows = String::from("seconds,delivered,rss_mb,heap_allocated_mb,heap_resident_mb\n");
     for s in &samples {
+        let (allocated, resident) = s.heap.map_or((String::new(), String::new()), |(a, r)| {
+            (a.to_string(), r.to_string())
+        });
         rows.push_str(&format!(
-            "{:.1},{},{:.1}\n",
+            "{:.1},{},{:.1},{allocated},{resident}\n",
             s.seconds, s.delivered, s.rss_mb
         ));
     }
@@ -315,6 +345,17 @@ pub fn soak(args: &[String]) -> Result<(), String> {
             show(rss_at(&samples, mark), "MB")
         );
     }
+    let heap_at = |mark: u64| {
+        samples
+            .iter()
+            .find(|s| s.delivered >= mark)
+            .and_then(|s| s.heap)
+            .map_or("—".to_string(), |(a, r)| {
+                format!("{a} MB allocated, {r} MB resident")
+            })
+    };
+    println!("| heap at {tenth} delivered | {} |", heap_at(tenth));
+    println!("| heap at the last sample | {} |", heap_at(last));
     println!(
         "| RSS at the last sample ({last}) | {} |",
         show(samples.last().map(|s| s.rss_mb), "MB")

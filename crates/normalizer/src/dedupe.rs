@@ -443,6 +443,15 @@ impl Dedupe {
             let keep = forgotten.len().saturating_sub(DELETES_PER_RECORD);
             forgotten.split_off(keep)
         };
+        // One that came again since it was forgotten has a new fingerprint to keep.
+        let batch: Vec<RecordId> = {
+            let index = match self.index.lock() {
+                Ok(index) => index,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let known = |id: &RecordId| index.slot_of.contains_key(&key_of(&StoredId::of(id)));
+            batch.into_iter().filter(|id| !known(id)).collect()
+        };
         for id in batch {
             if let Err(e) = self.state.delete(&self.namespace, id.as_str()).await {
                 // Left behind: the next start forgets it again.

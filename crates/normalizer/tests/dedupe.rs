@@ -164,3 +164,29 @@ async fn a_full_index_forgets_its_oldest_in_the_state_store_too() {
     assert_eq!(again.process(&mut copy).await, Ok(Verdict::Keep));
     assert!(copy.duplicate_of.is_some());
 }
+
+#[tokio::test]
+async fn a_forgotten_record_that_comes_again_keeps_its_new_fingerprint() {
+    use khabar_core_model::StateStore;
+    let state = Arc::new(MemoryStateStore::default());
+    let dedupe = stage(Arc::clone(&state), serde_json::json!({"max_entries": 100})).await;
+    let first = RecordId::from_url("https://x.example/0");
+    for i in 0..101 {
+        let mut a = article(&format!("https://x.example/{i}"), &format!("{WIRE} {i}"));
+        assert_eq!(dedupe.process(&mut a).await, Ok(Verdict::Keep));
+    }
+    // The sweep at the 101st record forgot the eleven oldest, `first` among them (deleted last
+    // of them); it comes again before its delete has run, and the records after it drain the
+    // backlog.
+    let mut again = article("https://x.example/0", &format!("{WIRE} 0"));
+    assert_eq!(dedupe.process(&mut again).await, Ok(Verdict::Keep));
+    for i in 100..110 {
+        let mut a = article(&format!("https://y.example/{i}"), &format!("{OTHER} {i}"));
+        assert_eq!(dedupe.process(&mut a).await, Ok(Verdict::Keep));
+    }
+    let kept = state.keys("dedupe").await.expect("keys");
+    assert!(
+        kept.contains(&first.as_str().to_string()),
+        "the record seen again lost its fingerprint"
+    );
+}
