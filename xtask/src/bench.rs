@@ -182,17 +182,9 @@ impl NewsServer {
         Self::launch(feeds, items, addresses, threads, false)
     }
 
-    /// The same, each feed answering with its next `items` items at every poll.
-    pub(crate) fn start_rolling(
-        feeds: usize,
-        items: usize,
-        addresses: usize,
-        threads: usize,
-    ) -> Result<NewsServer, String> {
-        Self::launch(feeds, items, addresses, threads, true)
-    }
-
-    fn launch(
+    /// Starts the server; `rolling`: each feed answers with its next `items` items at every
+    /// poll.
+    pub(crate) fn launch(
         feeds: usize,
         items: usize,
         addresses: usize,

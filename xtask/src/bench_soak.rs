@@ -200,7 +200,7 @@ fn without_section(text: &str, header: &str) -> String {
 pub fn soak(args: &[String]) -> Result<(), String> {
     let articles = flag(args, "--articles", 1_000_000).max(1000);
     let khabar = build_khabar_and_news_server()?;
-    let server = NewsServer::start_rolling(FEEDS, ITEMS, HOSTS, 1)?;
+    let server = NewsServer::launch(FEEDS, ITEMS, HOSTS, 1, true)?;
     let dir = fresh_temp_dir("soak")?;
     let opml = dir.join("feeds.opml");
     news_opml(&opml, server.port, FEEDS, HOSTS)?;
