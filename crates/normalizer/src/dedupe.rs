@@ -159,28 +159,15 @@ enum StoredId {
 
 impl StoredId {
     fn of(id: &RecordId) -> StoredId {
-        let text = id.as_str().as_bytes();
-        let nibble = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
-        if text.len() == 32 {
-            let mut bytes = [0u8; 16];
-            let all = bytes.iter_mut().zip(text.chunks_exact(2)).all(|(b, pair)| {
-                match (nibble(pair[0]), nibble(pair[1])) {
-                    (Some(high), Some(low)) => {
-                        *b = high << 4 | low;
-                        true
-                    }
-                    _ => false,
-                }
-            });
-            if all {
+        let text = id.as_str();
+        // Lower-case only: an upper-case id must come back upper-case.
+        if text.len() == 32 && !text.bytes().any(|b| b.is_ascii_uppercase()) {
+            if let Some(Ok(bytes)) = khabar_core_model::hex::decode(text).map(<[u8; 16]>::try_from)
+            {
                 return StoredId::Digest(bytes);
             }
         }
-        StoredId::Text(id.as_str().into())
+        StoredId::Text(text.into())
     }
 
     fn to_record_id(&self) -> RecordId {
@@ -213,6 +200,10 @@ struct Index {
     near: NearIndex<u32>,
     /// Inserts since expired fingerprints were last swept out.
     since_sweep: usize,
+    /// Fingerprints forgotten here and still in the state store: deleted a few per record
+    /// ([`Index::take_deletes`]), so the store stays the size of the index without a pause at
+    /// each sweep.
+    unstored: Vec<RecordId>,
 }
 
 /// Inserts between two sweeps of expired fingerprints: often enough to keep the index near
@@ -229,6 +220,7 @@ impl Index {
             by_content: HashMap::new(),
             near: NearIndex::new(max_distance),
             since_sweep: 0,
+            unstored: Vec::new(),
         }
     }
 
@@ -328,6 +320,17 @@ impl Index {
         forgotten
     }
 
+    /// Up to `limit` forgotten fingerprints for the state store to delete, leaving out any
+    /// whose record came again since (it has a new fingerprint to keep).
+    fn take_deletes(&mut self, limit: usize) -> Vec<RecordId> {
+        let keep = self.unstored.len().saturating_sub(limit);
+        let batch = self.unstored.split_off(keep);
+        batch
+            .into_iter()
+            .filter(|id| !self.slot_of.contains_key(&key_of(&StoredId::of(id))))
+            .collect()
+    }
+
     fn live(&self, id: &RecordId, oldest: DateTime<Utc>) -> Option<&Entry> {
         let id = StoredId::of(id);
         let slot = *self.slot_of.get(&key_of(&id))?;
@@ -413,7 +416,6 @@ impl TransformConfig for DedupeConfig {
             namespace,
             state: Arc::clone(&ctx.state),
             index: Mutex::new(index),
-            forgotten: Mutex::new(Vec::new()),
         }))
     }
 }
@@ -423,9 +425,6 @@ struct Dedupe {
     namespace: String,
     state: Arc<dyn StateStore>,
     index: Mutex<Index>,
-    /// Fingerprints forgotten by the index and still in the state store: deleted a few per
-    /// record, so the store stays the size of the index without a pause at each sweep.
-    forgotten: Mutex<Vec<RecordId>>,
 }
 
 /// State-store deletes per record: more than the one fingerprint each record adds, so the
@@ -433,33 +432,6 @@ struct Dedupe {
 const DELETES_PER_RECORD: usize = 4;
 
 impl Dedupe {
-    /// Deletes some of the forgotten fingerprints from the state store.
-    async fn forget_some(&self) {
-        let batch: Vec<RecordId> = {
-            let mut forgotten = match self.forgotten.lock() {
-                Ok(f) => f,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            let keep = forgotten.len().saturating_sub(DELETES_PER_RECORD);
-            forgotten.split_off(keep)
-        };
-        // One that came again since it was forgotten has a new fingerprint to keep.
-        let batch: Vec<RecordId> = {
-            let index = match self.index.lock() {
-                Ok(index) => index,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            let known = |id: &RecordId| index.slot_of.contains_key(&key_of(&StoredId::of(id)));
-            batch.into_iter().filter(|id| !known(id)).collect()
-        };
-        for id in batch {
-            if let Err(e) = self.state.delete(&self.namespace, id.as_str()).await {
-                // Left behind: the next start forgets it again.
-                tracing::debug!(stage = %self.namespace, error = %e, "cannot delete a forgotten fingerprint");
-            }
-        }
-    }
-
     fn find(
         &self,
         index: &Index,
@@ -521,7 +493,7 @@ impl Transform for Dedupe {
         }
         let now = Utc::now();
         let oldest = oldest_kept(now, self.config.ttl);
-        let (found, fingerprint) = {
+        let (found, fingerprint, deletes) = {
             let mut index = match self.index.lock() {
                 Ok(index) => index,
                 // A panic while the index was held left it as it was between two records at
@@ -530,12 +502,7 @@ impl Transform for Dedupe {
             };
             if index.since_sweep >= SWEEP_EVERY || index.len() > self.config.max_entries {
                 let forgotten = index.evict(oldest, self.config.max_entries);
-                if !forgotten.is_empty() {
-                    match self.forgotten.lock() {
-                        Ok(mut f) => f.extend(forgotten),
-                        Err(poisoned) => poisoned.into_inner().extend(forgotten),
-                    }
-                }
+                index.unstored.extend(forgotten);
             }
             // A record seen before (a replay after a crash) keeps its cluster.
             if let Some(known) = index.live(&article.id, oldest) {
@@ -562,9 +529,14 @@ impl Transform for Dedupe {
                 seen_at: now,
             };
             index.insert(article.id.clone(), fingerprint.clone());
-            (found, fingerprint)
+            (found, fingerprint, index.take_deletes(DELETES_PER_RECORD))
         };
-        self.forget_some().await;
+        for id in deletes {
+            if let Err(e) = self.state.delete(&self.namespace, id.as_str()).await {
+                // Left behind: the next start forgets it again.
+                tracing::debug!(stage = %self.namespace, error = %e, "cannot delete a forgotten fingerprint");
+            }
+        }
         let bytes =
             serde_json::to_vec(&fingerprint).map_err(|e| StageError::permanent(e.to_string()))?;
         self.state
