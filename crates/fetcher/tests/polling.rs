@@ -514,3 +514,49 @@ async fn redirect_loops_stop_at_the_limit_and_article_redirects_are_followed() {
     assert_eq!(a.attrs["fetched_url"], server.url("/story?id=1"));
     assert!(a.html.as_deref().is_some_and(|h| h.contains("Story")));
 }
+
+#[tokio::test]
+async fn a_feed_remembers_what_it_shows_and_a_window_of_the_rest_not_its_whole_history() {
+    // Ten items a poll: a pinned story that never leaves, and nine that roll on by nine.
+    let round = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = TestServer::start({
+        let round = Arc::clone(&round);
+        move |_| {
+            let r = round.load(Ordering::SeqCst);
+            let mut items: Vec<(String, String)> =
+                vec![("pinned".into(), "https://ex.org/pinned".into())];
+            items.extend((0..9).map(|k| {
+                let n = r * 9 + k;
+                (format!("story {n}"), format!("https://ex.org/{n}"))
+            }));
+            let items: Vec<(&str, &str)> = items
+                .iter()
+                .map(|(t, l)| (t.as_str(), l.as_str()))
+                .collect();
+            Reply::ok("application/rss+xml", rss(&items))
+        }
+    });
+    let urls = vec![server.url("/rss")];
+    let state = Arc::new(MemoryStateStore::default());
+    let mut delivered = Vec::new();
+    for r in 0..30 {
+        round.store(r, Ordering::SeqCst);
+        let polled = poll_once("feed", settings(&urls, json!({})), state.clone()).await;
+        delivered.extend(polled.articles.into_iter().map(|a| a.url));
+    }
+    // Every story once, the pinned one included, though 270 came after it.
+    assert_eq!(delivered.len(), 1 + 30 * 9, "{delivered:?}");
+    assert_eq!(
+        delivered.iter().filter(|u| u.ends_with("/pinned")).count(),
+        1
+    );
+    // Five times the feed's ten items is below the floor of 100 ids.
+    let s = feed_state(&state, &urls[0]).await;
+    assert_eq!(s.seen.len(), 100);
+    assert_eq!(s.items_seen, 271);
+    // A story that fell out of the window and comes back is new again (sinks keep one
+    // record per id).
+    round.store(0, Ordering::SeqCst);
+    let again = poll_once("feed", settings(&urls, json!({})), state.clone()).await;
+    assert_eq!(again.articles.len(), 9);
+}

@@ -1,7 +1,9 @@
 //! `cargo xtask bench dedupe`: what a near-duplicate lookup and insert cost with 10k, 100k,
 //! 250k (the stage's default `max_entries`) and 1M SimHashes stored, at the default
-//! `max_distance = 10`, in the multi-index that `dedupe` uses and in the banding it replaced
-//! (11 bands of 5–6 bits, the pigeonhole at k = 10), re-created here for the comparison.
+//! `max_distance = 10`, in the approximate multi-index that `dedupe` uses by default, in the
+//! exact one (`near_search = "exact"`), and in the banding they replaced (11 bands of 5–6
+//! bits, the pigeonhole at k = 10), re-created here for the comparison; and how many
+//! near-copies the approximate search finds, against the exact one.
 //!
 //! Hashes are pseudo-random (xorshift, fixed seed), as SimHashes of unrelated texts are; a
 //! tenth of the queries are planted near-copies (4 to 10 bits away) of stored hashes, so the
@@ -91,81 +93,127 @@ fn per_operation(spent: Duration) -> f64 {
     spent.as_secs_f64() * 1e6 / ROUND as f64
 }
 
+/// The fastest of three rounds of lookups, and what each lookup found in the last (whether a
+/// stored hash within the distance, and its distance).
+fn time_lookups(
+    asked: &[(u64, bool)],
+    mut nearest: impl FnMut(u64) -> Option<u32>,
+) -> (Duration, Vec<Option<u32>>) {
+    let mut fastest = Duration::MAX;
+    let mut found = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        found = asked.iter().map(|(query, _)| nearest(*query)).collect();
+        fastest = fastest.min(started.elapsed());
+    }
+    (fastest, found)
+}
+
+/// The fastest of three rounds of `ROUND` inserts, each round removed again afterwards so
+/// that every round starts from the same index.
+fn time_inserts(index: &mut NearIndex<usize>) -> Duration {
+    let mut fastest = Duration::MAX;
+    for round in 0..3u64 {
+        let fresh: Vec<u64> = stream(7000 + round).take(ROUND).collect();
+        let started = Instant::now();
+        let slots: Vec<u32> = fresh
+            .iter()
+            .enumerate()
+            .map(|(i, h)| index.insert(*h, i))
+            .collect();
+        fastest = fastest.min(started.elapsed());
+        for slot in slots {
+            index.remove(slot);
+        }
+    }
+    fastest
+}
+
+/// Planted near-copies exactly `bits` away from stored hashes that the approximate index
+/// finds, per thousand.
+fn recall_at(index: &NearIndex<usize>, stored: &[u64], bits: u32) -> f64 {
+    let mut random = stream(500 + u64::from(bits));
+    let trials = 5000;
+    let found = (0..trials)
+        .filter(|_| {
+            let base = stored[(random.next().unwrap_or(0) as usize) % stored.len()];
+            let mut query = base;
+            while (query ^ base).count_ones() < bits {
+                query ^= 1 << (random.next().unwrap_or(0) % 64);
+            }
+            index.nearest(query, |_| true).is_some()
+        })
+        .count();
+    found as f64 / trials as f64
+}
+
 fn main() {
-    println!("| stored | multi-index lookup µs | multi-index insert µs | banded lookup µs | banded insert µs |");
-    println!("|---|---|---|---|---|");
+    println!("| stored | approximate lookup µs | approximate insert µs | exact lookup µs | exact insert µs | banded lookup µs | planted copies found, approximate / exact |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut recall_rows = Vec::new();
     for stored_count in [10_000usize, 100_000, 250_000, 1_000_000] {
         let stored: Vec<u64> = stream(42).take(stored_count).collect();
-        let mut index = NearIndex::new(MAX_DISTANCE);
+        let mut approximate = NearIndex::new(MAX_DISTANCE);
+        let mut exact = NearIndex::exact(MAX_DISTANCE);
         let mut banded = Banded {
             bands: HashMap::new(),
             hashes: Vec::new(),
         };
         for (i, hash) in stored.iter().enumerate() {
-            index.insert(*hash, i);
+            approximate.insert(*hash, i);
+            exact.insert(*hash, i);
             banded.insert(*hash);
         }
-        let mut times = [Duration::MAX; 4];
-        for round in 0..3u64 {
-            let asked = queries(&stored, 1000 + round);
-            let started = Instant::now();
-            let mut found = 0;
-            for (query, planted) in &asked {
-                let hit = index.nearest(*query, |_| true).is_some();
-                if *planted && !hit {
-                    eprintln!("missed a planted near-copy");
-                    std::process::exit(1);
-                }
-                found += usize::from(hit);
-            }
-            times[0] = times[0].min(started.elapsed());
-            let started = Instant::now();
-            let mut found_banded = 0;
-            for (query, _) in &asked {
-                found_banded += usize::from(banded.nearest(*query).is_some());
-            }
-            times[2] = times[2].min(started.elapsed());
-            if found != found_banded {
-                eprintln!("the two designs disagree: {found} against {found_banded}");
+        let asked = queries(&stored, 1000);
+        let (approximate_time, approximate_found) =
+            time_lookups(&asked, |q| approximate.nearest(q, |_| true).map(|(_, d)| d));
+        let (exact_time, exact_found) =
+            time_lookups(&asked, |q| exact.nearest(q, |_| true).map(|(_, d)| d));
+        let (banded_time, banded_found) = time_lookups(&asked, |q| banded.nearest(q));
+        if exact_found != banded_found {
+            eprintln!("the exact index and the banding disagree at {stored_count} stored");
+            std::process::exit(1);
+        }
+        let planted = asked.iter().filter(|(_, planted)| *planted).count();
+        let mut found = [0usize; 2];
+        for (((_, was_planted), a), e) in asked.iter().zip(&approximate_found).zip(&exact_found) {
+            if e.is_none() && *was_planted {
+                eprintln!("the exact index missed a planted near-copy");
                 std::process::exit(1);
             }
-            // Inserts: new hashes, removed again so every round starts from the same index.
-            let fresh: Vec<u64> = stream(7000 + round).take(ROUND).collect();
-            let started = Instant::now();
-            let slots: Vec<u32> = fresh
-                .iter()
-                .enumerate()
-                .map(|(i, h)| index.insert(*h, i))
-                .collect();
-            times[1] = times[1].min(started.elapsed());
-            for slot in slots {
-                index.remove(slot);
+            if a.is_some() && a != e && e.is_some_and(|e| a.is_some_and(|a| a < e)) {
+                eprintln!("the approximate index found nearer than the exact one");
+                std::process::exit(1);
             }
-            let mut copy = Banded {
-                bands: HashMap::new(),
-                hashes: Vec::new(),
-            };
-            std::mem::swap(&mut copy, &mut banded);
-            let started = Instant::now();
-            for hash in &fresh {
-                copy.insert(*hash);
-            }
-            times[3] = times[3].min(started.elapsed());
-            // Back to the stored set for the next round.
-            banded = Banded {
-                bands: HashMap::new(),
-                hashes: Vec::new(),
-            };
-            for hash in &stored {
-                banded.insert(*hash);
+            if *was_planted {
+                found[0] += usize::from(a.is_some());
+                found[1] += usize::from(e.is_some());
             }
         }
+        let approximate_insert = time_inserts(&mut approximate);
+        let exact_insert = time_inserts(&mut exact);
         println!(
-            "| {stored_count} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            per_operation(times[0]),
-            per_operation(times[1]),
-            per_operation(times[2]),
-            per_operation(times[3])
+            "| {stored_count} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} / {} of {planted} |",
+            per_operation(approximate_time),
+            per_operation(approximate_insert),
+            per_operation(exact_time),
+            per_operation(exact_insert),
+            per_operation(banded_time),
+            found[0],
+            found[1],
         );
+        if stored_count == 250_000 {
+            recall_rows = (6..=MAX_DISTANCE)
+                .map(|bits| (bits, recall_at(&approximate, &stored, bits)))
+                .collect();
+        }
+    }
+    println!(
+        "\nApproximate search ({} cuts), share of near-copies exactly so many bits away that it finds (5,000 each, 250,000 stored; the exact search finds all):\n",
+        NearIndex::<usize>::new(MAX_DISTANCE).cuts()
+    );
+    println!("| bits apart | found |\n|---|---|");
+    for (bits, recall) in recall_rows {
+        println!("| {bits} | {:.1} % |", recall * 100.0);
     }
 }

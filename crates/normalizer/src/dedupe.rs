@@ -45,6 +45,21 @@ pub struct DedupeConfig {
     /// forgotten before `ttl`, and the stage says how far back it still reaches.
     #[serde(default = "default_max_entries")]
     pub max_entries: usize,
+    /// How near-duplicates more than 7 bits apart are searched: `"approximate"` (the default:
+    /// a lookup costs about the same at a million fingerprints as at ten thousand, and finds
+    /// 98 % of pairs exactly `max_distance` bits apart, all pairs up to 7) or `"exact"` (never
+    /// misses one, at a cost that grows with the index; see [`crate::near`]).
+    #[serde(default)]
+    pub near_search: NearSearch,
+}
+
+/// `near_search` of `[transforms.<id>] type = "dedupe"`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NearSearch {
+    #[default]
+    Approximate,
+    Exact,
 }
 
 /// A week of a 1,000-feed monitor at 35 new articles per feed a day, in about 50 MB: copies of
@@ -211,14 +226,26 @@ struct Index {
 const SWEEP_EVERY: usize = 4096;
 
 impl Index {
-    fn new(max_distance: u32) -> Index {
+    /// An empty index with room for `max_entries` fingerprints (up to a million) made up
+    /// front: its tables are claimed once, when the stage starts, rather than growing with
+    /// every record until the index is full — so a long run's memory is flat from its first
+    /// minutes, and what does grow later is not the index.
+    fn new(max_distance: u32, search: NearSearch, max_entries: usize) -> Index {
+        // A sweep comes every `SWEEP_EVERY` records, so the index may run that far past its
+        // bound before it is cut back.
+        let room = max_entries.min(1_000_000).saturating_add(SWEEP_EVERY);
+        let mut near = match search {
+            NearSearch::Approximate => NearIndex::new(max_distance),
+            NearSearch::Exact => NearIndex::exact(max_distance),
+        };
+        near.reserve(room);
         Index {
-            entries: Vec::new(),
+            entries: Vec::with_capacity(room),
             free: Vec::new(),
-            slot_of: HashMap::new(),
-            by_url: HashMap::new(),
-            by_content: HashMap::new(),
-            near: NearIndex::new(max_distance),
+            slot_of: HashMap::with_capacity(room),
+            by_url: HashMap::with_capacity(room),
+            by_content: HashMap::with_capacity(room),
+            near,
             since_sweep: 0,
             unstored: Vec::new(),
         }
@@ -382,7 +409,7 @@ impl TransformConfig for DedupeConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let namespace = ctx.stage_id.clone();
         let oldest = oldest_kept(Utc::now(), self.ttl);
-        let mut index = Index::new(self.max_distance);
+        let mut index = Index::new(self.max_distance, self.near_search, self.max_entries);
         let keys = ctx
             .state
             .keys(&namespace)
@@ -585,7 +612,7 @@ mod tests {
     #[test]
     fn the_index_forgets_what_ttl_and_max_entries_ask_for() {
         let now = Utc::now();
-        let mut index = Index::new(10);
+        let mut index = Index::new(10, NearSearch::Approximate, 1000);
         for i in 0..100u64 {
             let url = format!("https://x/{i}");
             let seen_at = now - chrono::TimeDelta::hours(i64::try_from(i).unwrap_or(0));

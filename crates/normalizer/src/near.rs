@@ -1,10 +1,21 @@
 //! Near-duplicate search over 64-bit SimHashes by multi-index hashing: every stored hash is
-//! filed under each of its four 16-bit blocks. Two hashes at most `k` bits apart differ in
-//! at most `k / 4` bits in one of those blocks (pigeonhole), so a query looks up, in each
-//! block's table, every value within that radius of its own block (137 values per block at
-//! `k = 10`), and checks the exact distance of what it finds there. A lookup costs the same
-//! whatever the index holds, apart from the few hashes sharing a bucket (one in 65,536 of
-//! those stored, per probe); nothing within `k` is ever missed.
+//! cut into four 16-bit blocks and filed under each. Two hashes at most `k` bits apart differ
+//! in at most `k / 4` bits in one of those blocks (pigeonhole), so a query looks up, in each
+//! block's table, every value within that radius of its own block, and checks the exact
+//! distance of what it finds there.
+//!
+//! That is exact, and cheap up to `k = 7` (17 probes per block). At the default `k = 10` the
+//! radius becomes 2 (137 probes per block), and each probe reads a bucket holding one in
+//! 65,536 of the stored hashes: a lookup then costs about 35 times more at a million stored
+//! than at ten thousand. So past 7 bits the search is approximate by default: it keeps the
+//! radius at 1 and cuts the hash several times over, each time after a different fixed
+//! shuffle of its bits. One cut finds every pair up to 7 bits apart and most pairs further
+//! apart (those whose differing bits do not land two or more in every block); each further
+//! cut, independent of the others, catches most of what the previous ones missed. The number
+//! of cuts is the fewest that find 98 % of pairs exactly `k` bits apart (three at `k = 10`,
+//! where 99.8 % of pairs 9 bits apart and all pairs up to 7 are found); `bench dedupe`
+//! measures the recall against the exact search. `NearIndex::exact` keeps the single exact
+//! cut at any `k`.
 //!
 //! Banding the hash into `k + 1` blocks instead (the usual pigeonhole) leaves blocks of five
 //! or six bits at `k = 10`, whose buckets each hold a sixtieth of the index: a lookup then
@@ -13,17 +24,109 @@
 /// Bits per block, and blocks per hash.
 const BLOCK_BITS: u32 = 16;
 const BLOCKS: usize = 4;
-const BUCKETS: usize = 1 << BLOCK_BITS;
+
+/// The share of pairs exactly `max_distance` bits apart an approximate search finds.
+const TARGET_RECALL: f64 = 0.98;
+/// Most cuts an approximate search makes; a distance that needs more is searched exactly.
+const MOST_CUTS: usize = 8;
+
+/// A fixed reordering of a hash's 64 bits, applied a byte at a time through lookup tables.
+struct Shuffle {
+    by_byte: Box<[[u64; 256]; 8]>,
+}
+
+impl Shuffle {
+    /// Bit `i` of a hash moves to bit `to[i]`.
+    fn new(to: &[u32; 64]) -> Shuffle {
+        let mut by_byte = Box::new([[0u64; 256]; 8]);
+        for (byte, table) in by_byte.iter_mut().enumerate() {
+            for (value, moved) in table.iter_mut().enumerate() {
+                for bit in 0..8 {
+                    if value >> bit & 1 == 1 {
+                        *moved |= 1u64 << to[byte * 8 + bit];
+                    }
+                }
+            }
+        }
+        Shuffle { by_byte }
+    }
+
+    /// The `number`th shuffle: the identity first, then permutations drawn from a fixed seed
+    /// (the same in every build and run, though nothing stored depends on them).
+    fn numbered(number: usize) -> Shuffle {
+        let mut to: [u32; 64] = std::array::from_fn(|i| i as u32);
+        let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ number as u64;
+        for _ in 0..number {
+            // Fisher–Yates with xorshift: a fresh permutation per further cut.
+            for i in (1..64usize).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                to.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+        }
+        Shuffle::new(&to)
+    }
+
+    fn apply(&self, hash: u64) -> u64 {
+        self.by_byte
+            .iter()
+            .enumerate()
+            // The cast keeps the byte being looked up.
+            .fold(0, |moved, (byte, table)| {
+                moved | table[usize::from((hash >> (byte * 8)) as u8)]
+            })
+    }
+}
+
+/// The odds that one cut with probe radius 1 finds a pair exactly `distance` bits apart: one
+/// minus the share of ways to place the differing bits with two or more in every block.
+fn one_cut_recall(distance: u32) -> f64 {
+    fn choose(n: u32, k: u32) -> f64 {
+        (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
+    }
+    let distance = distance.min(64);
+    // Ways to put `bits` differing bits in `blocks` blocks, at least two in each.
+    let mut ways = vec![1.0f64; 1];
+    for _ in 0..BLOCKS {
+        let mut next = vec![0.0f64; distance as usize + 1];
+        for (placed, count) in ways.iter().enumerate() {
+            for here in 2..=BLOCK_BITS {
+                if let Some(slot) = next.get_mut(placed + here as usize) {
+                    *slot += count * choose(BLOCK_BITS, here);
+                }
+            }
+        }
+        ways = next;
+    }
+    let missed = ways.get(distance as usize).copied().unwrap_or(0.0);
+    1.0 - missed / choose(64, distance)
+}
+
+/// Cuts for an approximate search at `max_distance`, or `None` where one exact cut is as good
+/// (up to 7 bits) or the approximation would need too many.
+fn approximate_cuts(max_distance: u32) -> Option<usize> {
+    if max_distance < 4 * 2 {
+        return None;
+    }
+    let one = one_cut_recall(max_distance);
+    (1..=MOST_CUTS).find(|cuts| 1.0 - (1.0 - one).powi(*cuts as i32) >= TARGET_RECALL)
+}
 
 /// Hashes and what they stand for, searchable by Hamming distance.
 pub struct NearIndex<T> {
     max_distance: u32,
-    /// Every 16-bit mask of at most `max_distance / 4` bits: the probes around a block.
+    /// Every 16-bit mask of at most the probe radius in bits.
     probes: Vec<u16>,
-    /// Per block, per block value: (the 32 bits after the block, slot) of the hashes filed
-    /// there — half the bytes of the whole hash, and enough to rule out nearly every candidate
-    /// without reading its slot. Allocated on the first insert.
-    tables: Vec<Vec<Vec<(u32, u32)>>>,
+    /// One per cut; a hash is shuffled by it before it is cut into blocks.
+    shuffles: Vec<Shuffle>,
+    /// Per cut and block (cut-major): the shuffled hashes filed under their block value, each
+    /// as the 32 bits after the block and its slot — half the bytes of the whole hash, and
+    /// enough to rule out nearly every candidate without reading its slot. Allocated on the
+    /// first insert.
+    tables: Vec<Table>,
+    /// Hashes the tables are first sized for.
+    expected: usize,
     slots: Vec<Option<(u64, T)>>,
     free: Vec<u32>,
     len: usize,
@@ -41,22 +144,170 @@ fn after_block(hash: u64, number: usize) -> u32 {
     (hash.rotate_right(number as u32 * BLOCK_BITS) >> BLOCK_BITS) as u32
 }
 
+/// The hashes filed under one block of one cut: an open-addressing table with linear probing,
+/// each entry homed by its block value in block order, so that the entries of one value sit
+/// together and a probe reads one or two cache lines. One flat allocation, made zeroed (the
+/// pages become resident as entries land in them) and doubled when it is seven tenths full.
+struct Table {
+    /// Per cell: the 32 bits after the block, the slot plus one (0: an empty cell), the block.
+    cells: Vec<[u32; 3]>,
+    len: usize,
+}
+
+impl Table {
+    fn with_capacity(entries: usize) -> Table {
+        let cells = (entries.max(16) / 7).saturating_mul(10).max(64);
+        Table {
+            cells: vec![[0; 3]; cells],
+            len: 0,
+        }
+    }
+
+    /// Where entries of `block` start looking for a cell.
+    fn home(&self, block: usize) -> usize {
+        block.saturating_mul(self.cells.len()) >> BLOCK_BITS
+    }
+
+    fn next(&self, cell: usize) -> usize {
+        if cell + 1 == self.cells.len() {
+            0
+        } else {
+            cell + 1
+        }
+    }
+
+    fn insert(&mut self, block: usize, after: u32, slot: u32) {
+        if (self.len + 1) * 10 > self.cells.len() * 7 {
+            self.grow();
+        }
+        let mut cell = self.home(block);
+        // Below seven tenths full there is always an empty cell ahead.
+        while self.cells.get(cell).is_some_and(|c| c[1] != 0) {
+            cell = self.next(cell);
+        }
+        if let Some(place) = self.cells.get_mut(cell) {
+            // The block is 16 bits; the cast is lossless.
+            *place = [after, slot.saturating_add(1), block as u32];
+            self.len += 1;
+        }
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.cells);
+        self.cells = vec![[0; 3]; old.len().saturating_mul(2).max(64)];
+        self.len = 0;
+        for [after, slot_plus_one, block] in old {
+            if slot_plus_one != 0 {
+                self.insert(block as usize, after, slot_plus_one - 1);
+            }
+        }
+    }
+
+    /// The (32 bits after the block, slot) of the entries filed under `block`.
+    fn entries(&self, block: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let mut cell = self.home(block);
+        let mut seen = 0;
+        std::iter::from_fn(move || loop {
+            let [after, slot_plus_one, filed] = *self.cells.get(cell)?;
+            // An empty cell ends the run; so does a full lap (never reached below 7/10 full).
+            if slot_plus_one == 0 || seen == self.cells.len() {
+                return None;
+            }
+            cell = self.next(cell);
+            seen += 1;
+            if filed as usize == block {
+                return Some((after, slot_plus_one - 1));
+            }
+        })
+    }
+
+    fn remove(&mut self, block: usize, slot: u32) {
+        let mut cell = self.home(block);
+        loop {
+            let Some(&[_, slot_plus_one, filed]) = self.cells.get(cell) else {
+                return;
+            };
+            if slot_plus_one == 0 {
+                return;
+            }
+            if filed as usize == block && slot_plus_one - 1 == slot {
+                break;
+            }
+            cell = self.next(cell);
+        }
+        // Backward-shift deletion: entries further along the run that may live in the hole
+        // move into it, so every entry stays reachable from its home without tombstones.
+        let mut hole = cell;
+        let mut at = self.next(hole);
+        while let Some(&[after, slot_plus_one, filed]) = self.cells.get(at) {
+            if slot_plus_one == 0 {
+                break;
+            }
+            let home = self.home(filed as usize);
+            // Movable unless its home lies cyclically in (hole, at].
+            let stays = if hole < at {
+                hole < home && home <= at
+            } else {
+                hole < home || home <= at
+            };
+            if !stays {
+                if let Some(place) = self.cells.get_mut(hole) {
+                    *place = [after, slot_plus_one, filed];
+                }
+                hole = at;
+            }
+            at = self.next(at);
+        }
+        if let Some(place) = self.cells.get_mut(hole) {
+            *place = [0; 3];
+        }
+        self.len = self.len.saturating_sub(1);
+    }
+}
+
 impl<T> NearIndex<T> {
-    /// An index answering "which stored hash is within `max_distance` bits" (0 to 64).
+    /// An index answering "which stored hash is within `max_distance` bits" (0 to 64):
+    /// exact up to 7 bits, approximate past them (see the module's notes).
     pub fn new(max_distance: u32) -> Self {
         let max_distance = max_distance.min(64);
-        let radius = max_distance / BLOCKS as u32;
+        match approximate_cuts(max_distance) {
+            Some(cuts) => Self::with_cuts(max_distance, 1, cuts),
+            None => Self::exact(max_distance),
+        }
+    }
+
+    /// An index that never misses a hash within `max_distance` bits, whatever it costs.
+    pub fn exact(max_distance: u32) -> Self {
+        let max_distance = max_distance.min(64);
+        Self::with_cuts(max_distance, max_distance / BLOCKS as u32, 1)
+    }
+
+    fn with_cuts(max_distance: u32, radius: u32, cuts: usize) -> Self {
         let probes = (0..=u16::MAX)
             .filter(|mask| mask.count_ones() <= radius)
             .collect();
         NearIndex {
             max_distance,
             probes,
+            shuffles: (0..cuts).map(Shuffle::numbered).collect(),
             tables: Vec::new(),
+            expected: 0,
             slots: Vec::new(),
             free: Vec::new(),
             len: 0,
         }
+    }
+
+    /// Sizes the tables for `entries` hashes up front (they grow past it, a doubling at a
+    /// time): a caller that knows its bound pays for it once, not in steps as it fills.
+    pub fn reserve(&mut self, entries: usize) {
+        self.expected = self.expected.max(entries);
+        self.slots.reserve(entries.saturating_sub(self.slots.len()));
+    }
+
+    /// How many times each hash is cut (1 when the search is exact).
+    pub fn cuts(&self) -> usize {
+        self.shuffles.len()
     }
 
     pub fn len(&self) -> usize {
@@ -67,10 +318,24 @@ impl<T> NearIndex<T> {
         self.len == 0
     }
 
+    /// Each table with the block of `hash` it files or looks up: (table, block number,
+    /// shuffled hash).
+    fn placements(&self, hash: u64) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
+        self.shuffles
+            .iter()
+            .enumerate()
+            .flat_map(move |(cut, shuffle)| {
+                let shuffled = shuffle.apply(hash);
+                (0..BLOCKS).map(move |number| (cut * BLOCKS + number, number, shuffled))
+            })
+    }
+
     /// Files `hash` for `value`; returns its slot, which [`remove`](Self::remove) takes.
     pub fn insert(&mut self, hash: u64, value: T) -> u32 {
         if self.tables.is_empty() {
-            self.tables = (0..BLOCKS).map(|_| vec![Vec::new(); BUCKETS]).collect();
+            self.tables = (0..BLOCKS * self.shuffles.len())
+                .map(|_| Table::with_capacity(self.expected))
+                .collect();
         }
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -85,9 +350,10 @@ impl<T> NearIndex<T> {
         if let Some(place) = self.slots.get_mut(slot as usize) {
             *place = Some((hash, value));
         }
-        for (number, table) in self.tables.iter_mut().enumerate() {
-            if let Some(bucket) = table.get_mut(block(hash, number)) {
-                bucket.push((after_block(hash, number), slot));
+        let placements: Vec<(usize, usize, u64)> = self.placements(hash).collect();
+        for (table, number, shuffled) in placements {
+            if let Some(table) = self.tables.get_mut(table) {
+                table.insert(block(shuffled, number), after_block(shuffled, number), slot);
             }
         }
         self.len += 1;
@@ -97,11 +363,10 @@ impl<T> NearIndex<T> {
     /// Forgets the hash in `slot`; returns what it stood for.
     pub fn remove(&mut self, slot: u32) -> Option<T> {
         let (hash, value) = self.slots.get_mut(slot as usize)?.take()?;
-        for (number, table) in self.tables.iter_mut().enumerate() {
-            if let Some(bucket) = table.get_mut(block(hash, number)) {
-                if let Some(at) = bucket.iter().position(|(_, s)| *s == slot) {
-                    bucket.swap_remove(at);
-                }
+        let placements: Vec<(usize, usize, u64)> = self.placements(hash).collect();
+        for (table, number, shuffled) in placements {
+            if let Some(table) = self.tables.get_mut(table) {
+                table.remove(block(shuffled, number), slot);
             }
         }
         self.free.push(slot);
@@ -113,14 +378,14 @@ impl<T> NearIndex<T> {
     /// its distance; of equally near ones, the one in the lowest slot.
     pub fn nearest(&self, hash: u64, mut accept: impl FnMut(&T) -> bool) -> Option<(&T, u32)> {
         let mut best: Option<(u32, u32)> = None;
-        for (number, table) in self.tables.iter().enumerate() {
-            let own = block(hash, number);
+        for (table, number, shuffled) in self.placements(hash) {
+            let Some(table) = self.tables.get(table) else {
+                continue;
+            };
+            let own = block(shuffled, number);
+            let own_after = after_block(shuffled, number);
             for probe in &self.probes {
-                let Some(bucket) = table.get(own ^ usize::from(*probe)) else {
-                    continue;
-                };
-                let own_after = after_block(hash, number);
-                for &(stored_after, slot) in bucket {
+                for (stored_after, slot) in table.entries(own ^ usize::from(*probe)) {
                     // The bits of the block and the 32 after it differ at least this much:
                     // past `max_distance`, the whole hash need not be read.
                     let at_least = probe.count_ones() + (stored_after ^ own_after).count_ones();
@@ -175,8 +440,13 @@ mod tests {
 
     #[test]
     fn finds_every_hash_within_the_distance_and_nothing_beyond() {
-        for max_distance in [0, 3, 6, 10, 13] {
-            let mut index = NearIndex::new(max_distance);
+        for (max_distance, exact) in [(0, false), (3, false), (7, false), (10, true), (13, true)] {
+            let mut index = if exact {
+                NearIndex::exact(max_distance)
+            } else {
+                NearIndex::new(max_distance)
+            };
+            assert_eq!(index.cuts(), 1, "k={max_distance} is searched exactly");
             let mut values = stream(7);
             let stored: Vec<u64> = values.by_ref().take(2000).collect();
             for (i, hash) in stored.iter().enumerate() {
@@ -221,5 +491,92 @@ mod tests {
             .nearest(0xFFFF_0000_FFFF_0000, |v| *v != "c")
             .is_none());
         let _ = b;
+    }
+
+    #[test]
+    fn one_cut_finds_what_counting_says() {
+        // 16·16 ways out of C(64, 2) put both bits of a pair 2 apart in different blocks;
+        // a single cut still finds every pair up to 7, and at 8 misses only 2-2-2-2 spreads.
+        assert_eq!(one_cut_recall(7), 1.0);
+        let spread_2222 = 120f64.powi(4) / 4_426_165_368.0;
+        assert!((one_cut_recall(8) - (1.0 - spread_2222)).abs() < 1e-9);
+        assert_eq!(approximate_cuts(7), None);
+        assert_eq!(approximate_cuts(8), Some(2));
+        assert_eq!(approximate_cuts(10), Some(3));
+        assert_eq!(
+            approximate_cuts(20),
+            None,
+            "too many cuts: searched exactly"
+        );
+    }
+
+    #[test]
+    fn the_approximate_search_finds_nearly_every_near_copy_and_never_a_far_one() {
+        let max_distance = 10;
+        let mut index = NearIndex::new(max_distance);
+        assert_eq!(index.cuts(), 3);
+        let stored: Vec<u64> = stream(11).take(5000).collect();
+        for (i, hash) in stored.iter().enumerate() {
+            index.insert(*hash, i);
+        }
+        let mut pick = stream(5);
+        for bits in 0..=12u32 {
+            let mut found = 0;
+            let trials = 2000;
+            for i in 0..trials {
+                let base = stored[i % stored.len()];
+                let query = flip(base, bits, &mut pick);
+                match index.nearest(query, |_| true) {
+                    Some((_, distance)) => {
+                        assert!(distance <= max_distance, "{bits} bits: found {distance}");
+                        found += 1;
+                    }
+                    None => assert!(bits > 7, "{bits} bits apart is always found"),
+                }
+            }
+            let recall = f64::from(found) / trials as f64;
+            let floor = match bits {
+                0..=7 => 1.0,
+                8 | 9 => 0.99,
+                10 => 0.96,
+                _ => 0.0,
+            };
+            assert!(recall >= floor, "{bits} bits apart: recall {recall}");
+        }
+    }
+
+    #[test]
+    fn a_table_keeps_what_was_filed_through_growth_removal_and_wrap_around() {
+        let mut table = Table::with_capacity(0);
+        let mut model: std::collections::BTreeMap<u32, (usize, u32)> = Default::default();
+        let mut random = stream(3);
+        // Blocks crowd the top of the range, so runs wrap past the last cell.
+        let mut block = || 65_500 + (random.next().unwrap_or(0) % 36) as usize;
+        for slot in 0..3000u32 {
+            let b = if slot % 3 == 0 {
+                block()
+            } else {
+                (slot as usize * 7919) % 65_536
+            };
+            table.insert(b, slot ^ 0xABCD, slot);
+            model.insert(slot, (b, slot ^ 0xABCD));
+            if slot % 4 == 1 {
+                // Forget an older one.
+                let gone = slot / 2;
+                if let Some((b, _)) = model.remove(&gone) {
+                    table.remove(b, gone);
+                }
+            }
+        }
+        assert_eq!(table.len, model.len());
+        let mut by_block: std::collections::BTreeMap<usize, Vec<(u32, u32)>> = Default::default();
+        for (slot, (b, after)) in &model {
+            by_block.entry(*b).or_default().push((*after, *slot));
+        }
+        for b in (0..65_536).filter(|b| b % 97 == 0 || *b >= 65_500) {
+            let mut found: Vec<(u32, u32)> = table.entries(b).collect();
+            found.sort_unstable_by_key(|(_, slot)| *slot);
+            assert_eq!(found, by_block.remove(&b).unwrap_or_default(), "block {b}");
+        }
     }
 }

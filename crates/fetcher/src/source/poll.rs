@@ -287,11 +287,17 @@ pub(super) async fn poll(
     state.server_floor_secs = server_floor.map(|d| d.as_secs());
 
     let seen: HashSet<&str> = state.seen.iter().map(String::as_str).collect();
-    let new_items: Vec<&FeedItem> = feed
+    let (still_shown, new_items): (Vec<&FeedItem>, Vec<&FeedItem>) = feed
         .items
         .iter()
-        .filter(|i| !seen.contains(i.id.as_str()))
+        .partition(|i| seen.contains(i.id.as_str()));
+    // Remembered afresh below, so that an item the feed keeps showing (a pinned story) never
+    // falls out of the window and comes again as new.
+    let still_shown: Vec<String> = still_shown
+        .into_iter()
+        .map(|i| i.id.as_str().to_string())
         .collect();
+    drop(seen);
     let mut waiting = Vec::new();
     let mut complete = true;
     for item in new_items {
@@ -316,8 +322,10 @@ pub(super) async fn poll(
     let settled = settle(shared, key, &mut state, waiting).await;
     complete &= settled.all_settled;
     state.items_seen = state.items_seen.saturating_add(settled.delivered as u64);
+    state.seen.extend(still_shown);
     state.seen.extend(settled.ids);
-    state.seen = newest_unique(std::mem::take(&mut state.seen), shared.max_seen);
+    let window = seen_window(feed.items.len(), shared.max_seen);
+    state.seen = newest_unique(std::mem::take(&mut state.seen), window);
     if state.attempts.len() > shared.max_seen {
         // Bounded like `seen`; an item that left the feed has no further attempts anyway.
         let current: HashSet<&str> = feed.items.iter().map(|i| i.id.as_str()).collect();
@@ -486,6 +494,16 @@ async fn settle(
 }
 
 /// The last `limit` distinct ids of `ids` (oldest first, as kept), each once.
+/// Item ids a feed remembers: five times as many as it shows, at least 100, at most
+/// `max_seen`. Enough for an item that drops off and comes back to be recognised, while the
+/// state loaded, parsed and held at every poll stays the size of the feed rather than of its
+/// history (at 10,000 ids a feed, a month of polls made every poll slower and held tens of
+/// megabytes across a thousand feeds). An item older than the window that comes back is
+/// delivered again, and sinks keep one record per id.
+fn seen_window(items_in_feed: usize, max_seen: usize) -> usize {
+    items_in_feed.saturating_mul(5).max(100).min(max_seen)
+}
+
 fn newest_unique(ids: Vec<String>, limit: usize) -> Vec<String> {
     let mut unique = HashSet::with_capacity(ids.len().min(limit));
     let mut keep = vec![false; ids.len()];

@@ -56,7 +56,9 @@ pub struct FeedSourceConfig {
     /// Feeds being fetched, parsed and emitted at the same time.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
-    /// Item ids remembered per feed, to tell new items from old.
+    /// The most item ids remembered per feed, to tell new items from old: a feed remembers
+    /// what it shows and the most recent others, up to five times as many as it shows (at
+    /// least 100) and never more than this.
     #[serde(default = "default_max_seen")]
     pub max_seen: usize,
     /// Polls on which an item may come back undelivered (a page that always answers 503, a
