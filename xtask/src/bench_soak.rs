@@ -4,7 +4,10 @@
 //! then stopped by SIGTERM; resident memory and articles delivered sampled every 10 s, plotted
 //! to `docs/soak-rss.png` (matplotlib, pinned, in a venv under `target/`) with the samples in
 //! `docs/soak-rss.csv`. `--without-sqlite` leaves the SQLite sink out (files
-//! `docs/soak-rss-without-sqlite.*`), to tell its share of the memory.
+//! `docs/soak-rss-without-sqlite.*`), to tell its share of the memory. `--heap-profile` runs
+//! a build with jemalloc's heap profiler instead (about a third slower; the samples and plot go
+//! to `target/`, not `docs/`) and reports the allocation sites that hold more memory at the
+//! end than a third of the way in (see `heap_profile.rs`).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -199,9 +202,17 @@ fn without_section(text: &str, header: &str) -> String {
 
 pub fn soak(args: &[String]) -> Result<(), String> {
     let articles = flag(args, "--articles", 1_000_000).max(1000);
+    let heap_profile = args.iter().any(|a| a == "--heap-profile");
     let khabar = build_khabar_and_news_server()?;
+    let khabar = if heap_profile {
+        crate::heap_profile::build_profiled_khabar()?
+    } else {
+        khabar
+    };
     let server = NewsServer::launch(FEEDS, ITEMS, HOSTS, 1, true)?;
     let dir = fresh_temp_dir("soak")?;
+    let dumps = dir.join("heap");
+    std::fs::create_dir_all(&dumps).map_err(|e| format!("{}: {e}", dumps.display()))?;
     let opml = dir.join("feeds.opml");
     news_opml(&opml, server.port, FEEDS, HOSTS)?;
     // The shipped config with a second sink: its relative list path made absolute, since the
@@ -240,6 +251,14 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     for (setting, value, _) in PIPELINE_SETTINGS.iter().chain(&SOAK_SETTINGS) {
         command.env(env_key(setting), value);
     }
+    if heap_profile {
+        command.env(
+            crate::heap_profile::MALLOC_CONF_VARIABLE,
+            crate::heap_profile::malloc_conf(&dumps),
+        );
+    }
+    // When a third of the articles had been delivered: the heap profile's starting point.
+    let mut third_delivered: Option<std::time::SystemTime> = None;
     let started = Instant::now();
     let mut child = command
         .spawn()
@@ -269,6 +288,9 @@ pub fn soak(args: &[String]) -> Result<(), String> {
                     "soak: {:>6.0} s  {:>9} articles  {:>6.0} MB  (heap: {allocated} MB allocated, {heap_resident} MB resident)",
                     sample.seconds, sample.delivered, sample.rss_mb
                 );
+                if sample.delivered >= articles as u64 / 3 && third_delivered.is_none() {
+                    third_delivered = Some(std::time::SystemTime::now());
+                }
                 if sample.delivered >= articles as u64 && stopping.is_none() {
                     // The daemon's own graceful stop, as an operator's `systemctl stop`.
                     crate::run_status(
@@ -291,12 +313,25 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     let delivered = counter.count();
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     let errors = log.lines().filter(|l| l.contains(" ERROR ")).count();
+    let growth = match (heap_profile, third_delivered) {
+        (true, Some(from)) => Some(
+            crate::heap_profile::growth_report(&khabar, &dumps, from, 40)
+                .unwrap_or_else(|e| format!("no heap profile: {e}")),
+        ),
+        (true, None) => Some("no heap profile: the run stopped before a third".into()),
+        (false, _) => None,
+    };
     let _ = std::fs::remove_dir_all(&dir);
     if !status.success() {
         return Err(format!("khabar run exited with {status}; its log:\n{log}"));
     }
 
-    let docs = workspace_root().join("docs");
+    // A profiled run is slower: its samples do not replace the plain run's in `docs/`.
+    let docs = if heap_profile {
+        crate::target_dir()
+    } else {
+        workspace_root().join("docs")
+    };
     std::fs::create_dir_all(&docs).map_err(|e| e.to_string())?;
     let name = if without_sqlite {
         "soak-rss-without-sqlite"
@@ -376,6 +411,11 @@ pub fn soak(args: &[String]) -> Result<(), String> {
     );
     for (setting, value, default) in PIPELINE_SETTINGS.iter().chain(&SOAK_SETTINGS) {
         println!("- `{setting}` = {value} ({default})");
+    }
+    if let Some(growth) = growth {
+        println!(
+            "\nHeap profile (jemalloc, built with `--features heap-profile`): live bytes held more at the end than a third of the way in, by allocation site (self, cumulative):\n\n```\n{growth}\n```"
+        );
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod bench;
 mod bench_pipeline;
 mod bench_soak;
 mod fuzz;
+mod heap_profile;
 mod scaffold;
 #[cfg(test)]
 mod tests;
@@ -377,7 +378,7 @@ const COMMANDS: [(&str, &str, &str); 7] = [
     ),
     (
         "bench",
-        "bench <poll [--feeds N] [--items N] [--hosts N] | pipeline [--hosts N] [--feeds-per-host N] [--items N] | soak [--articles N] [--without-sqlite] | extraction [--peers] | sinks [--records N] | entities | dedupe | stages>",
+        "bench <poll [--feeds N] [--items N] [--hosts N] | pipeline [--hosts N] [--feeds-per-host N] [--items N] | soak [--articles N] [--without-sqlite] [--heap-profile] | extraction [--peers] | sinks [--records N] | entities | dedupe | stages>",
         "measured figures for BENCHMARKS.md: feed polling (full and all-304 cycles),\n\
          extraction pages/s (--peers: rs-trafilatura, dom_smoothie, trafilatura), records/s\n\
          into the sinks, MB/s of entity matching.",
