@@ -47,10 +47,9 @@ pub struct DedupeConfig {
     #[serde(default = "default_max_entries")]
     pub max_entries: usize,
     /// How near-duplicates more than 7 bits apart are searched: `"approximate"` (the default:
-    /// a lookup probes a fixed number of places, two to three times cheaper than the exact
-    /// search, and finds 98 % of pairs exactly `max_distance` bits apart, all pairs up to 7)
-    /// or `"exact"` (never
-    /// misses one, at a cost that grows with the index; see [`crate::near`]).
+    /// a lookup probes a fixed number of places, at about half the cost of the exact search,
+    /// and finds 98 % of pairs exactly `max_distance` bits apart, all pairs up to 7) or
+    /// `"exact"` (never misses one; see [`crate::near`]).
     #[serde(default)]
     pub near_search: NearSearch,
 }

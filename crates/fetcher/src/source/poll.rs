@@ -493,7 +493,6 @@ async fn settle(
     settled
 }
 
-/// The last `limit` distinct ids of `ids` (oldest first, as kept), each once.
 /// Item ids a feed remembers: five times as many as it shows, at least 100, at most
 /// `max_seen`. Enough for an item that drops off and comes back to be recognised, while the
 /// state loaded, parsed and held at every poll stays the size of the feed rather than of its
@@ -504,6 +503,7 @@ fn seen_window(items_in_feed: usize, max_seen: usize) -> usize {
     items_in_feed.saturating_mul(5).max(100).min(max_seen)
 }
 
+/// The last `limit` distinct ids of `ids` (oldest first, as kept), each once.
 fn newest_unique(ids: Vec<String>, limit: usize) -> Vec<String> {
     let mut unique = HashSet::with_capacity(ids.len().min(limit));
     let mut keep = vec![false; ids.len()];
