@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
 
-use crate::{target_dir, workspace_root};
+use crate::target_dir;
 
 /// The environment variable jemalloc reads its options from (the `_rjem_` prefix of
 /// `tikv-jemalloc-sys`), and the options: sample one allocation per 512 KB on average, dump
@@ -26,7 +26,6 @@ pub(crate) fn malloc_conf(dumps: &Path) -> String {
 /// Builds the profiling `khabar` binary; its path.
 pub(crate) fn build_profiled_khabar() -> Result<PathBuf, String> {
     let target = target_dir().join("heap-profile");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let args = [
         "build",
         "--release",
@@ -43,10 +42,7 @@ pub(crate) fn build_profiled_khabar() -> Result<PathBuf, String> {
         args.join(" ")
     );
     crate::run_status(
-        Command::new(cargo)
-            .args(args)
-            .env("CARGO_TARGET_DIR", &target)
-            .current_dir(workspace_root()),
+        crate::cargo_command(&args).env("CARGO_TARGET_DIR", &target),
         "the profiling build of khabar",
     )?;
     Ok(target.join("release/khabar"))
@@ -56,9 +52,7 @@ pub(crate) fn build_profiled_khabar() -> Result<PathBuf, String> {
 /// symbol prefix filled in, and function names kept whole (it cuts everything inside `<…>`,
 /// which for Rust leaves `::process` of `<Dedupe as Transform>::process`).
 fn jeprof_script() -> Result<PathBuf, String> {
-    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()))
-        .args(["metadata", "--format-version", "1"])
-        .current_dir(workspace_root())
+    let output = crate::cargo_command(&["metadata", "--format-version", "1"])
         .output()
         .map_err(|e| format!("cargo metadata: {e}"))?;
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)

@@ -47,13 +47,18 @@ fn settle_target_dir() {
     }
 }
 
-fn cargo(args: &[&str]) -> Result<(), String> {
+/// `cargo <args>` run from the workspace root, not started yet.
+fn cargo_command(args: &[&str]) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command.args(args).current_dir(workspace_root());
+    command
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
     eprintln!("$ cargo {}", args.join(" "));
     run_status(
-        Command::new(&cargo)
-            .args(args)
-            .current_dir(workspace_root()),
+        &mut cargo_command(args),
         &format!("`cargo {}`", args.join(" ")),
     )
 }

@@ -277,6 +277,16 @@ impl Table {
     }
 }
 
+/// Each table with the block of `hash` it files or looks up under `shuffles`: (table, block
+/// number, shuffled hash). A free function, so that it borrows the shuffles alone while the
+/// tables are changed.
+fn placements(shuffles: &[Shuffle], hash: u64) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
+    shuffles.iter().enumerate().flat_map(move |(cut, shuffle)| {
+        let shuffled = shuffle.apply(hash);
+        (0..BLOCKS).map(move |number| (cut * BLOCKS + number, number, shuffled))
+    })
+}
+
 impl<T> NearIndex<T> {
     /// An index answering "which stored hash is within `max_distance` bits" (0 to 64):
     /// exact up to 7 bits, approximate past them (see the module's notes).
@@ -330,18 +340,6 @@ impl<T> NearIndex<T> {
         self.len == 0
     }
 
-    /// Each table with the block of `hash` it files or looks up: (table, block number,
-    /// shuffled hash).
-    fn placements(&self, hash: u64) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
-        self.shuffles
-            .iter()
-            .enumerate()
-            .flat_map(move |(cut, shuffle)| {
-                let shuffled = shuffle.apply(hash);
-                (0..BLOCKS).map(move |number| (cut * BLOCKS + number, number, shuffled))
-            })
-    }
-
     /// Files `hash` for `value`; returns its slot, which [`remove`](Self::remove) takes.
     pub fn insert(&mut self, hash: u64, value: T) -> u32 {
         if self.tables.is_empty() {
@@ -362,8 +360,7 @@ impl<T> NearIndex<T> {
         if let Some(place) = self.slots.get_mut(slot as usize) {
             *place = Some((hash, value));
         }
-        let placements: Vec<(usize, usize, u64)> = self.placements(hash).collect();
-        for (table, number, shuffled) in placements {
+        for (table, number, shuffled) in placements(&self.shuffles, hash) {
             if let Some(table) = self.tables.get_mut(table) {
                 table.insert(block(shuffled, number), after_block(shuffled, number), slot);
             }
@@ -375,8 +372,7 @@ impl<T> NearIndex<T> {
     /// Forgets the hash in `slot`; returns what it stood for.
     pub fn remove(&mut self, slot: u32) -> Option<T> {
         let (hash, value) = self.slots.get_mut(slot as usize)?.take()?;
-        let placements: Vec<(usize, usize, u64)> = self.placements(hash).collect();
-        for (table, number, shuffled) in placements {
+        for (table, number, shuffled) in placements(&self.shuffles, hash) {
             if let Some(table) = self.tables.get_mut(table) {
                 table.remove(block(shuffled, number), slot);
             }
@@ -393,7 +389,7 @@ impl<T> NearIndex<T> {
     pub fn nearest(&self, hash: u64, mut accept: impl FnMut(&T) -> bool) -> Option<(&T, u32)> {
         let mut best: Option<(u32, u32)> = None;
         let mut within = 0usize;
-        'tables: for (table, number, shuffled) in self.placements(hash) {
+        'tables: for (table, number, shuffled) in placements(&self.shuffles, hash) {
             let Some(table) = self.tables.get(table) else {
                 continue;
             };
