@@ -114,6 +114,7 @@ mod registry;
 mod stage;
 mod state;
 mod stats;
+mod tap;
 
 pub use ack::{Ack, AckReceiver, Outcome, Resolution};
 pub use article::{
@@ -130,6 +131,7 @@ pub use stage::{
 };
 pub use state::{MemoryStateStore, StateError, StateStore};
 pub use stats::{RunStats, StageCounters};
+pub use tap::{Tap, DEFAULT_BACKLOG as DEFAULT_TAP_BACKLOG};
 
 /// Re-exported so plugin crates use the same `async_trait` as the traits they implement.
 pub use async_trait::async_trait;

@@ -10,6 +10,7 @@ use crate::article::{Article, Record};
 use crate::error::StageError;
 use crate::state::StateStore;
 use crate::stats::{RunStats, StageCounters};
+use crate::tap::Tap;
 
 /// Whether the pipeline runs until told to stop, or for one cycle (`khabar once`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,7 @@ pub struct SourceContext {
     out: mpsc::Sender<Record>,
     shutdown: watch::Receiver<bool>,
     dead_letters: Arc<dyn DeadLetters>,
+    tap: Option<Tap>,
 }
 
 impl SourceContext {
@@ -91,7 +93,14 @@ impl SourceContext {
             shutdown,
             // Kept, at least, until the runtime gives the file it writes.
             dead_letters: Arc::new(MemoryDeadLetters::default()),
+            tap: None,
         }
+    }
+
+    /// Where the records this source emits are offered to watchers (`khabar tap`).
+    pub fn with_tap(mut self, tap: Tap) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     /// Where this source's records go when their retry budget is spent.
@@ -112,6 +121,9 @@ impl SourceContext {
     /// receiver resolves when every sink has settled it. Fails only when the pipeline is gone.
     pub async fn emit(&self, article: Article) -> Result<AckReceiver, StageError> {
         let (ack, receiver) = Ack::new();
+        if let Some(tap) = &self.tap {
+            tap.offer(&article);
+        }
         self.out
             .send(Record { article, ack })
             .await

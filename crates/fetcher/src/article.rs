@@ -48,6 +48,7 @@ impl TransformConfig for FetchArticleConfig {
     async fn build(&self, ctx: &BuildContext) -> Result<Box<dyn Transform>, StageError> {
         let politeness = ctx.resources.get_or_init(Politeness::default);
         let fetcher = Fetcher::new(self.http.clone(), politeness)
+            .map(|f| f.for_stage(&ctx.stage_id))
             .map_err(|e| StageError::config("HTTP client").with_cause(e))?;
         let mut local_pages = Vec::new();
         for folder in &self.local_pages {

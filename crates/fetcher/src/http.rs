@@ -279,6 +279,16 @@ pub struct Fetcher {
     client: reqwest::Client,
     options: HttpOptions,
     politeness: Arc<Politeness>,
+    /// The stage fetching, for the fetch metrics' `component_id`.
+    stage: Arc<str>,
+}
+
+/// What one HTTP fetch met on its last hop, for its metrics.
+#[derive(Default)]
+struct Trace {
+    remote: Option<std::net::SocketAddr>,
+    status: Option<u16>,
+    bytes: usize,
 }
 
 impl Fetcher {
@@ -316,7 +326,14 @@ impl Fetcher {
             client,
             options,
             politeness,
+            stage: Arc::from(""),
         })
+    }
+
+    /// The same fetcher, counting its fetches under stage `id` in the metrics.
+    pub fn for_stage(mut self, id: &str) -> Fetcher {
+        self.stage = Arc::from(id);
+        self
     }
 
     pub fn politeness(&self) -> &Arc<Politeness> {
@@ -336,7 +353,13 @@ impl Fetcher {
         validators: Option<&Validators>,
     ) -> Result<Option<Fetched>, FetchError> {
         match url.scheme() {
-            "http" | "https" => self.get_http(url, validators).await,
+            "http" | "https" => {
+                let started = std::time::Instant::now();
+                let mut trace = Trace::default();
+                let result = self.get_http(url, validators, &mut trace).await;
+                self.count(started, &trace, &result);
+                result
+            }
             other => Err(FetchError::permanent(format!(
                 "{url}: scheme {other:?} refused: a link found in fetched content may only be http or https"
             ))),
@@ -426,10 +449,36 @@ impl Fetcher {
         }
     }
 
+    /// Adds one fetch to the fetch metrics.
+    fn count(
+        &self,
+        started: std::time::Instant,
+        trace: &Trace,
+        result: &Result<Option<Fetched>, FetchError>,
+    ) {
+        use crate::metrics::{host_class, FETCH_BYTES, FETCH_SECONDS};
+        let class = host_class(trace.remote, self.options.proxy.is_some());
+        let outcome = match (result, trace.status) {
+            (Ok(Some(_)), _) => "ok",
+            (Ok(None), _) => "not_modified",
+            (Err(_), Some(400..=499)) => "http_4xx",
+            (Err(_), Some(500..=599)) => "http_5xx",
+            (Err(_), _) => "error",
+        };
+        let stage = self.stage.to_string();
+        metrics::histogram!(FETCH_SECONDS, "component_id" => stage.clone(), "host_class" => class, "result" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        if trace.bytes > 0 {
+            metrics::counter!(FETCH_BYTES, "component_id" => stage, "host_class" => class)
+                .increment(u64::try_from(trace.bytes).unwrap_or(u64::MAX));
+        }
+    }
+
     async fn get_http(
         &self,
         url: &url::Url,
         validators: Option<&Validators>,
+        trace: &mut Trace,
     ) -> Result<Option<Fetched>, FetchError> {
         let mut current = url.clone();
         let mut all_permanent = true;
@@ -460,6 +509,8 @@ impl Fetcher {
                 .await
                 .map_err(|e| FetchError::transient(format!("{current}: {}", describe(&e))))?;
             let status = response.status();
+            trace.remote = response.remote_addr();
+            trace.status = Some(status.as_u16());
             if !status.is_redirection() || status == reqwest::StatusCode::NOT_MODIFIED {
                 break response;
             }
@@ -548,6 +599,7 @@ impl Fetcher {
                 )));
             }
             body.extend_from_slice(&chunk);
+            trace.bytes = body.len();
         }
         Ok(Some(Fetched {
             final_url: current.to_string(),

@@ -11,6 +11,7 @@ mod discover;
 mod error;
 mod feed;
 mod http;
+pub mod metrics;
 mod opml;
 mod politeness;
 mod repair;
@@ -37,8 +38,8 @@ pub use robots::{crawl_delay, RobotsCache, ROBOTS_AGENT};
 pub use schedule::{Policy, ScheduleState};
 pub use sitemap::{parse_sitemap, Sitemap};
 pub use source::{
-    feed_status, import_feeds, FeedSourceConfig, FeedState, FeedStatus, SitemapSourceConfig,
-    Subscription,
+    feed_status, import_feeds, FeedHealth, FeedSourceConfig, FeedState, FeedStatus,
+    SitemapSourceConfig, Subscription, FAILING_AFTER,
 };
 
 use khabar_core_model::Registry;

@@ -44,6 +44,39 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the records leaving a stage of the running daemon as JSON lines (as they pass;
+    /// when this reader is slower than the stage, records are dropped and counted on
+    /// standard error: the pipeline never waits for a viewer).
+    Tap {
+        /// The stage's id in the config (`clean`, `entities`, a sink's id…).
+        stage: String,
+        /// Stop after this many records.
+        #[arg(long)]
+        limit: Option<u64>,
+        /// Only these fields, comma-separated (`title,url,entities`; `feed.source` reaches in).
+        #[arg(long)]
+        fields: Option<String>,
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The daemon's API (default: what the running daemon of the config wrote to its data
+        /// folder, else the config's `[api] address`).
+        #[arg(long)]
+        api: Option<String>,
+    },
+    /// Each stage's rates and queue in the running daemon, redrawn every interval.
+    Top {
+        #[arg(long, short, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// The daemon's API (default as for `tap`).
+        #[arg(long)]
+        api: Option<String>,
+        /// Time between two screens (`2s`, `500ms`).
+        #[arg(long, default_value = "2s", value_parser = parse_interval)]
+        interval: std::time::Duration,
+        /// Stop after this many screens (0: until interrupted).
+        #[arg(long, default_value_t = 0)]
+        iterations: u64,
+    },
     /// Check a config and report every problem at once.
     Validate {
         #[arg(long, short, default_value = DEFAULT_CONFIG)]
@@ -242,6 +275,29 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Tap {
+            stage,
+            limit,
+            fields,
+            config,
+            api,
+        } => {
+            init_logs(None);
+            let base = crate::watch::api_base(api.as_deref(), &config, &registry)?;
+            crate::watch::tap(&base, &stage, limit, fields.as_deref()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Top {
+            config,
+            api,
+            interval,
+            iterations,
+        } => {
+            init_logs(None);
+            let base = crate::watch::api_base(api.as_deref(), &config, &registry)?;
+            crate::watch::top(&base, interval, iterations).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Plugins => {
             for kind in [StageKind::Source, StageKind::Transform, StageKind::Sink] {
                 out!("{}:", kind.section())?;
@@ -425,18 +481,50 @@ fn print_summary(summary: &RunSummary, json: bool) -> Result<()> {
     Ok(())
 }
 
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = khabar_core_model::duration::parse(text).map_err(|e| e.to_string())?;
+    if interval < std::time::Duration::from_millis(100) {
+        return Err(format!("{text}: shorter than 100ms"));
+    }
+    Ok(interval)
+}
+
 async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<ExitCode> {
     let data_dir = plan.data_dir();
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
+    let monitor = khabar_runtime::Monitor::new();
+    // The API comes up first, so that /health answers while the stages build.
+    let api = if mode == RunMode::Continuous && plan.api.enabled {
+        let server = khabar_api::Server::start(plan.api.address, monitor.clone())
+            .await
+            .map_err(|e| {
+                anyhow!("{e}; set another `[api] address` (port 0 takes any free port) or `[api] enabled = false`")
+            })?;
+        let file = crate::watch::AddressFile::write(&data_dir, server.address());
+        Some((server, file))
+    } else {
+        None
+    };
     let state = open_state(&plan).await?;
-    let pipeline = Pipeline::build(plan, state)
+    let pipeline = Pipeline::build_watched(plan, state, monitor.clone())
         .await
         .map_err(|issues| ConfigRejected(describe_issues(config, &issues)))?;
     let shutdown = Shutdown::new();
     let signals = tokio::spawn(watch_signals(shutdown.clone()));
     tracing::info!(config = %config.display(), data_dir = %data_dir.display(), mode = ?mode, "pipeline started");
+    let progress = match mode {
+        RunMode::Once => Some(crate::watch::Progress::start(monitor)),
+        RunMode::Continuous => None,
+    };
     let summary = pipeline.run(mode, shutdown).await;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
+    if let Some((server, file)) = api {
+        server.stop().await;
+        drop(file);
+    }
     signals.abort();
     if mode == RunMode::Once {
         print_summary(&summary, json)?;

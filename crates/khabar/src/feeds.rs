@@ -99,13 +99,7 @@ pub async fn run(
                 "STATUS"
             )?;
             for f in &all {
-                let status = match (&f.disabled, &f.crashed, &f.last_error) {
-                    (Some(_), _, _) => "disabled",
-                    (None, Some(_), _) => "crashed",
-                    (None, None, Some(_)) => "failing",
-                    (None, None, None) if f.last_success.is_none() => "new",
-                    _ => "ok",
-                };
+                let status = f.status.as_str();
                 out!(
                     "{:<16} {:<16} {:>6} {:>7}  {:<10} {}",
                     short_time(f.last_success),

@@ -21,6 +21,7 @@ mod cli;
 mod feeds;
 mod inspect;
 mod logging;
+mod watch;
 
 use khabar_core_model::Registry;
 

@@ -106,6 +106,36 @@ impl Default for GlobalConfig {
     }
 }
 
+/// `[api]`: the daemon's HTTP API (metrics, health, tap, the reader's pages).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// On by default; `khabar run` serves the API while the pipeline runs.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Where it listens: loopback unless written otherwise. Port 0 takes any free port (the
+    /// address taken is written to `data_dir/api.address` for `khabar tap` and `top`).
+    #[serde(default = "default_api_address")]
+    pub address: std::net::SocketAddr,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_api_address() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([127, 0, 0, 1], 8686))
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enabled: true,
+            address: default_api_address(),
+        }
+    }
+}
+
 /// Reads `path` (format from its extension) and applies environment overrides:
 /// `KHABAR__SINKS__DB__PATH=/tmp/k.db` sets `[sinks.db] path`. Environment keys are lower-cased,
 /// so stage ids meant to be overridden should be lower case.

@@ -34,6 +34,8 @@ impl DeadLetter {
             "reason": reason,
             "record": article.to_json_without_html(),
         });
+        metrics::counter!(crate::metrics::names::DEAD_LETTERS, "component_id" => stage.to_string())
+            .increment(1);
         let _guard = self.lock.lock();
         let result = std::fs::OpenOptions::new()
             .create(true)

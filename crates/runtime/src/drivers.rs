@@ -5,28 +5,40 @@ use std::time::Duration;
 
 use khabar_core_model::{
     Ack, Article, BuildContext, Record, RunStats, Sink, SinkConfig, StageCounters, StageError,
-    Transform, Verdict,
+    Tap, Transform, Verdict,
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::dead_letter::DeadLetter;
+use crate::metrics::names;
+use crate::monitor::StageHealth;
 use crate::validate::Common;
 
 /// Where a stage's records go: every consumer gets its own clone (the clones share the ack).
 #[derive(Clone)]
 pub(crate) struct Output {
     targets: Vec<mpsc::Sender<Record>>,
+    tap: Option<Tap>,
 }
 
 impl Output {
     pub(crate) fn new(targets: Vec<mpsc::Sender<Record>>) -> Output {
-        Output { targets }
+        Output { targets, tap: None }
+    }
+
+    /// Offers every record sent to the watchers of `tap`.
+    pub(crate) fn with_tap(mut self, tap: Tap) -> Output {
+        self.tap = Some(tap);
+        self
     }
 
     /// Waits while a consumer is full. A consumer that is gone drops its clone, which settles
     /// it as `Retry`: the source will emit it again.
     pub(crate) async fn send(&self, record: Record) {
+        if let Some(tap) = &self.tap {
+            tap.offer(&record.article);
+        }
         let Some((last, rest)) = self.targets.split_last() else {
             record.ack.delivered();
             return;
@@ -43,6 +55,10 @@ pub(crate) struct StageRuntime {
     pub(crate) id: String,
     pub(crate) common: Common,
     pub(crate) counters: Arc<StageCounters>,
+    /// Where the records the stage passes on are offered to watchers.
+    pub(crate) tap: Tap,
+    /// The stage's last failure to write, for `/ready`.
+    pub(crate) health: Arc<StageHealth>,
     pub(crate) dead_letter: Arc<DeadLetter>,
     pub(crate) shutdown: watch::Receiver<bool>,
     /// The run's totals (panics caught are counted in `tasks_crashed`).
@@ -205,6 +221,8 @@ async fn process_one(
                     && stage.pause(backoff).await
                 {
                     attempts += 1;
+                    metrics::counter!(names::RETRIES, "component_id" => stage.id.clone())
+                        .increment(1);
                     continue;
                 }
                 StageCounters::add(&stage.counters.errored, 1);
@@ -383,8 +401,13 @@ async fn deliver(stage: &StageRuntime, slot: &mut SinkSlot, batch: Vec<Record>) 
     let (mut articles, mut acks): (Vec<Article>, Vec<Ack>) =
         batch.into_iter().map(|r| (r.article, r.ack)).unzip();
     let mut backoff = Duration::from_millis(200);
+    let labels = [("component_id", stage.id.clone())];
     loop {
+        metrics::histogram!(names::SINK_BATCH_SIZE, &labels).record(articles.len() as f64);
+        let started = std::time::Instant::now();
         let mut results = slot.write(stage, &articles).await;
+        metrics::histogram!(names::SINK_WRITE_SECONDS, &labels)
+            .record(started.elapsed().as_secs_f64());
         if results.len() != articles.len() {
             let message = format!(
                 "sink returned {} results for {} records",
@@ -403,6 +426,7 @@ async fn deliver(stage: &StageRuntime, slot: &mut SinkSlot, batch: Vec<Record>) 
             match result {
                 Ok(()) => {
                     StageCounters::add(&stage.counters.sent, 1);
+                    stage.tap.offer(&article);
                     ack.delivered();
                 }
                 Err(error) if error.is_transient() => {
@@ -414,9 +438,12 @@ async fn deliver(stage: &StageRuntime, slot: &mut SinkSlot, batch: Vec<Record>) 
             }
         }
         if again_acks.is_empty() {
+            stage.health.succeeded();
             return;
         }
         let error = last_error.map(|e| e.to_string()).unwrap_or_default();
+        stage.health.failed(&error);
+        metrics::counter!(names::RETRIES, &labels).increment(1);
         tracing::warn!(stage = %stage.id, records = again_acks.len(), error, retry_in = ?backoff, "sink write failed; retrying");
         if stage.shutting_down() || !stage.pause(backoff).await {
             StageCounters::add(&stage.counters.errored, again_acks.len() as u64);

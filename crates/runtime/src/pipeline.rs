@@ -16,7 +16,8 @@ use crate::dead_letter::DeadLetter;
 use crate::drivers::{
     drive_sink, drive_transform, fan_out, panic_text, Output, SinkSlot, StageRuntime,
 };
-use crate::metrics::{MetricsRegistry, StageMetrics};
+use crate::metrics::StageMetrics;
+use crate::monitor::{Monitor, Phase};
 use crate::validate::{Common, ConfigIssue, Plan, StageSettings};
 
 /// A built stage, with its settings and build context kept: a source or sink that panics is
@@ -34,6 +35,9 @@ struct BuiltStage {
     common: Common,
     stage: Built,
     ctx: BuildContext,
+    /// What the stage's drivers update and watchers read (registered at build time, so a
+    /// tap can be opened before the first record passes).
+    watched: crate::monitor::StageHandles,
 }
 
 /// Asks a running pipeline to stop. Cloneable; the first call starts the graceful shutdown.
@@ -89,6 +93,7 @@ pub struct Pipeline {
     global: GlobalConfig,
     data_dir: std::path::PathBuf,
     state: Arc<dyn StateStore>,
+    monitor: Monitor,
 }
 
 impl Pipeline {
@@ -98,6 +103,18 @@ impl Pipeline {
         plan: Plan,
         state: Arc<dyn StateStore>,
     ) -> Result<Pipeline, Vec<ConfigIssue>> {
+        Pipeline::build_watched(plan, state, Monitor::new()).await
+    }
+
+    /// As [`Pipeline::build`], reporting to `monitor`, which watchers may hold already (the
+    /// API answers while the stages build).
+    pub async fn build_watched(
+        plan: Plan,
+        state: Arc<dyn StateStore>,
+        monitor: Monitor,
+    ) -> Result<Pipeline, Vec<ConfigIssue>> {
+        let state = crate::timed_state::TimedStateStore::wrap(state);
+        monitor.set_state(Arc::clone(&state));
         let data_dir = plan.data_dir();
         if let Err(e) = std::fs::create_dir_all(&data_dir) {
             return Err(vec![ConfigIssue {
@@ -137,6 +154,7 @@ impl Pipeline {
             };
             match built {
                 Ok(built) => stages.push(BuiltStage {
+                    watched: monitor.register(&stage.id, stage.kind, &stage.type_name),
                     id: stage.id,
                     kind: stage.kind,
                     inputs: stage.inputs,
@@ -158,11 +176,17 @@ impl Pipeline {
             global: plan.global,
             data_dir,
             state,
+            monitor,
         })
     }
 
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
+    }
+
+    /// The handle watchers read the running pipeline through.
+    pub fn monitor(&self) -> Monitor {
+        self.monitor.clone()
     }
 
     /// Runs until every source has finished (always so in [`RunMode::Once`]) or `shutdown` is
@@ -171,7 +195,8 @@ impl Pipeline {
         let stats = Arc::new(RunStats::default());
         let lag = crate::lag::LagProbe::start();
         let dead_letter = Arc::new(DeadLetter::new(&self.data_dir));
-        let mut metrics = MetricsRegistry::default();
+        let monitor = self.monitor.clone();
+        monitor.set_stats(Arc::clone(&stats));
         let mut tasks: JoinSet<Option<String>> = JoinSet::new();
 
         // One bounded input channel per consuming stage.
@@ -194,16 +219,29 @@ impl Pipeline {
             .iter()
             .map(|s| (s.id.clone(), output_of(&s.id)))
             .collect();
+        let inputs: BTreeMap<String, mpsc::WeakSender<Record>> = senders
+            .iter()
+            .map(|(id, tx)| (id.clone(), tx.downgrade()))
+            .collect();
         // Only producers hold senders now, so a stage's input closes when its producers end.
         drop(senders);
 
         let mut outputs = outputs;
         for stage in self.stages {
-            let counters = metrics.counters_for(&stage.id, stage.kind);
+            if let Some(input) = inputs.get(&stage.id) {
+                monitor.attach_input(&stage.id, input.clone());
+            }
+            let crate::monitor::StageHandles {
+                counters,
+                tap,
+                health,
+            } = stage.watched;
             let runtime = Arc::new(StageRuntime {
                 id: stage.id.clone(),
                 common: stage.common.clone(),
                 counters: Arc::clone(&counters),
+                tap: tap.clone(),
+                health,
                 dead_letter: Arc::clone(&dead_letter),
                 shutdown: shutdown.subscribe(),
                 stats: Arc::clone(&stats),
@@ -231,6 +269,7 @@ impl Pipeline {
                         state: Arc::clone(&self.state),
                         stats: Arc::clone(&stats),
                         counters,
+                        tap,
                         out,
                         shutdown: shutdown.clone(),
                         dead_letter: Arc::clone(&dead_letter),
@@ -242,7 +281,8 @@ impl Pipeline {
                         continue;
                     };
                     tasks.spawn(async move {
-                        drive_transform(runtime, transform, input, Output::new(targets)).await;
+                        let output = Output::new(targets).with_tap(runtime.tap.clone());
+                        drive_transform(runtime, transform, input, output).await;
                         None
                     });
                 }
@@ -277,6 +317,7 @@ impl Pipeline {
         };
         tokio::pin!(once_deadline);
         let mut once_expired = false;
+        monitor.set_phase(Phase::Running);
         loop {
             let wait_deadline = async {
                 match deadline {
@@ -297,6 +338,7 @@ impl Pipeline {
                 },
                 _ = shutdown_rx.wait_for(|stop| *stop), if deadline.is_none() => {
                     tracing::info!(timeout = ?self.global.shutdown_timeout, "shutting down: stopping sources and draining");
+                    monitor.set_phase(Phase::Stopping);
                     deadline = Some(tokio::time::Instant::now() + self.global.shutdown_timeout);
                 }
                 _ = wait_deadline => {
@@ -306,7 +348,7 @@ impl Pipeline {
                     while tasks.join_next().await.is_some() {}
                     break;
                 }
-                _ = ticker.tick(), if mode == RunMode::Continuous => metrics.log(),
+                _ = ticker.tick(), if mode == RunMode::Continuous => log_counters(&monitor),
                 _ = &mut once_deadline, if !once_expired => {
                     once_expired = true;
                     tracing::warn!(timeout = ?self.global.once_timeout, "once: the run took longer than global.once_timeout; shutting down");
@@ -318,7 +360,8 @@ impl Pipeline {
                 }
             }
         }
-        metrics.log();
+        log_counters(&monitor);
+        monitor.set_phase(Phase::Stopped);
         RunSummary {
             feeds: RunStats::get(&stats.feeds_polled),
             feeds_failed: RunStats::get(&stats.feeds_failed),
@@ -328,10 +371,28 @@ impl Pipeline {
             rejected: RunStats::get(&stats.rejected),
             tasks_crashed: RunStats::get(&stats.tasks_crashed),
             stage_errors,
-            stages: metrics.snapshot(),
+            stages: monitor.stages().into_iter().map(|s| s.counters).collect(),
             timed_out,
             scheduler_lag: lag.stop(),
         }
+    }
+}
+
+/// The counters of every stage, one log line each.
+fn log_counters(monitor: &Monitor) {
+    for s in monitor.stages() {
+        let m = s.counters;
+        tracing::info!(
+            stage = %m.stage,
+            kind = %m.kind,
+            received = m.received,
+            sent = m.sent,
+            dropped = m.dropped,
+            errored = m.errored,
+            cpu_ms = m.cpu_ms,
+            queue = s.queue_depth,
+            "stage counters"
+        );
     }
 }
 
@@ -346,6 +407,7 @@ struct SupervisedSource {
     state: Arc<dyn StateStore>,
     stats: Arc<RunStats>,
     counters: Arc<StageCounters>,
+    tap: khabar_core_model::Tap,
     out: mpsc::Sender<Record>,
     shutdown: Shutdown,
     dead_letter: Arc<DeadLetter>,
@@ -363,6 +425,7 @@ impl SupervisedSource {
             self.shutdown.subscribe(),
         )
         .with_dead_letters(Arc::clone(&self.dead_letter) as _)
+        .with_tap(self.tap.clone())
     }
 
     fn stopping(&self) -> bool {

@@ -13,7 +13,7 @@ use khabar_core_model::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{GlobalConfig, RawConfig};
+use crate::config::{ApiConfig, GlobalConfig, RawConfig};
 
 /// One problem in a config: where (`sinks.db`, `sinks.db.path`) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +171,8 @@ pub struct StagePlan {
 /// A config that passed every check.
 pub struct Plan {
     pub global: GlobalConfig,
+    /// `[api]`: where `khabar run` serves its HTTP API.
+    pub api: ApiConfig,
     /// The decoded `[global] state` settings.
     pub state: Box<dyn StateStoreConfig>,
     pub config_dir: PathBuf,
@@ -497,6 +499,31 @@ fn pure_checks(settings: &StageSettings) -> Vec<String> {
     }
 }
 
+/// A top-level settings table (`[global]`, `[api]`), its defaults when absent; a field that
+/// does not decode is reported with its path, and the defaults stand in.
+fn decode_section<T: serde::de::DeserializeOwned + Default>(
+    c: &mut Collector,
+    root: &serde_json::Map<String, Value>,
+    name: &str,
+) -> T {
+    let Some(value) = root.get(name) else {
+        return T::default();
+    };
+    match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+        Ok(section) => section,
+        Err(e) => {
+            let path = e.path().to_string();
+            let at = if path.is_empty() || path == "." {
+                name.to_string()
+            } else {
+                format!("{name}.{path}")
+            };
+            c.push(at, e.inner().to_string());
+            T::default()
+        }
+    }
+}
+
 /// Checks `raw` against `registry`. Touches no network; of the disk, it only looks whether
 /// the files the stages name exist. On failure, returns every problem found, in config order.
 pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<ConfigIssue>> {
@@ -513,29 +540,18 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
         }
     };
     for key in root.keys() {
-        if !matches!(key.as_str(), "global" | "sources" | "transforms" | "sinks") {
+        if !matches!(
+            key.as_str(),
+            "global" | "api" | "sources" | "transforms" | "sinks"
+        ) {
             c.push(
                 key.clone(),
-                "unknown section; expected `global`, `sources`, `transforms` or `sinks`",
+                "unknown section; expected `global`, `api`, `sources`, `transforms` or `sinks`",
             );
         }
     }
-    let global = match root.get("global") {
-        None => GlobalConfig::default(),
-        Some(value) => match serde_path_to_error::deserialize::<_, GlobalConfig>(value.clone()) {
-            Ok(g) => g,
-            Err(e) => {
-                let path = e.path().to_string();
-                let at = if path.is_empty() || path == "." {
-                    "global".to_string()
-                } else {
-                    format!("global.{path}")
-                };
-                c.push(at, e.inner().to_string());
-                GlobalConfig::default()
-            }
-        },
-    };
+    let api: ApiConfig = decode_section(&mut c, root, "api");
+    let global: GlobalConfig = decode_section(&mut c, root, "global");
     if !matches!(global.log_format.as_str(), "text" | "json") {
         c.push(
             "global.log_format",
@@ -656,6 +672,7 @@ pub fn validate(raw: &RawConfig, registry: &Registry) -> Result<Plan, Vec<Config
     let stages = order.iter().filter_map(|id| by_id.remove(id)).collect();
     Ok(Plan {
         global,
+        api,
         state,
         config_dir: raw.dir.clone(),
         stages,

@@ -5,11 +5,13 @@
 //! between polls), [`poll`] (one poll of one feed), [`subscriptions`] (imported feeds and
 //! `khabar feeds`). This file runs the loops and supervises them.
 
+mod health;
 mod poll;
 mod settings;
 mod state;
 mod subscriptions;
 
+pub use health::{FeedHealth, FAILING_AFTER};
 pub use settings::{FeedSourceConfig, SitemapSourceConfig};
 pub use state::FeedState;
 pub use subscriptions::{feed_status, import_feeds, FeedStatus, Subscription};
@@ -60,6 +62,7 @@ struct Shared {
     max_attempts: u32,
     kind: Kind,
     holder: String,
+    board: health::FeedBoard,
 }
 
 /// How often a running source looks for newly imported feeds.
@@ -93,8 +96,10 @@ impl Source for FeedSource {
     /// its own polling (or anyone else's) for good.
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<(), StageError> {
         let holder = self.holder.clone();
+        let board = health::FeedBoard::new(&ctx.id);
         let shared = Arc::new(Shared {
             ctx,
+            board,
             fetcher: self.fetcher,
             permits: Semaphore::new(self.concurrency),
             policy: self.policy,
@@ -176,6 +181,7 @@ async fn mark_crashed(shared: &Shared, feed: &str, message: &str) {
     let mut state = load_state(store, &shared.ctx.id, feed).await;
     state.crashed = Some(format!("{message} (at {})", Utc::now().to_rfc3339()));
     save_state(store, &shared.ctx.id, feed, &state).await;
+    shared.board.set(feed, health::FeedHealth::Crashed);
 }
 
 fn to_std(d: chrono::TimeDelta) -> Duration {
@@ -210,6 +216,9 @@ async fn feed_loop(shared: Arc<Shared>, sub: Subscription, restart_after: Option
             return;
         }
         let state = load_state(ctx.state.as_ref(), &ctx.id, &sub.url).await;
+        shared
+            .board
+            .set(&sub.url, health::FeedHealth::of(&state, sub.enabled));
         if let Some(reason) = &state.disabled {
             tracing::info!(source = %ctx.id, feed = %sub.url, reason, "feed disabled; not polled");
             return;

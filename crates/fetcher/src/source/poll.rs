@@ -9,6 +9,7 @@ use khabar_core_model::{AckReceiver, Article, FeedRef, Outcome, RunStats};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::health::FeedHealth;
 use super::state::{save_state, FeedState};
 use super::subscriptions::Subscription;
 use super::{to_std, Kind, Shared};
@@ -241,7 +242,7 @@ pub(super) async fn poll(
     RunStats::add(&ctx.stats.feeds_polled, 1);
     let Ok(url) = url::Url::parse(&polling) else {
         state.disabled = Some(format!("{polling}: not a URL"));
-        save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
+        finish(shared, key, &state, "error").await;
         return;
     };
     let Ok(permit) = shared.permits.acquire().await else {
@@ -254,13 +255,13 @@ pub(super) async fn poll(
             drop(permit);
             tracing::debug!(source = %ctx.id, feed = key, "not modified");
             unchanged(&mut state, policy, now, elapsed);
-            save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
+            finish(shared, key, &state, "not_modified").await;
             return;
         }
         Err(e) => {
             drop(permit);
             failed(shared, key, &mut state, policy, now, &e);
-            save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
+            finish(shared, key, &state, if e.kind == FailureKind::Gone { "gone" } else { "error" }).await;
             return;
         }
     };
@@ -269,7 +270,7 @@ pub(super) async fn poll(
         drop(permit);
         tracing::debug!(source = %ctx.id, feed = key, "unchanged body");
         unchanged(&mut state, policy, now, elapsed);
-        save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
+        finish(shared, key, &state, "not_modified").await;
         return;
     };
     if !feed.repairs.is_empty() {
@@ -317,6 +318,7 @@ pub(super) async fn poll(
     }
     drop(permit);
     RunStats::add(&ctx.stats.items_new, waiting.len() as u64);
+    let settled_new = waiting.len();
     tracing::info!(source = %ctx.id, feed = key, items = feed.items.len(), new = waiting.len(), "feed polled");
 
     let settled = settle(shared, key, &mut state, waiting).await;
@@ -348,7 +350,20 @@ pub(super) async fn poll(
     state.last_error = None;
     state.retry_not_before = None;
     state.crashed = None;
-    save_state(ctx.state.as_ref(), &ctx.id, key, &state).await;
+    finish(shared, key, &state, if settled_new > 0 { "new_items" } else { "no_new_items" }).await;
+}
+
+/// Saves what a poll learnt, and counts how it ended.
+async fn finish(shared: &Shared, key: &str, state: &FeedState, result: &'static str) {
+    let ctx = &shared.ctx;
+    save_state(ctx.state.as_ref(), &ctx.id, key, state).await;
+    shared.board.set(key, FeedHealth::of(state, true));
+    metrics::counter!(
+        crate::metrics::FEED_POLLS,
+        "component_id" => ctx.id.clone(),
+        "result" => result
+    )
+    .increment(1);
 }
 
 /// A poll that found nothing new (304, or the same body as last time).

@@ -234,6 +234,7 @@ impl FeedSourceConfig {
             .map_err(|e| StageError::config(e.to_string()))?;
         let politeness = ctx.resources.get_or_init(Politeness::default);
         let fetcher = Fetcher::new(self.http.clone(), politeness)
+            .map(|f| f.for_stage(&ctx.stage_id))
             .map_err(|e| StageError::config("HTTP client").with_cause(e))?;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| std::env::var("HOSTNAME"))

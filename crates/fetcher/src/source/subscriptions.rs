@@ -101,6 +101,8 @@ pub struct FeedStatus {
     pub disabled: Option<String>,
     /// The feed's loop panicked (and was restarted); the panic's message.
     pub crashed: Option<String>,
+    /// In one word: ok, new, backing_off, failing, disabled, moved, crashed.
+    pub status: super::health::FeedHealth,
     pub interval: Option<String>,
     pub category: Option<String>,
 }
@@ -121,6 +123,7 @@ pub async fn feed_status(
     for sub in subs {
         let state = load_state(store, source, &sub.url).await;
         out.push(FeedStatus {
+            status: super::health::FeedHealth::of(&state, sub.enabled),
             source: source.to_string(),
             polling_url: state.current_url.clone(),
             title: sub.title.clone().or(state.title.clone()),

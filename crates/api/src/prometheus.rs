@@ -1,0 +1,41 @@
+//! The process's one metrics recorder: everything counted with the `metrics` macros, in any
+//! crate, lands in it, and `/metrics` renders it.
+
+use std::sync::OnceLock;
+
+use khabar_runtime::metrics::names;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// The recorder could not be set up (another recorder was installed first).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot install the metrics recorder: {0}")]
+pub struct RecorderError(String);
+
+/// Bucket bounds of every duration histogram, in seconds: from a state-store read (1 ms) to
+/// a slow page (a minute).
+const SECONDS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0,
+];
+/// Records per sink write.
+const BATCH: [f64; 10] = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+
+static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+
+/// The installed recorder's handle, installing it on the first call.
+pub fn recorder() -> Result<PrometheusHandle, RecorderError> {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(names::SINK_BATCH_SIZE.into()), &BATCH)
+                })
+                .map_err(|e| e.to_string())?;
+            let handle = builder.install_recorder().map_err(|e| e.to_string())?;
+            khabar_runtime::metrics::describe();
+            khabar_fetcher::metrics::describe();
+            Ok(handle)
+        })
+        .clone()
+        .map_err(RecorderError)
+}
