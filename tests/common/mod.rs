@@ -34,7 +34,10 @@ pub fn seed_feed(article_url: &str) -> Vec<u8> {
 
 pub fn khabar() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_khabar"));
+    // Tests run daemons side by side: each takes any free port for its API (the port is in
+    // `data_dir/api.address`).
     cmd.env("RUST_LOG", "warn")
+        .env("KHABAR__API__ADDRESS", "127.0.0.1:0")
         .env_remove("KHABAR__GLOBAL__DATA_DIR");
     cmd
 }

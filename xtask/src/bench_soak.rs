@@ -245,6 +245,7 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         .arg(&config)
         .env("RUST_LOG", "warn,khabar::memory=debug")
         .env("KHABAR__GLOBAL__DATA_DIR", dir.join("data"))
+        .env("KHABAR__API__ADDRESS", "127.0.0.1:0")
         .env("KHABAR__SOURCES__NEWS__OPML", &opml)
         .stdout(Stdio::null())
         .stderr(log);

@@ -34,7 +34,10 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Response {
     state.prometheus.run_upkeep();
     let body = state.prometheus.render();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response()

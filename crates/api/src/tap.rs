@@ -99,7 +99,9 @@ async fn next_line(
             };
             shown.to_string()
         }
-        Err(RecvError::Lagged(dropped)) => json!({ TAP_NOTICE: { "dropped": dropped } }).to_string(),
+        Err(RecvError::Lagged(dropped)) => {
+            json!({ TAP_NOTICE: { "dropped": dropped } }).to_string()
+        }
         Err(RecvError::Closed) => return None,
     };
     Some((Ok(line + "\n"), w))

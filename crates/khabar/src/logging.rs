@@ -1,4 +1,5 @@
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tracing_subscriber::EnvFilter;
 
@@ -45,7 +46,7 @@ pub fn init(format: &str, level: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(use_colour())
-        .with_writer(std::io::stderr);
+        .with_writer(LogWriter::default);
     let result = if format == "json" {
         builder.json().try_init()
     } else {
@@ -53,6 +54,51 @@ pub fn init(format: &str, level: &str) {
     };
     // Already initialised (a test harness, an embedding binary): keep theirs.
     let _ = result;
+}
+
+/// Characters of the progress line on standard error now (0: none shown). A log line first
+/// wipes it, so the two never share a line; the progress line is drawn again on its next tick.
+static PROGRESS_SHOWN: AtomicUsize = AtomicUsize::new(0);
+
+/// Draws the progress line of `khabar once` in place of the previous one (`\r` and spaces
+/// only: no escape sequence, so it is plain text even under NO_COLOR).
+pub(crate) fn draw_progress(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let width = line.chars().count();
+    let previous = PROGRESS_SHOWN.swap(width, Ordering::Relaxed);
+    let pad = previous.saturating_sub(width);
+    let _ = write!(err, "\r{line}{:pad$}", "");
+    let _ = err.flush();
+}
+
+/// Wipes the progress line, if one is shown.
+pub(crate) fn clear_progress() {
+    let previous = PROGRESS_SHOWN.swap(0, Ordering::Relaxed);
+    if previous > 0 {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{:previous$}\r", "");
+        let _ = err.flush();
+    }
+}
+
+/// Standard error, wiping the progress line before a log line is written.
+#[derive(Default)]
+struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        clear_progress();
+        std::io::stderr().write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        clear_progress();
+        std::io::stderr().write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 #[cfg(test)]

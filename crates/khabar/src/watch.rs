@@ -162,7 +162,9 @@ pub(crate) async fn top(base: &str, interval: Duration, iterations: u64) -> Resu
         let now = Instant::now();
         let table = render_top(
             &snapshot,
-            previous.as_ref().map(|(at, s)| (now.duration_since(*at), s)),
+            previous
+                .as_ref()
+                .map(|(at, s)| (now.duration_since(*at), s)),
         );
         if redraw {
             // Home and clear, then the table: a full redraw, like `top`.
@@ -259,7 +261,8 @@ fn humantime_short(seconds: f64) -> String {
 }
 
 /// The progress line of `khabar once` on a terminal: redrawn in place on standard error
-/// every half second, cleared at the end. Off when standard error is not a terminal (a log,
+/// every half second (wiped by each log line, drawn again on the next tick), cleared at
+/// the end. Off when standard error is not a terminal (a log,
 /// a pipe, CI), so nothing but the summary is printed there.
 pub(crate) struct Progress {
     task: Option<tokio::task::JoinHandle<()>>,
@@ -286,9 +289,7 @@ impl Progress {
                     t.retried,
                     t.rejected
                 );
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r\x1b[K{line}");
-                let _ = err.flush();
+                crate::logging::draw_progress(&line);
             }
         });
         Progress { task: Some(task) }
@@ -297,9 +298,7 @@ impl Progress {
     pub(crate) fn finish(self) {
         if let Some(task) = self.task {
             task.abort();
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[K");
-            let _ = err.flush();
+            crate::logging::clear_progress();
         }
     }
 }

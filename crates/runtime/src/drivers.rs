@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use khabar_core_model::{
-    Ack, Article, BuildContext, Record, RunStats, Sink, SinkConfig, StageCounters, StageError,
-    Tap, Transform, Verdict,
+    Ack, Article, BuildContext, Record, RunStats, Sink, SinkConfig, StageCounters, StageError, Tap,
+    Transform, Verdict,
 };
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;

@@ -105,7 +105,11 @@ pub fn describe() {
     describe_counter!(names::FEED_POLLS_COMPLETED, "Feed polls, of every result");
     describe_counter!(names::ITEMS_NEW, "New items found in feeds");
     describe_counter!(names::TASKS_CRASHED, "Panics caught and recovered from");
-    describe_gauge!(names::UPTIME, Unit::Seconds, "Seconds since the daemon started");
+    describe_gauge!(
+        names::UPTIME,
+        Unit::Seconds,
+        "Seconds since the daemon started"
+    );
     describe_gauge!(
         names::RESIDENT_MEMORY,
         Unit::Bytes,

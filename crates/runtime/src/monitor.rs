@@ -83,6 +83,8 @@ pub struct StageStatus {
     pub queue_capacity: Option<usize>,
     /// The stage's last failure to reach what it writes to, while it lasts.
     pub last_error: Option<String>,
+    /// `khabar tap` clients watching the stage now.
+    pub tap_watchers: usize,
 }
 
 /// The run's totals at one moment.
@@ -269,6 +271,7 @@ impl Monitor {
                         .map(|tx| tx.max_capacity().saturating_sub(tx.capacity())),
                     queue_capacity: channel.as_ref().map(|tx| tx.max_capacity()),
                     last_error: s.health.current().map(|(error, _)| error),
+                    tap_watchers: s.tap.watchers(),
                 }
             })
             .collect()

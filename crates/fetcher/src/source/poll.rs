@@ -261,7 +261,17 @@ pub(super) async fn poll(
         Err(e) => {
             drop(permit);
             failed(shared, key, &mut state, policy, now, &e);
-            finish(shared, key, &state, if e.kind == FailureKind::Gone { "gone" } else { "error" }).await;
+            finish(
+                shared,
+                key,
+                &state,
+                if e.kind == FailureKind::Gone {
+                    "gone"
+                } else {
+                    "error"
+                },
+            )
+            .await;
             return;
         }
     };
@@ -350,7 +360,17 @@ pub(super) async fn poll(
     state.last_error = None;
     state.retry_not_before = None;
     state.crashed = None;
-    finish(shared, key, &state, if settled_new > 0 { "new_items" } else { "no_new_items" }).await;
+    finish(
+        shared,
+        key,
+        &state,
+        if settled_new > 0 {
+            "new_items"
+        } else {
+            "no_new_items"
+        },
+    )
+    .await;
 }
 
 /// Saves what a poll learnt, and counts how it ended.
