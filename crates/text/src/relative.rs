@@ -274,3 +274,28 @@ mod overflow {
         assert_eq!(hijri_to_gregorian(i64::MAX, 1, 1), None);
     }
 }
+
+/// A date bound as stored (RFC 3339): a bare date means its midnight UTC; a relative form
+/// ("yesterday", "3 days ago", "2 hours ago", "أمس") counts back from `now`, and when it
+/// counts whole days it means that day's midnight UTC.
+pub fn search_bound(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String, String> {
+    if let Some(date) = crate::parse_metadata_date(text) {
+        return Ok(date.to_rfc3339());
+    }
+    let relative = crate::parse_relative(text, now).ok_or_else(|| {
+        format!(
+            "{text:?} is not a date; write YYYY-MM-DD, RFC 3339, \"yesterday\" or \"3 days ago\""
+        )
+    })?;
+    let whole_days = (now - relative).num_seconds() % 86_400 == 0;
+    let bound = if whole_days {
+        relative
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|midnight| midnight.and_utc())
+            .unwrap_or(relative)
+    } else {
+        relative
+    };
+    Ok(bound.to_rfc3339())
+}
