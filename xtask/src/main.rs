@@ -114,7 +114,59 @@ fn ci() -> Result<(), String> {
         "`cargo doc --workspace --no-deps`",
     )?;
     package()?;
+    ensure_browser()?;
     test_with_totals(&["test", "--workspace"])
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// The browser tests drive headless Chromium through chromedriver (Debian's packages
+/// `chromium` and `chromium-driver`, with Noto fonts for Arabic). Where they are missing and
+/// apt-get can install them (as root), they are installed; under `CI=true` a browser that
+/// cannot be had fails the run here, before the long test run, instead of in the tests.
+fn ensure_browser() -> Result<(), String> {
+    let ready = || on_path("chromium") && on_path("chromedriver");
+    if ready() {
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    if root && on_path("apt-get") {
+        eprintln!("$ apt-get install chromium chromium-driver fonts-noto-core");
+        let quiet = |args: &[&str]| {
+            Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !(quiet(&["update", "-qq"])
+            && quiet(&[
+                "install",
+                "-y",
+                "-qq",
+                "chromium",
+                "chromium-driver",
+                "fonts-noto-core",
+            ]))
+        {
+            eprintln!("apt-get could not install the browser");
+        }
+    }
+    if ready() {
+        return Ok(());
+    }
+    let message = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver): the browser tests need them";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        return Err(message.to_string());
+    }
+    eprintln!("note: {message}; they will be skipped");
+    Ok(())
 }
 
 /// The crates a plugin author's build pulls in: every crate under `crates/` whose manifest

@@ -299,21 +299,19 @@ impl Monitor {
                 Phase::Stopped => Some("the pipeline has stopped".into()),
             },
         }];
-        let kinds: Vec<(String, StageKind, Option<(String, SystemTime)>)> = self
+        let sinks: Vec<(String, Option<(String, SystemTime)>)> = self
             .inner
             .stages
             .read()
             .map(|stages| {
                 stages
                     .iter()
-                    .map(|s| (s.id.clone(), s.kind, s.health.current()))
+                    .filter(|s| s.kind == StageKind::Sink)
+                    .map(|s| (s.id.clone(), s.health.current()))
                     .collect()
             })
             .unwrap_or_default();
-        for (id, kind, failure) in kinds {
-            if kind != StageKind::Sink {
-                continue;
-            }
+        for (id, failure) in sinks {
             checks.push(Check {
                 name: format!("sinks.{id} reachable"),
                 ok: failure.is_none(),

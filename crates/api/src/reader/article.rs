@@ -75,7 +75,7 @@ fn render(stored: &StoredArticle) -> String {
         ),
         format!("<span>{}</span>", text(lang.unwrap_or("language unknown"))),
         format!(
-            "<a href=\"{}\" rel=\"noreferrer noopener\">original</a>",
+            "<span><a href=\"{}\" rel=\"noreferrer noopener\">original</a></span>",
             attr(&safe_link(a.canonical_url.as_deref().unwrap_or(&a.url)))
         ),
     ];
@@ -85,7 +85,7 @@ fn render(stored: &StoredArticle) -> String {
     let mut html = format!(
         "<header lang=\"{l}\" dir=\"{dir}\"><h1>{t}</h1></header>\
          <div class=\"meta\">{meta}</div>\
-         <p class=\"legend meta\"><mark class=\"ent person\">person</mark><mark class=\"ent organization\">organization</mark><mark class=\"ent place\">place</mark></p>\
+         <p class=\"legend\"><mark class=\"ent person\">person</mark><mark class=\"ent organization\">organization</mark><mark class=\"ent place\">place</mark></p>\
          <div class=\"layout\"><article class=\"text\" lang=\"{l}\" dir=\"{dir}\">{paragraphs}</article><aside>{aside}</aside></div>",
         l = attr(lang.unwrap_or("")),
         t = text(title),
@@ -204,7 +204,7 @@ fn aside(stored: &StoredArticle) -> String {
         ));
         for (name, count) in names {
             out.push_str(&format!(
-                "<li dir=\"auto\"><mark class=\"ent {kind}\"><a href=\"/?entity={q}\">{n}</a></mark> ×{count}</li>",
+                "<li><bdi><mark class=\"ent {kind}\"><a href=\"/?entity={q}\">{n}</a></mark></bdi> ×{count}</li>",
                 q = attr(&query_value(name)),
                 n = text(name),
             ));
@@ -216,7 +216,7 @@ fn aside(stored: &StoredArticle) -> String {
         out.push_str("<section class=\"places\"><h2>On the map</h2><ul>");
         for p in &a.places {
             out.push_str(&format!(
-                "<li dir=\"auto\"><a href=\"/?place={q}\">{n}</a> <span class=\"meta\" dir=\"ltr\">{lat:.2}, {lon:.2}{country}</span></li>",
+                "<li><bdi><a href=\"/?place={q}\">{n}</a></bdi> <span class=\"meta\" dir=\"ltr\">{lat:.2}, {lon:.2}{country}</span></li>",
                 q = attr(&query_value(&p.id)),
                 n = text(&p.canonical),
                 lat = p.lat,
@@ -238,18 +238,15 @@ fn aside(stored: &StoredArticle) -> String {
                 "<b>{}</b>",
                 text(e.sub_type.as_deref().unwrap_or(&e.event_type))
             )];
-            parts.push(format!("“<span dir=\"auto\">{}</span>”", text(&e.trigger)));
+            parts.push(format!("“<bdi>{}</bdi>”", text(&e.trigger)));
             if let Some(place) = &e.place {
-                parts.push(format!("at <span dir=\"auto\">{}</span>", text(place)));
+                parts.push(format!("at <bdi>{}</bdi>", text(place)));
             }
             if let Some(date) = &e.date {
                 parts.push(format!("on {}", text(date)));
             }
             if !e.actors.is_empty() {
-                parts.push(format!(
-                    "by <span dir=\"auto\">{}</span>",
-                    text(&e.actors.join("، "))
-                ));
+                parts.push(format!("by <bdi>{}</bdi>", text(&e.actors.join("، "))));
             }
             out.push_str(&format!("<li>{}</li>", parts.join(" ")));
         }
@@ -260,7 +257,7 @@ fn aside(stored: &StoredArticle) -> String {
         out.push_str("<section class=\"keyphrases\"><h2>Keyphrases</h2><ul>");
         for k in a.keyphrases.iter().take(12) {
             out.push_str(&format!(
-                "<li dir=\"auto\"><a href=\"/?q={q}\">{p}</a></li>",
+                "<li><bdi><a href=\"/?q={q}\">{p}</a></bdi></li>",
                 q = attr(&query_value(&k.phrase)),
                 p = text(&k.phrase)
             ));
@@ -289,7 +286,7 @@ fn aside(stored: &StoredArticle) -> String {
                 _ => "",
             };
             out.push_str(&format!(
-                "<li dir=\"auto\"><b>{}</b> ({}){}</li>",
+                "<li><bdi><b>{}</b> ({}){}</bdi></li>",
                 text(speaker),
                 text(verb),
                 if quoted.is_empty() {

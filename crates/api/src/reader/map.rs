@@ -149,7 +149,7 @@ fn svg(dots: &[PlaceDot], whole_world: bool) -> String {
     out.push_str("</g><g class=\"dots\">");
     // Biggest first, so that small dots stay on top and clickable.
     let mut ordered: Vec<&PlaceDot> = dots.iter().collect();
-    ordered.sort_by(|a, b| b.articles.cmp(&a.articles));
+    ordered.sort_by_key(|d| std::cmp::Reverse(d.articles));
     for dot in ordered {
         let (cx, cy) = project(dot.lat, dot.lon);
         let r = (1.2 + 0.8 * (dot.articles as f64).sqrt()).min(6.0) * unit;
@@ -254,6 +254,6 @@ mod tests {
         assert!((w - 2.0 * h).abs() < 1e-9);
         assert!(x < 40.93 + 180.0 && x + w > 40.93 + 180.0);
         assert!(y < 90.0 - 35.95 && y + h > 90.0 - 34.46);
-        assert!(w >= 40.0 && w < 360.0);
+        assert!((40.0..360.0).contains(&w));
     }
 }

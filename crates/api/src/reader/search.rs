@@ -86,7 +86,9 @@ pub(crate) async fn page(
             let heading = if results.query.is_empty() {
                 "Newest articles".to_string()
             } else {
-                format!("{} results for “{}”", results.hits.len(), results.query)
+                let n = results.hits.len();
+                let plural = if n == 1 { "" } else { "s" };
+                format!("{n} result{plural} for “{}”", results.query)
             };
             let mut body = format!("{form}<h1 dir=\"auto\">{}</h1>", text(&heading));
             if results.hits.is_empty() {
@@ -117,7 +119,7 @@ fn hit_item(hit: &SearchHit) -> String {
     format!(
         "<li lang=\"{lang}\" dir=\"{dir}\"><a class=\"hit-title\" href=\"/article/{id}\">{title}</a>\
          <div class=\"meta\" dir=\"ltr\"><span>{date}</span><span>{source}</span><span>{language}</span>\
-         <a href=\"{url}\" rel=\"noreferrer noopener\">original</a></div>\
+         <span><a href=\"{url}\" rel=\"noreferrer noopener\">original</a></span></div>\
          <p class=\"snippet\">{snippet}</p></li>",
         lang = attr(lang.unwrap_or("")),
         dir = direction(lang),
