@@ -92,6 +92,10 @@ fn logs_have_no_colour_codes_off_a_terminal_or_under_no_color() {
         coloured.contains("feed poll failed") && coloured.contains('\x1b'),
         "{coloured}"
     );
+    // On a terminal `once` shows its progress line (redrawn with carriage returns), and off
+    // one only its summary.
+    assert!(coloured.contains("feeds polled"), "{coloured}");
+    assert!(!stderr(&out).contains("feeds polled"), "{}", stderr(&out));
     let plain = on_terminal(true);
     assert!(
         plain.contains("feed poll failed") && !plain.contains('\x1b'),

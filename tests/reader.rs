@@ -440,3 +440,57 @@ fn the_pages_work_in_headless_chromium_in_arabic_and_english() {
     assert_eq!(feeds, json!(["ok", "ok", "ok"]));
     browser.screenshot("feeds");
 }
+
+#[test]
+fn a_tap_opened_before_the_daemon_prints_three_records_of_the_demo_pipeline() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let tap = khabar()
+        .args([
+            "tap",
+            "clean",
+            "--limit",
+            "3",
+            "--fields",
+            "title,language",
+            "--wait",
+            "--config",
+        ])
+        .arg(repo().join("config/demo.toml"))
+        .env("KHABAR__GLOBAL__DATA_DIR", &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("khabar tap");
+    std::thread::sleep(Duration::from_millis(500));
+    let _daemon = demo_daemon(&data);
+    let started = Instant::now();
+    let mut tap = tap;
+    while tap.try_wait().expect("tap status").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the tap did not end after three records"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = tap.wait_with_output().expect("tap output");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("waiting for the daemon"),
+        "{}",
+        stderr(&out)
+    );
+    let records: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(records.len(), 3, "{}", stdout(&out));
+    let titles: Vec<&str> = records.iter().filter_map(|r| r["title"].as_str()).collect();
+    assert_eq!(titles.len(), 3);
+    assert!(
+        titles
+            .iter()
+            .any(|t| *t == SEED_TITLE || *t == ENGLISH_TITLE),
+        "{titles:?}"
+    );
+}

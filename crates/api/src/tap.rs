@@ -35,6 +35,13 @@ pub(crate) async fn tap(
     Path(stage): Path<String>,
     Query(query): Query<TapQuery>,
 ) -> Response {
+    // A tap opened while the stages are still being built waits for them.
+    while state.monitor.phase() == khabar_runtime::Phase::Building
+        && state.monitor.tap(&stage).is_none()
+        && !*state.stopping.borrow()
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let Some(tap) = state.monitor.tap(&stage) else {
         let stages = state.monitor.stage_ids();
         return (
@@ -126,6 +133,61 @@ pub fn select_fields(record: &Value, paths: &[String]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use khabar_core_model::{FeedRef, RecordId, Tap};
+
+    fn article(n: usize) -> Article {
+        let url = format!("https://example.org/{n}");
+        Article::new(
+            RecordId::from_url(&url),
+            FeedRef::default(),
+            url,
+            chrono::Utc::now(),
+        )
+    }
+
+    async fn line(w: Watching) -> (String, Watching) {
+        let (line, w) = next_line(w).await.expect("a line");
+        (line.unwrap_or_default(), w)
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_fell_behind_is_told_how_many_it_lost_and_the_limit_ends_the_stream() {
+        let tap = Tap::new(2);
+        let (_stop, stopping) = watch::channel(false);
+        let watching = Watching {
+            records: tap.watch(),
+            stopping,
+            left: Some(3),
+            fields: vec!["url".into()],
+        };
+        for n in 0..5 {
+            tap.offer(&article(n));
+        }
+        let (notice, w) = line(watching).await;
+        assert_eq!(notice, "{\"khabar_tap\":{\"dropped\":3}}\n");
+        let (first, w) = line(w).await;
+        assert_eq!(first, "{\"url\":\"https://example.org/3\"}\n");
+        let (second, w) = line(w).await;
+        assert_eq!(second, "{\"url\":\"https://example.org/4\"}\n");
+        tap.offer(&article(5));
+        let (third, w) = line(w).await;
+        assert_eq!(third, "{\"url\":\"https://example.org/5\"}\n");
+        assert!(next_line(w).await.is_none(), "three records were asked for");
+    }
+
+    #[tokio::test]
+    async fn the_stream_ends_when_the_daemon_stops() {
+        let tap = Tap::new(2);
+        let (stop, stopping) = watch::channel(false);
+        let watching = Watching {
+            records: tap.watch(),
+            stopping,
+            left: None,
+            fields: Vec::new(),
+        };
+        stop.send_replace(true);
+        assert!(next_line(watching).await.is_none());
+    }
 
     #[test]
     fn fields_are_picked_by_name_and_dotted_path_and_missing_ones_are_left_out() {

@@ -62,6 +62,10 @@ enum Command {
         /// folder, else the config's `[api] address`).
         #[arg(long)]
         api: Option<String>,
+        /// Wait for the daemon when none answers yet (start the tap, then `khabar run`, and
+        /// see the first records).
+        #[arg(long)]
+        wait: bool,
     },
     /// Each stage's rates and queue in the running daemon, redrawn every interval.
     Top {
@@ -287,10 +291,15 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             fields,
             config,
             api,
+            wait,
         } => {
             init_logs(None);
-            let base = crate::watch::api_base(api.as_deref(), &config, &registry)?;
-            crate::watch::tap(&base, &stage, limit, fields.as_deref()).await?;
+            let find_base = || crate::watch::api_base(api.as_deref(), &config, &registry);
+            if wait {
+                crate::watch::tap_when_up(find_base, &stage, limit, fields.as_deref()).await?;
+            } else {
+                crate::watch::tap(&find_base()?, &stage, limit, fields.as_deref()).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Top {

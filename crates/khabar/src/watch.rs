@@ -57,6 +57,51 @@ pub(crate) async fn tap(
     limit: Option<u64>,
     fields: Option<&str>,
 ) -> Result<()> {
+    let response = client()?
+        .get(tap_url(base, stage, limit, fields)?)
+        .send()
+        .await
+        .map_err(|e| unreachable(base, e))?;
+    print_tap(response).await
+}
+
+/// `khabar tap --wait`: as [`tap`], but while no daemon answers (not started yet, still
+/// starting), asks again every 200 ms, finding the address afresh each time (`find_base`):
+/// a tap opened before `khabar run` sees the first records.
+pub(crate) async fn tap_when_up(
+    find_base: impl Fn() -> Result<String>,
+    stage: &str,
+    limit: Option<u64>,
+    fields: Option<&str>,
+) -> Result<()> {
+    let client = client()?;
+    let mut told = false;
+    loop {
+        let base = find_base()?;
+        match client
+            .get(tap_url(&base, stage, limit, fields)?)
+            .send()
+            .await
+        {
+            Ok(response) => return print_tap(response).await,
+            Err(e) if e.is_connect() => {
+                if !told {
+                    eprintln!("tap: waiting for the daemon at {base}");
+                    told = true;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(unreachable(&base, e)),
+        }
+    }
+}
+
+fn tap_url(
+    base: &str,
+    stage: &str,
+    limit: Option<u64>,
+    fields: Option<&str>,
+) -> Result<reqwest::Url> {
     let mut url = reqwest::Url::parse(&format!("{base}/api/tap/"))
         .with_context(|| format!("{base}: not a URL"))?
         .join(stage)
@@ -70,11 +115,11 @@ pub(crate) async fn tap(
             query.append_pair("fields", fields);
         }
     }
-    let response = client()?
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| unreachable(base, e))?;
+    Ok(url)
+}
+
+/// Prints a tap's records as they come, and its notices on standard error.
+async fn print_tap(response: reqwest::Response) -> Result<()> {
     if !response.status().is_success() {
         let status = response.status();
         let body: serde_json::Value = response
