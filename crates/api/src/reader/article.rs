@@ -56,11 +56,11 @@ fn render(stored: &StoredArticle) -> String {
     let dir = direction(lang);
     let title = a.title.as_deref().unwrap_or("(untitled)");
     let body_text = a.text.as_deref().unwrap_or("");
-    // Each part isolated (`bdi`), so that an Arabic name does not carry its neighbours
-    // into right-to-left order.
+    // Each part isolated (`bdi`, inside the span that carries the separator), so that an
+    // Arabic name does not carry its neighbours into right-to-left order.
     let mut meta = vec![
         format!(
-            "<bdi>{}</bdi>",
+            "<span><bdi>{}</bdi></span>",
             text(a.site_name.as_deref().unwrap_or(&a.feed.source))
         ),
         format!(
@@ -80,7 +80,10 @@ fn render(stored: &StoredArticle) -> String {
         ),
     ];
     if !a.authors.is_empty() {
-        meta.insert(1, format!("<bdi>{}</bdi>", text(&a.authors.join(", "))));
+        meta.insert(
+            1,
+            format!("<span><bdi>{}</bdi></span>", text(&a.authors.join(", "))),
+        );
     }
     let mut html = format!(
         "<header lang=\"{l}\" dir=\"{dir}\"><h1>{t}</h1></header>\

@@ -146,6 +146,30 @@ fn svg(dots: &[PlaceDot], whole_world: bool) -> String {
             text(name)
         ));
     }
+    out.push_str("</g><g class=\"labels\">");
+    // The most spoken-of places are named on the map itself, each where it overlaps no name
+    // already placed; the rest on hover and in the table below.
+    let size = 5.0 * unit;
+    let mut placed: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for dot in dots.iter().take(LABELLED) {
+        let (cx, cy) = project(dot.lat, dot.lon);
+        // The box a label takes, from its length (a rough average glyph width).
+        let width = dot.canonical.chars().count() as f64 * 0.55 * size;
+        let (x, y) = (cx + 4.0 * unit, cy + 1.5 * unit);
+        let b = (x, y - size, x + width, y + 0.3 * size);
+        if placed
+            .iter()
+            .any(|p| b.0 < p.2 && p.0 < b.2 && b.1 < p.3 && p.1 < b.3)
+        {
+            continue;
+        }
+        placed.push(b);
+        out.push_str(&format!(
+            "<text class=\"label\" x=\"{x:.3}\" y=\"{y:.3}\" font-size=\"{size:.3}\" stroke-width=\"{halo:.3}\">{name}</text>",
+            halo = 1.2 * unit,
+            name = text(&dot.canonical),
+        ));
+    }
     out.push_str("</g><g class=\"dots\">");
     // Biggest first, so that small dots stay on top and clickable.
     let mut ordered: Vec<&PlaceDot> = dots.iter().collect();
@@ -165,18 +189,6 @@ fn svg(dots: &[PlaceDot], whole_world: bool) -> String {
             t = text(&dot.canonical),
             s = if dot.articles == 1 { "" } else { "s" },
             es = if events == 1 { "" } else { "s" },
-        ));
-    }
-    out.push_str("</g><g class=\"labels\">");
-    // The most spoken-of places are named on the map itself; the rest on hover and below.
-    for dot in dots.iter().take(LABELLED) {
-        let (cx, cy) = project(dot.lat, dot.lon);
-        out.push_str(&format!(
-            "<text class=\"label\" x=\"{x:.3}\" y=\"{y:.3}\" font-size=\"{size:.3}\" dir=\"auto\">{name}</text>",
-            x = cx + 4.0 * unit,
-            y = cy + 1.5 * unit,
-            size = 5.0 * unit,
-            name = text(&dot.canonical),
         ));
     }
     out.push_str("</g></svg>");

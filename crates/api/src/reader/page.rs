@@ -130,6 +130,6 @@ th { color: var(--muted); font-weight: 600; }
 svg.map { width: 100%; height: auto; background: #e8f1f8; border: 1px solid var(--line); border-radius: 6px; }
 svg.map .country { fill: #f4f1ea; stroke: #b9b2a3; stroke-width: .7px; vector-effect: non-scaling-stroke; }
 svg.map .dot { fill: #c0392b; fill-opacity: .8; stroke: #fff; stroke-width: 1px; vector-effect: non-scaling-stroke; }
-svg.map .label { fill: #1d232a; paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
+svg.map .label { fill: #1d232a; paint-order: stroke; stroke: #fff; stroke-linejoin: round; }
 svg.map a:hover .dot { fill: #0b5cad; }
 "#;
