@@ -115,16 +115,7 @@ pub fn browse(db: &Path, filter: &SearchFilter) -> Result<Vec<SearchHit>, StoreE
     let rows = stmt
         .query_map(rusqlite::params_from_iter(values.iter()), |r| {
             let snippet: String = r.get(6)?;
-            Ok(SearchHit {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                url: r.get(2)?,
-                published_at: r.get(3)?,
-                language: r.get(4)?,
-                source: r.get(5)?,
-                snippet: opening(&snippet, 300),
-                rank: 0.0,
-            })
+            crate::sink::search_hit(r, opening(&snippet, 300), 0.0)
         })
         .map_err(describe(db))?;
     rows.collect::<Result<Vec<_>, _>>().map_err(describe(db))

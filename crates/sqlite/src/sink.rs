@@ -346,6 +346,24 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
+/// A hit from a row whose first columns are id, title, url, published_at, language, source.
+pub(crate) fn search_hit(
+    r: &rusqlite::Row<'_>,
+    snippet: String,
+    rank: f64,
+) -> rusqlite::Result<SearchHit> {
+    Ok(SearchHit {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        url: r.get(2)?,
+        published_at: r.get(3)?,
+        language: r.get(4)?,
+        source: r.get(5)?,
+        snippet,
+        rank,
+    })
+}
+
 /// Filters for [`search`] and [`crate::reader::browse`].
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
@@ -526,21 +544,13 @@ pub fn search_marked(
     let mut stmt = conn.prepare(&sql).map_err(describe)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(values.iter()), |r| {
-            Ok(SearchHit {
-                id: r.get(0)?,
-                title: r.get(1)?,
-                url: r.get(2)?,
-                published_at: r.get(3)?,
-                language: r.get(4)?,
-                source: r.get(5)?,
-                // Quoted from the text as written; the index's own snippet (in search form) when
-                // there is no text.
-                snippet: r
-                    .get::<_, Option<String>>(8)?
-                    .and_then(|text| highlight_marked(&text, &words, 60, marks))
-                    .map_or_else(|| r.get(6), Ok)?,
-                rank: r.get(7)?,
-            })
+            // Quoted from the text as written; the index's own snippet (in search form) when
+            // there is no text.
+            let snippet = r
+                .get::<_, Option<String>>(8)?
+                .and_then(|text| highlight_marked(&text, &words, 60, marks))
+                .map_or_else(|| r.get(6), Ok)?;
+            search_hit(r, snippet, r.get(7)?)
         })
         .map_err(describe)?;
     rows.collect::<Result<Vec<_>, _>>().map_err(describe)
