@@ -440,3 +440,42 @@ fn every_config_error_exits_with_the_same_code() {
     let path = write_config(dir.path(), "[sources.news\n");
     assert_eq!(run(&["once"], &path).status.code(), Some(2));
 }
+
+#[test]
+fn a_wrong_api_section_names_its_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = write_config(
+        dir.path(),
+        "[api]\naddress = \"localhost-ish\"\nport = 8686\n\
+         [sources.s]\ntype = \"feed\"\nurls = [\"https://example.org/rss\"]\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"out.jsonl\"\n",
+    );
+    // The tests' own override of the address is taken away: the config's is checked.
+    let out = khabar()
+        .env_remove("KHABAR__API__ADDRESS")
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .expect("validate");
+    assert_eq!(out.status.code(), Some(2));
+    let report = stderr(&out);
+    assert!(report.contains("api"), "{report}");
+    assert!(
+        report.contains("port") || report.contains("address"),
+        "{report}"
+    );
+
+    let good = write_config(
+        dir.path(),
+        "[api]\naddress = \"127.0.0.1:9797\"\nenabled = false\n\
+         [sources.s]\ntype = \"feed\"\nurls = [\"https://example.org/rss\"]\n\
+         [sinks.out]\ntype = \"jsonl\"\ninputs = [\"s\"]\npath = \"out.jsonl\"\n",
+    );
+    let out = khabar()
+        .env_remove("KHABAR__API__ADDRESS")
+        .args(["validate", "--config"])
+        .arg(&good)
+        .output()
+        .expect("validate");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
