@@ -343,7 +343,7 @@ fn a_running_daemon_shows_metrics_that_move_with_the_records_and_taps_and_tops()
 
     // An unknown stage is named, with the stages there are.
     let wrong = khabar()
-        .args(["tap", "cleen", "--config"])
+        .args(["tap", "cleen", "--no-wait", "--config"])
         .arg(&cfg)
         .output()
         .expect("khabar tap");

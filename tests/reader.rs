@@ -453,7 +453,6 @@ fn a_tap_opened_before_the_daemon_prints_three_records_of_the_demo_pipeline() {
             "3",
             "--fields",
             "title,language",
-            "--wait",
             "--config",
         ])
         .arg(repo().join("config/demo.toml"))

@@ -62,10 +62,10 @@ enum Command {
         /// folder, else the config's `[api] address`).
         #[arg(long)]
         api: Option<String>,
-        /// Wait for the daemon when none answers yet (start the tap, then `khabar run`, and
-        /// see the first records).
+        /// Fail at once when no daemon answers, and end when it stops (by default the tap
+        /// waits for the daemon and connects again after a restart, as `vector tap` does).
         #[arg(long)]
-        wait: bool,
+        no_wait: bool,
     },
     /// Each stage's rates and queue in the running daemon, redrawn every interval.
     Top {
@@ -291,15 +291,11 @@ async fn dispatch(cli: Cli, registry: Registry) -> Result<ExitCode> {
             fields,
             config,
             api,
-            wait,
+            no_wait,
         } => {
             init_logs(None);
             let find_base = || crate::watch::api_base(api.as_deref(), &config, &registry);
-            if wait {
-                crate::watch::tap_when_up(find_base, &stage, limit, fields.as_deref()).await?;
-            } else {
-                crate::watch::tap(&find_base()?, &stage, limit, fields.as_deref()).await?;
-            }
+            crate::watch::tap(find_base, &stage, limit, fields.as_deref(), !no_wait).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Top {

@@ -50,50 +50,53 @@ fn unreachable(base: &str, error: reqwest::Error) -> anyhow::Error {
 }
 
 /// `khabar tap <stage>`: prints the records leaving `stage` as JSON lines, and on standard
-/// error how many were dropped while this reader was too slow.
+/// error how many were dropped while this reader was too slow. Like `vector tap`, it waits
+/// for a daemon that does not answer yet and connects again when the daemon restarts (the
+/// address is found afresh each time by `find_base`), until `limit` records are printed;
+/// with `wait` false it fails at once instead, and ends with the daemon.
 pub(crate) async fn tap(
-    base: &str,
-    stage: &str,
-    limit: Option<u64>,
-    fields: Option<&str>,
-) -> Result<()> {
-    let response = client()?
-        .get(tap_url(base, stage, limit, fields)?)
-        .send()
-        .await
-        .map_err(|e| unreachable(base, e))?;
-    print_tap(response).await
-}
-
-/// `khabar tap --wait`: as [`tap`], but while no daemon answers (not started yet, still
-/// starting), asks again every 200 ms, finding the address afresh each time (`find_base`):
-/// a tap opened before `khabar run` sees the first records.
-pub(crate) async fn tap_when_up(
     find_base: impl Fn() -> Result<String>,
     stage: &str,
     limit: Option<u64>,
     fields: Option<&str>,
+    wait: bool,
 ) -> Result<()> {
     let client = client()?;
+    let mut printed: u64 = 0;
+    let mut dropped: u64 = 0;
     let mut told = false;
     loop {
         let base = find_base()?;
-        match client
-            .get(tap_url(&base, stage, limit, fields)?)
+        let left = limit.map(|l| l.saturating_sub(printed));
+        let response = match client
+            .get(tap_url(&base, stage, left, fields)?)
             .send()
             .await
         {
-            Ok(response) => return print_tap(response).await,
-            Err(e) if e.is_connect() => {
+            Ok(response) => response,
+            Err(e) if wait && e.is_connect() => {
                 if !told {
-                    eprintln!("tap: waiting for the daemon at {base}");
+                    eprintln!("tap: waiting for the daemon at {base} (Ctrl-C to stop)");
                     told = true;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
             }
             Err(e) => return Err(unreachable(&base, e)),
+        };
+        let (lines, lost) = print_tap(response).await?;
+        printed = printed.saturating_add(lines);
+        dropped = dropped.saturating_add(lost);
+        if !wait || limit.is_some_and(|l| printed >= l) {
+            break;
         }
+        eprintln!("tap: the daemon stopped; waiting for it to come back");
+        told = true;
     }
+    if dropped > 0 {
+        eprintln!("tap: {dropped} records dropped in all");
+    }
+    Ok(())
 }
 
 fn tap_url(
@@ -118,8 +121,9 @@ fn tap_url(
     Ok(url)
 }
 
-/// Prints a tap's records as they come, and its notices on standard error.
-async fn print_tap(response: reqwest::Response) -> Result<()> {
+/// Prints a tap's records as they come, and its notices on standard error, until the stream
+/// ends; returns the records printed and those the daemon dropped for this reader.
+async fn print_tap(response: reqwest::Response) -> Result<(u64, u64)> {
     if !response.status().is_success() {
         let status = response.status();
         let body: serde_json::Value = response
@@ -152,9 +156,12 @@ async fn print_tap(response: reqwest::Response) -> Result<()> {
     }
     let mut body = response.bytes_stream();
     let mut pending: Vec<u8> = Vec::new();
-    let mut dropped: u64 = 0;
+    let (mut printed, mut dropped) = (0u64, 0u64);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| anyhow!("the tap stream broke: {e}"))?;
+        let Ok(chunk) = chunk else {
+            // The daemon went away mid-stream (a restart): the caller decides what follows.
+            break;
+        };
         pending.extend_from_slice(&chunk);
         while let Some(end) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
@@ -166,12 +173,10 @@ async fn print_tap(response: reqwest::Response) -> Result<()> {
                 continue;
             }
             out!("{line}")?;
+            printed += 1;
         }
     }
-    if dropped > 0 {
-        eprintln!("tap: {dropped} records dropped in all");
-    }
-    Ok(())
+    Ok((printed, dropped))
 }
 
 /// The count of a tap's "records dropped" notice line.
