@@ -76,6 +76,15 @@ fn stages_table(summary: &serde_json::Value, articles: f64) -> String {
     out
 }
 
+/// Bytes of the SQLite article store in `data`: the database and its write-ahead log.
+fn store_size(data: &std::path::Path) -> u64 {
+    ["khabar.db", "khabar.db-wal"]
+        .iter()
+        .filter_map(|name| std::fs::metadata(data.join(name)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 pub fn pipeline(args: &[String]) -> Result<(), String> {
     let hosts = flag(args, "--hosts", 128).clamp(1, 1000);
     let feeds_per_host = flag(args, "--feeds-per-host", 2).max(1);
@@ -97,6 +106,7 @@ pub fn pipeline(args: &[String]) -> Result<(), String> {
     let run = once(&khabar, &dir, &news)?;
     let server_cpu = server.cpu_seconds() - server_cpu_before;
     server.stop();
+    let store_bytes = store_size(&dir.join("data"));
     let _ = std::fs::remove_dir_all(&dir);
 
     let summary: serde_json::Value = serde_json::from_str(&run.stdout).map_err(|e| {
@@ -144,6 +154,11 @@ pub fn pipeline(args: &[String]) -> Result<(), String> {
         "| of which in the stages' own calls | {staged:.2} s (the rest: feed polls, HTTP connections, the sqlite writer thread, start-up, the runtime) |"
     );
     println!("| peak RSS | {:.0} MB |", run.peak_rss_mb);
+    println!(
+        "| the article store (khabar.db and its WAL) | {:.1} MB = {:.1} KB per article |",
+        store_bytes as f64 / 1e6,
+        store_bytes as f64 / 1e3 / delivered.max(1.0)
+    );
     let lag = &summary["scheduler_lag"];
     println!(
         "| poll latency under this load: how late a 10 ms timer woke on the async workers (p50 / p99 / max of {} wake-ups) | {:.1} / {:.1} / {:.1} ms |",

@@ -253,6 +253,20 @@ impl Article {
     pub fn to_json_string_without_html(&self) -> serde_json::Result<String> {
         serde_json::to_string(&WithoutHtml::from(self))
     }
+
+    /// The record as JSON without the raw page and without the text (`text`,
+    /// `text_normalized`), for a store that keeps the text in a column (and its search form in
+    /// an index) of its own: the text is not stored three times.
+    pub fn to_json_string_without_html_or_text(&self) -> serde_json::Result<String> {
+        let mut record = WithoutHtml::from(self);
+        record.text = None;
+        record.text_normalized = None;
+        serde_json::to_string(&record)
+    }
+}
+
+fn leave_out<T>(value: &Option<&T>) -> bool {
+    value.is_none()
 }
 
 fn is_none<T>(value: &&Option<T>) -> bool {
@@ -280,8 +294,11 @@ struct WithoutHtml<'a> {
     language: &'a Option<String>,
     site_name: &'a Option<String>,
     tags: &'a [String],
-    text: &'a Option<String>,
-    text_normalized: &'a Option<String>,
+    /// `None` (the text left out of the record) only when asked for.
+    #[serde(skip_serializing_if = "leave_out")]
+    text: Option<&'a Option<String>>,
+    #[serde(skip_serializing_if = "leave_out")]
+    text_normalized: Option<&'a Option<String>>,
     content_hash: &'a Option<String>,
     simhash: &'a Option<String>,
     entities: &'a [Entity],
@@ -344,8 +361,8 @@ impl<'a> From<&'a Article> for WithoutHtml<'a> {
             language,
             site_name,
             tags,
-            text,
-            text_normalized,
+            text: Some(text),
+            text_normalized: Some(text_normalized),
             content_hash,
             simhash,
             entities,

@@ -69,8 +69,25 @@ async fn measure(name: &str, config: Box<dyn SinkConfig>, records: &[Article], b
     }
     let _ = sink.flush().await;
     let seconds = started.elapsed().as_secs_f64();
+    drop(sink);
+    // What a store kept on disk (the SQLite file and its WAL; nothing for the servers').
+    let stored: u64 = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    let size = if stored > 0 {
+        format!(
+            ", {:.1} MB on disk = {:.2} KB per record",
+            stored as f64 / 1e6,
+            stored as f64 / 1e3 / records.len().max(1) as f64
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "| {name} | {:.0} records/s | {} records in {seconds:.2} s, {failed} failed |",
+        "| {name} | {:.0} records/s | {} records in {seconds:.2} s, {failed} failed{size} |",
         records.len() as f64 / seconds,
         records.len()
     );

@@ -135,24 +135,31 @@ fn opening(text: &str, chars: usize) -> String {
 /// The article stored under `id`, with the other records of its story.
 pub fn article(db: &Path, id: &str) -> Result<Option<StoredArticle>, StoreError> {
     let conn = open_read_only(db)?;
-    let record: Option<String> = conn
-        .query_row("SELECT record FROM articles WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
+    let stored: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT record, text FROM articles WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
             other => Err(other),
         })
         .map_err(describe(db))?;
-    let Some(record) = record else {
+    let Some((record, text)) = stored else {
         return Ok(None);
     };
-    let record: Article = serde_json::from_str(&record).map_err(|e| StoreError::Record {
+    let mut record: Article = serde_json::from_str(&record).map_err(|e| StoreError::Record {
         path: db.to_path_buf(),
         id: id.to_string(),
         message: e.to_string(),
     })?;
+    // The store keeps the text in its own column, not in the record (its search form is only
+    // in the index).
+    if record.text.is_none() {
+        record.text = text;
+    }
     let cluster = match &record.cluster_id {
         Some(cluster) => {
             let sql = format!(

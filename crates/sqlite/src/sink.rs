@@ -172,6 +172,28 @@ fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
              COMMIT;",
         )?;
     }
+    if version < 4 {
+        // The text was stored four times: the `text` column, `text` and `text_normalized` in
+        // the record, and the search form again as the index's own copy. Now once as written
+        // (the column) and once searchable (a contentless index, which keeps no copy); the
+        // record keeps the rest. A third less to store, and to keep in the page cache.
+        conn.execute_batch(
+            "BEGIN;
+             DROP TABLE IF EXISTS articles_fts;
+             CREATE VIRTUAL TABLE articles_fts USING fts5 (
+                 title, body, content = '', contentless_delete = 1,
+                 tokenize = 'unicode61 remove_diacritics 2'
+             );
+             INSERT INTO articles_fts (rowid, title, body)
+                 SELECT rowid,
+                        coalesce(json_extract(record, '$.attrs.title_normalized'), lower(coalesce(title, ''))),
+                        coalesce(json_extract(record, '$.text_normalized'), text, summary, '')
+                 FROM articles;
+             UPDATE articles SET record = json_remove(record, '$.text', '$.text_normalized');
+             PRAGMA user_version = 4;
+             COMMIT;",
+        )?;
+    }
     Ok(())
 }
 
@@ -198,8 +220,9 @@ struct Row {
 }
 
 fn to_row(article: &Article, store_html: bool) -> Result<Row, StageError> {
+    // The text goes in its own column and, in search form, into the index only.
     let record = article
-        .to_json_string_without_html()
+        .to_json_string_without_html_or_text()
         .map_err(|e| StageError::permanent(format!("cannot serialize record: {e}")))?;
     // `normalize` leaves the title's search form in attrs; without it, lower case will do.
     let fts_title = article
@@ -265,10 +288,8 @@ fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
     )?;
     conn.prepare_cached("DELETE FROM articles_fts WHERE rowid = ?1")?
         .execute(params![rowid])?;
-    conn.prepare_cached(
-        "INSERT INTO articles_fts (rowid, id, title, body) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![rowid, row.id, row.fts_title, row.fts_body])?;
+    conn.prepare_cached("INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
+        .execute(params![rowid, row.fts_title, row.fts_body])?;
     Ok(())
 }
 
@@ -525,12 +546,12 @@ pub fn search_marked(
         .join(" ");
     let mut sql = String::from(
         "SELECT a.id, a.title, a.url, a.published_at, a.language, a.source,
-                snippet(articles_fts, 2, ?2, ?3, '…', 16), bm25(articles_fts, 2.0, 1.0), a.text
+                coalesce(a.summary, ''), bm25(articles_fts, 2.0, 1.0), a.text
          FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid
          WHERE articles_fts MATCH ?1",
     );
-    let mut values: Vec<String> = vec![fts_query, marks.open.to_string(), marks.close.to_string()];
-    let (conditions, filter_values) = filter.conditions(4);
+    let mut values: Vec<String> = vec![fts_query];
+    let (conditions, filter_values) = filter.conditions(2);
     sql.push_str(&conditions);
     values.extend(filter_values);
     sql.push_str(&format!(
@@ -544,8 +565,8 @@ pub fn search_marked(
     let mut stmt = conn.prepare(&sql).map_err(describe)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(values.iter()), |r| {
-            // Quoted from the text as written; the index's own snippet (in search form) when
-            // there is no text.
+            // Quoted from the text as written; the summary when the words are only in the
+            // title (or the article has no text).
             let snippet = r
                 .get::<_, Option<String>>(8)?
                 .and_then(|text| highlight_marked(&text, &words, 60, marks))
@@ -559,6 +580,122 @@ pub fn search_marked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store as schema 3 left it: the text in the column, in the record twice, and in the
+    /// index's own copy.
+    fn schema_3_store(path: &Path) {
+        let conn = Connection::open(path).expect("open");
+        let record = serde_json::json!({
+            "schema_version": 1, "id": "a1", "url": "https://example.org/a1",
+            "feed": {"source": "wire", "url": "https://example.org/feed"},
+            "title": "Floods", "fetched_at": "2019-03-01T10:00:00Z",
+            "text": "The river flooded the lower town.",
+            "text_normalized": "the river flooded the lower town.",
+            "entities": [], "places": [], "events": [], "keyphrases": [], "attrs": {}
+        });
+        conn.execute_batch(
+            "CREATE TABLE articles (
+                 id TEXT PRIMARY KEY, source TEXT NOT NULL, feed_url TEXT NOT NULL,
+                 url TEXT NOT NULL, canonical_url TEXT, title TEXT, summary TEXT,
+                 published_at TEXT, updated_at TEXT, fetched_at TEXT NOT NULL, language TEXT,
+                 site_name TEXT, text TEXT, content_hash TEXT, record TEXT NOT NULL, html TEXT,
+                 stored_at TEXT NOT NULL);
+             CREATE VIRTUAL TABLE articles_fts USING fts5 (
+                 id UNINDEXED, title, body, tokenize = 'unicode61 remove_diacritics 2');
+             CREATE INDEX articles_cluster ON articles (json_extract(record, '$.cluster_id'));
+             PRAGMA user_version = 3;",
+        )
+        .expect("schema 3");
+        conn.execute(
+            "INSERT INTO articles (id, source, feed_url, url, title, fetched_at, text, record, stored_at)
+             VALUES ('a1', 'wire', 'https://example.org/feed', 'https://example.org/a1', 'Floods',
+                     '2019-03-01T10:00:00Z', 'The river flooded the lower town.', ?1, 'now')",
+            [record.to_string()],
+        )
+        .expect("row");
+        conn.execute(
+            "INSERT INTO articles_fts (rowid, id, title, body) VALUES (1, 'a1', 'floods', 'the river flooded the lower town.')",
+            [],
+        )
+        .expect("index row");
+    }
+
+    #[test]
+    fn schema_4_keeps_the_text_once_and_the_store_still_searches_and_reads_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("k.db");
+        schema_3_store(&db);
+        let conn = open(&db).expect("migrated");
+        let (version, record): (i64, String) = conn
+            .query_row(
+                "SELECT (SELECT user_version FROM pragma_user_version), record FROM articles",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("row");
+        assert_eq!(version, 4);
+        let record: serde_json::Value = serde_json::from_str(&record).expect("JSON");
+        assert!(record.get("text").is_none() && record.get("text_normalized").is_none());
+        assert_eq!(record["title"], "Floods");
+        drop(conn);
+
+        let filter = SearchFilter {
+            limit: 5,
+            ..SearchFilter::default()
+        };
+        let hits = search(&db, "flooded town", &filter).expect("search");
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].snippet.contains("[flooded]"), "{:?}", hits[0]);
+        let stored = crate::reader::article(&db, "a1")
+            .expect("read")
+            .expect("stored");
+        assert_eq!(
+            stored.record.text.as_deref(),
+            Some("The river flooded the lower town.")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_written_again_is_found_by_its_new_words_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("k.db");
+        let conn = Arc::new(Mutex::new(open(&db).expect("store")));
+        let mut sink = SqliteSink {
+            conn,
+            store_html: false,
+        };
+        let url = "https://example.org/story";
+        let mut article = Article::new(
+            khabar_core_model::RecordId::from_url(url),
+            khabar_core_model::FeedRef::default(),
+            url,
+            chrono::Utc::now(),
+        );
+        article.title = Some("Story".into());
+        article.text = Some("First the dam broke.".into());
+        article.text_normalized = Some("first the dam broke.".into());
+        assert!(sink.write(std::slice::from_ref(&article)).await[0].is_ok());
+        article.text = Some("Then the bridge held.".into());
+        article.text_normalized = Some("then the bridge held.".into());
+        assert!(sink.write(std::slice::from_ref(&article)).await[0].is_ok());
+        let filter = SearchFilter {
+            limit: 5,
+            ..SearchFilter::default()
+        };
+        assert_eq!(search(&db, "bridge", &filter).expect("search").len(), 1);
+        assert!(search(&db, "dam", &filter).expect("search").is_empty());
+        let (stored_text, record): (String, String) = open(&db)
+            .expect("store")
+            .query_row("SELECT text, record FROM articles", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("row");
+        assert_eq!(stored_text, "Then the bridge held.");
+        assert!(
+            !record.contains("bridge"),
+            "the text is stored once: {record}"
+        );
+    }
 
     #[test]
     fn highlights_quote_the_text_as_written() {
