@@ -292,12 +292,44 @@ fn test_with_totals(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// `eval entities --lang en`: the entities stage on the English news set, the held-out split
+/// first (the figure that counts), then the development split, each with a lexicon of the
+/// other split's names beside it.
+fn eval_english(eval: &std::path::Path) -> Result<(), String> {
+    let data = workspace_root().join("crates/eval/data/english-news");
+    for (name, scored, lexicon) in [
+        ("held-out", "heldout.conll", "dev.conll"),
+        ("development", "dev.conll", "heldout.conll"),
+    ] {
+        println!("\n## English news, {name} split ({scored})");
+        run_status(
+            Command::new(eval)
+                .arg("entities")
+                .arg("--file")
+                .arg(data.join(scored))
+                .args(["--language", "en", "--lexicon-from"])
+                .arg(data.join(lexicon)),
+            "khabar-eval entities",
+        )?;
+    }
+    Ok(())
+}
+
 /// `eval extraction [--dir DIR] [--show-worst N]`: quality of our extractor on the
 /// development split (F1, precision, recall, accuracy, pages/s).
 fn eval(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("entities") {
         cargo(&["build", "--release", "-p", "khabar-eval"])?;
         let eval = target_dir().join("release/khabar-eval");
+        if args.get(1).map(String::as_str) == Some("--lang") {
+            return match args.get(2).map(String::as_str) {
+                Some("en") => eval_english(&eval),
+                other => Err(format!(
+                    "--lang {}: the labelled sets are for Arabic (the default) and en",
+                    other.unwrap_or("")
+                )),
+            };
+        }
         if args.len() == 1 {
             // Exact spans on AQMAR (held-out and training articles), then the samples.
             run_status(Command::new(&eval).arg("ner"), "khabar-eval ner")?;
@@ -310,7 +342,7 @@ fn eval(args: &[String]) -> Result<(), String> {
         return eval_feeds(&args[1..]);
     }
     if args.first().map(String::as_str) != Some("extraction") {
-        return Err("usage: cargo xtask eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll] | feeds [--suite DIR] [--show N]>".into());
+        return Err("usage: cargo xtask eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll [--language xx] [--lexicon-from FILE.conll] | --lang en] | feeds [--suite DIR] [--show N]>".into());
     }
     cargo(&["build", "--release", "-p", "khabar-eval"])?;
     let dir = match args
@@ -443,7 +475,7 @@ const COMMANDS: [(&str, &str, &str); 8] = [
     ),
     (
         "eval",
-        "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll] | feeds [--suite DIR] [--show N]>",
+        "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll [--language xx] [--lexicon-from FILE.conll] | --lang en] | feeds [--suite DIR] [--show N]>",
         "extraction F1, precision, recall on the development split; entities: exact-span\n\
          precision, recall, F1 per kind on AQMAR (held-out and training articles) for the\n\
          gazetteers, a lexicon baseline and the tagger, then on the CoNLL samples.",

@@ -1,7 +1,9 @@
-//! `khabar-eval entities --file FILE.conll`: precision, recall and F1 per kind of the
-//! `entities` matcher on text labelled in CoNLL form (`token<TAB>B-/I-PER|ORG|LOC|GPE` or `O`,
-//! a blank line between sentences). A prediction counts when it overlaps a labelled span of
-//! the same kind (clitics make token and match boundaries differ: بريف vs ريف).
+//! `khabar-eval entities --file FILE.conll [--language xx] [--lexicon-from TRAIN.conll]`:
+//! precision, recall and F1 per kind of the `entities` stage on text labelled in CoNLL form
+//! (`token<TAB>B-/I-PER|ORG|LOC|GPE` or `O`, a blank line between sentences), by exact span and
+//! by overlap (a prediction that overlaps a labelled span of its kind: Arabic clitics make
+//! token and match boundaries differ, بريف vs ريف); beside it, a lexicon of a training split's
+//! names.
 
 use khabar_core_model::EntityKind;
 
@@ -77,80 +79,174 @@ pub fn default_matcher() -> Result<khabar_extractor::Matcher, String> {
     khabar_extractor::Matcher::new(entries).map_err(|e| e.to_string())
 }
 
-pub fn run(conll: &str) -> Result<(), String> {
-    let (text, gold) = read(conll);
-    let matcher = default_matcher()?;
-    let (predicted, _) = matcher.find(&text);
+/// The `entities` stage as the default config builds it (curated list, GeoNames places, the
+/// name tagger), run on `text` as one article in `language`.
+fn stage_entities(text: &str, language: &str) -> Result<Vec<(usize, usize, EntityKind)>, String> {
+    use khabar_core_model::{Article, BuildContext, FeedRef, RecordId, TransformConfig};
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let config: khabar_extractor::EntitiesConfig = serde_json::from_value(serde_json::json!({
+        "places": ["config/gazetteers/geonames.tsv"]
+    }))
+    .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let ctx = BuildContext::standalone("entities", root.into(), root.into());
+        let stage = config.build(&ctx).await.map_err(|e| e.to_string())?;
+        let mut article = Article::new(
+            RecordId::from_url("eval:conll"),
+            FeedRef::default(),
+            "eval:conll",
+            chrono::Utc::now(),
+        );
+        article.text = Some(text.to_string());
+        article.language = Some(language.to_string());
+        stage
+            .process(&mut article)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(article
+            .entities
+            .iter()
+            .map(|e| (e.start, e.end, e.kind))
+            .collect())
+    })
+}
+
+/// A lexicon of the names labelled in `conll` (each name with its most frequent kind), found
+/// in `text` as whole words, longest first: the baseline a list of the training names gives.
+fn lexicon_entities(conll: &str, text: &str) -> Vec<(usize, usize, EntityKind)> {
+    use std::collections::HashMap;
+    let (train_text, train_spans) = read(conll);
+    let mut counts: HashMap<&str, [usize; 3]> = HashMap::new();
+    for span in &train_spans {
+        let name = &train_text[span.start..span.end];
+        counts.entry(name).or_default()[slot(span.kind)] += 1;
+    }
+    let mut names: Vec<(&str, EntityKind)> = counts
+        .into_iter()
+        .map(|(name, c)| {
+            let best = (0..3).max_by_key(|&i| c[i]).unwrap_or(0);
+            (name, KINDS[best])
+        })
+        .collect();
+    names.sort_by_key(|(name, _)| std::cmp::Reverse(name.len()));
+    let mut found: Vec<(usize, usize, EntityKind)> = Vec::new();
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    for (name, kind) in names {
+        for (at, _) in text.match_indices(name) {
+            let end = at + name.len();
+            if word(text[..at].chars().next_back()) || word(text[end..].chars().next()) {
+                continue;
+            }
+            if found.iter().any(|&(a, b, _)| at < b && a < end) {
+                continue;
+            }
+            found.push((at, end, kind));
+        }
+    }
+    found
+}
+
+const KINDS: [EntityKind; 3] = [
+    EntityKind::Person,
+    EntityKind::Organization,
+    EntityKind::Place,
+];
+
+fn slot(kind: EntityKind) -> usize {
+    match kind {
+        EntityKind::Person => 0,
+        EntityKind::Organization => 1,
+        EntityKind::Place => 2,
+    }
+}
+
+/// Precision, recall, F1 per kind and over all, exact spans and overlapping spans.
+fn score(system: &str, gold: &[Span], predicted: &[(usize, usize, EntityKind)]) {
+    let f1 = |p: f64, r: f64| {
+        if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        }
+    };
     println!(
-        "{} labelled entities, {} found\n",
+        "\n{system}: {} labelled, {} found\n",
         gold.len(),
         predicted.len()
     );
-    println!("| kind | precision | recall | F1 | labelled | found |");
-    println!("|---|---|---|---|---|---|");
+    println!("| kind | exact P | exact R | **exact F1** | overlap F1 | labelled | found |");
+    println!("|---|---|---|---|---|---|---|");
     let overlaps = |a: (usize, usize), b: (usize, usize)| a.0 < b.1 && b.0 < a.1;
-    let mut totals = (0usize, 0usize, 0usize);
+    let mut all = [0usize; 5];
     for (name, kind) in [
         ("person", EntityKind::Person),
         ("organization", EntityKind::Organization),
         ("place", EntityKind::Place),
     ] {
-        let gold_k: Vec<&Span> = gold.iter().filter(|s| s.kind == kind).collect();
-        let pred_k: Vec<_> = predicted.iter().filter(|e| e.kind == kind).collect();
-        let true_pred = pred_k
+        let g: Vec<(usize, usize)> = gold
             .iter()
-            .filter(|p| {
-                gold_k
-                    .iter()
-                    .any(|g| overlaps((p.start, p.end), (g.start, g.end)))
-            })
-            .count();
-        let found_gold = gold_k
+            .filter(|s| s.kind == kind)
+            .map(|s| (s.start, s.end))
+            .collect();
+        let p: Vec<(usize, usize)> = predicted
             .iter()
-            .filter(|g| {
-                pred_k
-                    .iter()
-                    .any(|p| overlaps((p.start, p.end), (g.start, g.end)))
-            })
+            .filter(|e| e.2 == kind)
+            .map(|e| (e.0, e.1))
+            .collect();
+        let exact = p.iter().filter(|x| g.contains(x)).count();
+        let true_pred = p
+            .iter()
+            .filter(|x| g.iter().any(|y| overlaps(**x, *y)))
             .count();
-        totals = (
-            totals.0 + true_pred,
-            totals.1 + pred_k.len(),
-            totals.2 + found_gold,
-        );
-        let p = if pred_k.is_empty() {
-            1.0
-        } else {
-            true_pred as f64 / pred_k.len() as f64
-        };
-        let r = if gold_k.is_empty() {
-            1.0
-        } else {
-            found_gold as f64 / gold_k.len() as f64
-        };
-        let f1 = if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        };
+        let found_gold = g
+            .iter()
+            .filter(|y| p.iter().any(|x| overlaps(*x, **y)))
+            .count();
+        for (i, n) in [exact, true_pred, found_gold, p.len(), g.len()]
+            .into_iter()
+            .enumerate()
+        {
+            all[i] += n;
+        }
+        let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+        let (ep, er) = (ratio(exact, p.len()), ratio(exact, g.len()));
+        let (op, or) = (ratio(true_pred, p.len()), ratio(found_gold, g.len()));
         println!(
-            "| {name} | {p:.3} | {r:.3} | {f1:.3} | {} | {} |",
-            gold_k.len(),
-            pred_k.len()
+            "| {name} | {ep:.3} | {er:.3} | **{:.3}** | {:.3} | {} | {} |",
+            f1(ep, er),
+            f1(op, or),
+            g.len(),
+            p.len()
         );
     }
-    let p = totals.0 as f64 / totals.1.max(1) as f64;
-    let r = totals.2 as f64 / gold.len().max(1) as f64;
+    let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    let (ep, er) = (ratio(all[0], all[3]), ratio(all[0], all[4]));
+    let (op, or) = (ratio(all[1], all[3]), ratio(all[2], all[4]));
     println!(
-        "| all | {p:.3} | {r:.3} | {:.3} | {} | {} |",
-        if p + r > 0.0 {
-            2.0 * p * r / (p + r)
-        } else {
-            0.0
-        },
-        gold.len(),
-        totals.1
+        "| all | {ep:.3} | {er:.3} | **{:.3}** | {:.3} | {} | {} |",
+        f1(ep, er),
+        f1(op, or),
+        all[4],
+        all[3]
     );
+}
+
+/// Scores the `entities` stage on `conll` (text in `language`), and beside it the lexicon of
+/// the names labelled in `lexicon_from` when given (a training split).
+pub fn run(conll: &str, language: &str, lexicon_from: Option<&str>) -> Result<(), String> {
+    let (text, gold) = read(conll);
+    let predicted = stage_entities(&text, language)?;
+    score("the entities stage", &gold, &predicted);
+    if let Some(train) = lexicon_from {
+        score(
+            "a lexicon of the training split's names",
+            &gold,
+            &lexicon_entities(train, &text),
+        );
+    }
     Ok(())
 }
 

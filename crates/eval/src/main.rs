@@ -351,9 +351,20 @@ fn main() -> ExitCode {
         let file = arg(&args, "--file").unwrap_or_else(|| {
             concat!(env!("CARGO_MANIFEST_DIR"), "/data/seed-entities.conll").to_string()
         });
+        let language = arg(&args, "--language").unwrap_or_else(|| "ar".to_string());
+        let lexicon = match arg(&args, "--lexicon-from")
+            .map(|f| std::fs::read_to_string(&f).map_err(|e| format!("{f}: {e}")))
+            .transpose()
+        {
+            Ok(lexicon) => lexicon,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         return match std::fs::read_to_string(&file)
             .map_err(|e| format!("{file}: {e}"))
-            .and_then(|t| entities_eval::run(&t))
+            .and_then(|t| entities_eval::run(&t, &language, lexicon.as_deref()))
         {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
