@@ -234,12 +234,54 @@ fn score(system: &str, gold: &[Span], predicted: &[(usize, usize, EntityKind)]) 
     );
 }
 
+/// Every name missed or mislabelled and every name found that is not labelled, with its kind:
+/// what to look at when tuning (on the development split only).
+fn print_errors(text: &str, gold: &[Span], predicted: &[(usize, usize, EntityKind)]) {
+    let name = |k: EntityKind| match k {
+        EntityKind::Person => "PER",
+        EntityKind::Organization => "ORG",
+        EntityKind::Place => "LOC",
+    };
+    println!("\nerrors (missed: labelled, not found exactly; wrong: found, not labelled):");
+    for g in gold {
+        if !predicted.contains(&(g.start, g.end, g.kind)) {
+            let got: Vec<String> = predicted
+                .iter()
+                .filter(|p| p.0 < g.end && g.start < p.1)
+                .map(|p| format!("{} {}", name(p.2), &text[p.0..p.1]))
+                .collect();
+            println!(
+                "missed {} {:?} (found: {:?})",
+                name(g.kind),
+                &text[g.start..g.end],
+                got
+            );
+        }
+    }
+    for p in predicted {
+        if !gold
+            .iter()
+            .any(|g| g.start == p.0 && g.end == p.1 && g.kind == p.2)
+        {
+            println!("wrong  {} {:?}", name(p.2), &text[p.0..p.1]);
+        }
+    }
+}
+
 /// Scores the `entities` stage on `conll` (text in `language`), and beside it the lexicon of
 /// the names labelled in `lexicon_from` when given (a training split).
-pub fn run(conll: &str, language: &str, lexicon_from: Option<&str>) -> Result<(), String> {
+pub fn run(
+    conll: &str,
+    language: &str,
+    lexicon_from: Option<&str>,
+    show_errors: bool,
+) -> Result<(), String> {
     let (text, gold) = read(conll);
     let predicted = stage_entities(&text, language)?;
     score("the entities stage", &gold, &predicted);
+    if show_errors {
+        print_errors(&text, &gold, &predicted);
+    }
     if let Some(train) = lexicon_from {
         score(
             "a lexicon of the training split's names",

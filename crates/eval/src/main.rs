@@ -364,8 +364,10 @@ fn main() -> ExitCode {
         };
         return match std::fs::read_to_string(&file)
             .map_err(|e| format!("{file}: {e}"))
-            .and_then(|t| entities_eval::run(&t, &language, lexicon.as_deref()))
-        {
+            .and_then(|t| {
+                let show = args.iter().any(|a| a == "--show-errors");
+                entities_eval::run(&t, &language, lexicon.as_deref(), show)
+            }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -798,6 +798,9 @@ impl Transform for Entities {
             retain_named_places(&entities, &mut places);
         } else {
             (entities, places) = without_ordinary_words(entities, places, &sources);
+            entities = crate::latin_names::find(text, entities);
+            // A place the rules read as a person or a team leaves the map.
+            retain_named_places(&entities, &mut places);
         }
         article.entities = entities;
         article.places = places;

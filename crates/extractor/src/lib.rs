@@ -10,6 +10,7 @@ pub mod entities;
 pub mod events;
 pub mod gazetteer;
 pub mod keyphrases;
+pub mod latin_names;
 pub mod name_features;
 pub mod names;
 pub mod ner;
