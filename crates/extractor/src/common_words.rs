@@ -8,8 +8,9 @@
 use foldhash::{HashMap, HashMapExt};
 use std::sync::OnceLock;
 
-/// The list, as built.
+/// The lists, as built.
 pub const WORDFREQ_AR: &str = include_str!("../gazetteer/wordfreq-ar.tsv");
+pub const WORDFREQ_EN: &str = include_str!("../gazetteer/wordfreq-en.tsv");
 
 /// A word ranked this high (or higher) is an ordinary word first: never a place or a person
 /// on its own.
@@ -47,6 +48,13 @@ impl WordFrequencies {
     pub fn arabic() -> &'static WordFrequencies {
         static LIST: OnceLock<WordFrequencies> = OnceLock::new();
         LIST.get_or_init(|| WordFrequencies::parse(WORDFREQ_AR))
+    }
+
+    /// The shared English list (for names in Latin script: `Card` and `Design` are words
+    /// first), read once per process.
+    pub fn english() -> &'static WordFrequencies {
+        static LIST: OnceLock<WordFrequencies> = OnceLock::new();
+        LIST.get_or_init(|| WordFrequencies::parse(WORDFREQ_EN))
     }
 
     /// Rank of a folded word (1 = most frequent), if listed.

@@ -1,9 +1,11 @@
 //! Names in Latin-script text (English first) that the gazetteers do not settle: people by
 //! their given names, titles and reporting verbs; organizations by their last words
 //! (`… Group`, `… University`), their first (`University of …`), their acronyms and a list of
-//! well-known ones; sports teams; the short forms of countries. A surname once read as a
-//! person's is a person's throughout the article, over any place of that name (Garrett,
-//! Richardson). The rules and word lists are Khabar's own (`gazetteer/latin-names.txt`).
+//! well-known ones; sports teams; places by their last words (`… County`) and the short forms
+//! of countries. A surname once read as a person's is a person's throughout the article, over
+//! any place of that name (Garrett, Richardson). The rules and word lists are Khabar's own
+//! (`gazetteer/latin-names.txt`); which words are ordinary English words comes from wordfreq
+//! (`gazetteer/wordfreq-en.tsv`).
 //!
 //! How it is driven: the `entities` stage calls [`find`] on an article that is not Arabic,
 //! with what the gazetteers matched; it returns the merged names.
@@ -12,6 +14,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use khabar_core_model::{Entity, EntityKind};
+
+use crate::common_words::WordFrequencies;
 
 const LISTS: &str = include_str!("../gazetteer/latin-names.txt");
 
@@ -24,12 +28,13 @@ struct Lists {
     orgs: HashSet<&'static str>,
     teams: HashSet<&'static str>,
     places: HashSet<&'static str>,
+    place_end: HashSet<&'static str>,
     person_verbs: HashSet<&'static str>,
 }
 
 fn lists() -> &'static Lists {
-    static LISTS_READ: OnceLock<Lists> = OnceLock::new();
-    LISTS_READ.get_or_init(|| {
+    static READ: OnceLock<Lists> = OnceLock::new();
+    READ.get_or_init(|| {
         let mut lists = Lists::default();
         for line in LISTS.lines().filter(|l| !l.starts_with('#')) {
             let Some((section, entry)) = line.split_once('\t') else {
@@ -43,6 +48,7 @@ fn lists() -> &'static Lists {
                 "org" => &mut lists.orgs,
                 "team" => &mut lists.teams,
                 "place" => &mut lists.places,
+                "place-end" => &mut lists.place_end,
                 "person-verb" => &mut lists.person_verbs,
                 _ => continue,
             };
@@ -77,7 +83,112 @@ impl Word<'_> {
 /// Abbreviations whose final full stop belongs to the word.
 const ABBREVIATIONS: &[&str] = &[
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gov", "Gen", "Lt", "Col", "Capt", "Sgt", "Rev",
-    "St", "Jr", "Sr", "Inc", "Corp", "Co", "Ltd", "Mt", "Ft",
+    "St", "Jr", "Sr", "Inc", "Corp", "Co", "Ltd", "Mt", "Ft", "Ave",
+];
+
+/// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
+/// (`and` is not one: `Apple and Google` are two names far more often than one.)
+const CONNECTORS: &[&str] = &[
+    "of", "for", "de", "del", "da", "di", "van", "von", "der", "den", "bin", "al", "el", "la",
+    "le", "du",
+];
+
+/// Capitalised words that are never a name on their own: pronouns, determiners, days and
+/// months (a sentence's first word, a word after a colon).
+const NOT_NAMES: &[&str] = &[
+    "I",
+    "He",
+    "She",
+    "It",
+    "We",
+    "They",
+    "You",
+    "His",
+    "Her",
+    "Its",
+    "Our",
+    "Their",
+    "Your",
+    "My",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "There",
+    "Here",
+    "The",
+    "A",
+    "An",
+    "Of",
+    "In",
+    "On",
+    "At",
+    "To",
+    "For",
+    "With",
+    "And",
+    "But",
+    "Or",
+    "If",
+    "When",
+    "While",
+    "After",
+    "Before",
+    "As",
+    "So",
+    "Yet",
+    "Some",
+    "Many",
+    "Most",
+    "All",
+    "Both",
+    "Each",
+    "Every",
+    "No",
+    "Not",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Jan.",
+    "Feb.",
+    "Aug.",
+    "Sept.",
+    "Oct.",
+    "Nov.",
+    "Dec.",
+];
+
+/// Upper-case abbreviations that are not organizations.
+const NOT_ORGANIZATIONS: &[&str] = &[
+    "TV", "SUV", "GW", "MW", "KW", "KWH", "PV", "USB", "LED", "LCD", "OLED", "CEO", "CFO", "COO",
+    "CTO", "VP", "GDP", "PC", "AI", "VR", "AR", "IT", "HR", "PR", "ID", "DNA", "RNA", "HIV",
+    "AIDS", "OK", "TD", "QB", "DL", "WR", "RB", "LB", "OL", "DB", "MVP", "DIY", "FAQ", "PDF",
+    "URL", "HTML", "API", "SMS", "GPS", "IPO", "ETF", "EV", "WTF", "LOL", "OMG", "FYI", "ASAP",
+    "AM", "PM", "BC", "AD", "USD", "GBP", "EUR", "CO2", "DC", "AC", "RSS", "BIG", "NEW", "THE",
+    "AND", "FOR", "VIP", "PS", "RIP", "UHD", "HD", "SSD", "CPU", "GPU", "RAM", "ROM", "OS", "APP",
+    "LTE",
+];
+
+/// Words before a place's name that belong to it: `Inner Mongolia`, `West Michigan`.
+const PLACE_PREFIXES: &[&str] = &[
+    "North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Central",
+    "Inner", "Outer", "Upper", "Lower", "Greater", "New", "Old",
 ];
 
 fn words(text: &str) -> Vec<Word<'_>> {
@@ -120,17 +231,18 @@ fn words(text: &str) -> Vec<Word<'_>> {
                 }
             }
         }
-        // U.S. and Jr. keep their full stop (and do not end the sentence).
+        // U.S., Jr. and the initial of `Patrick W.` keep their full stop (and end no sentence).
         let mut keeps_stop = false;
         if text[end..].starts_with('.') {
             let dotted = word.len() >= 3 && word.contains('.');
-            if dotted || ABBREVIATIONS.contains(&word) {
+            let initial = word.len() == 1 && word.chars().all(|c| c.is_ascii_uppercase());
+            if dotted || initial || ABBREVIATIONS.contains(&word) {
                 end += 1;
                 word = &text[at..end];
                 keeps_stop = true;
             }
         }
-        let joined = text[last_end..at].chars().all(|c| c == ' ') && !out.is_empty();
+        let joined = !out.is_empty() && text[last_end..at].chars().all(|c| c == ' ');
         out.push(Word {
             text: word,
             start: at,
@@ -141,7 +253,6 @@ fn words(text: &str) -> Vec<Word<'_>> {
         last_end = end;
         sentence_start = false;
         if keeps_stop {
-            // Skip the full stop we took, so that it does not start a sentence.
             while chars.peek().is_some_and(|&(i, _)| i < end) {
                 chars.next();
             }
@@ -150,14 +261,20 @@ fn words(text: &str) -> Vec<Word<'_>> {
     out
 }
 
-/// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
-const CONNECTORS: &[&str] = &[
-    "of", "for", "de", "del", "da", "di", "van", "von", "der", "den", "bin", "al", "el", "la",
-    "le", "du", "and",
-];
+fn is_title(lists: &Lists, word: &str) -> bool {
+    lists.titles.contains(word) || lists.titles.contains(word.trim_end_matches('.'))
+}
 
-/// Runs of capitalised words (with connectors between them), as word index ranges.
-fn runs(words: &[Word]) -> Vec<(usize, usize)> {
+/// An ordinary English word (among the most frequent) that is not a given name: `Card`,
+/// `Design`, `Blue` make a product's or a venue's name, not a person's.
+fn ordinary(lists: &Lists, word: &str) -> bool {
+    !lists.given.contains(word)
+        && WordFrequencies::english().is_common(&khabar_text::normalize_for_search(word))
+}
+
+/// Runs of capitalised words (with connectors between them), as word index ranges; a title
+/// inside a run starts a new one (`Browns DL Sheldon Richardson`).
+fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -184,24 +301,26 @@ fn runs(words: &[Word]) -> Vec<(usize, usize)> {
             }
             break;
         }
-        out.push((start, end));
+        let mut from = start;
+        for t in start + 1..end.saturating_sub(1) {
+            if is_title(lists, words[t].text) {
+                out.push((from, t));
+                from = t;
+            }
+        }
+        out.push((from, end));
         i = end;
     }
     out
 }
 
-fn is_title(lists: &Lists, word: &str) -> bool {
-    lists.titles.contains(word) || lists.titles.contains(word.trim_end_matches('.'))
-}
-
-/// What a run of words reads as, with the sub-range that names it.
+/// What a run of words reads as: the sub-range that names it, its kind and how sure.
 fn classify(
+    text: &str,
     lists: &Lists,
     words: &[Word],
     (start, end): (usize, usize),
 ) -> Option<(usize, usize, EntityKind, f32)> {
-    let text_of =
-        |a: usize, b: usize| -> Vec<&str> { words[a..b].iter().map(|w| w.text).collect() };
     let mut start = start;
     // Titles before a name: `President Trump`, `Sen. Warren`, `Prince Andrew`.
     let mut titled = start > 0 && is_title(lists, words[start - 1].text);
@@ -209,12 +328,36 @@ fn classify(
         start += 1;
         titled = true;
     }
-    let tokens = text_of(start, end);
+    // A sentence's first word may be any word (`The`, `He`, `Key`): a name only by the lists.
+    // (`The` inside a sentence is part of a name: `sued The Carlyle Group`.)
+    if NOT_NAMES.contains(&words[start].text)
+        && (words[start].sentence_start || words[start].text != "The")
+    {
+        if end - start == 1 {
+            return None;
+        }
+        start += 1;
+    }
+    if words[start].sentence_start
+        && end - start > 1
+        && ordinary(lists, words[start].text)
+        && !lists.orgs.contains(words[start].text)
+        && !lists.places.contains(words[start].text)
+        && !PLACE_PREFIXES.contains(&words[start].text)
+    {
+        start += 1;
+    }
+    while start < end && CONNECTORS.contains(&words[start].text) {
+        start += 1;
+    }
+    if start >= end {
+        return None;
+    }
+    let tokens: Vec<&str> = words[start..end].iter().map(|w| w.text).collect();
     let joined = tokens.join(" ");
     let first = tokens.first().copied().unwrap_or("");
     let last = tokens.last().copied().unwrap_or("");
     let single = tokens.len() == 1;
-    let sentence_initial = words[start].sentence_start;
 
     if lists.orgs.contains(joined.as_str()) {
         return Some((start, end, EntityKind::Organization, 0.85));
@@ -222,56 +365,80 @@ fn classify(
     if lists.places.contains(joined.as_str()) {
         return Some((start, end, EntityKind::Place, 0.85));
     }
-    if lists.teams.contains(joined.as_str())
-        || (tokens.len() >= 2 && lists.teams.contains(tokens[1..].join(" ").as_str()))
-    {
+    // A team named by an ordinary word (`Heat`, `Magic`) only inside a sentence.
+    let team = lists.teams.contains(joined.as_str())
+        && !(words[start].sentence_start && ordinary(lists, first));
+    if team || (tokens.len() >= 2 && lists.teams.contains(tokens[1..].join(" ").as_str())) {
         return Some((start, end, EntityKind::Organization, 0.8));
     }
-    // `The` opens an organization's name (`The Carlyle Group`); it is not part of a person's.
-    let (core_start, core) = if first == "The" && !single {
-        (start + 1, tokens[1..].to_vec())
-    } else {
-        (start, tokens.clone())
-    };
-    let core_last = core.last().copied().unwrap_or("");
-    if core.len() >= 2 && lists.org_end.contains(core_last.trim_end_matches('.')) {
+    let last_part = last.rsplit('-').next().unwrap_or(last);
+    if tokens.len() >= 2
+        && (lists.org_end.contains(last.trim_end_matches('.')) || lists.org_end.contains(last_part))
+    {
         return Some((start, end, EntityKind::Organization, 0.75));
     }
-    if core.len() >= 3 && lists.org_head.contains(core[0]) && core.contains(&"of") {
+    if tokens.len() >= 3 && lists.org_head.contains(first) && tokens.contains(&"of") {
         return Some((start, end, EntityKind::Organization, 0.75));
     }
-    if titled {
-        return Some((core_start, end, EntityKind::Person, 0.75));
+    if tokens.len() >= 2 && lists.place_end.contains(last) {
+        return Some((start, end, EntityKind::Place, 0.7));
     }
-    if core.len() >= 2 && lists.given.contains(core[0]) && !core.contains(&"of") {
-        return Some((core_start, end, EntityKind::Person, 0.7));
+    if titled && !(single && ordinary(lists, first)) {
+        return Some((start, end, EntityKind::Person, 0.75));
+    }
+    if tokens.len() >= 2 && lists.given.contains(first) && !tokens.contains(&"of") {
+        return Some((start, end, EntityKind::Person, 0.7));
     }
     // An acronym that no list places: an organization (FBI, NYAG, PFF).
-    if single && words[start].all_caps() && last.len() <= 6 && !last.contains('.') {
+    if single
+        && words[start].all_caps()
+        && last.len() <= 5
+        && !last.contains('.')
+        && !NOT_ORGANIZATIONS.contains(&last)
+    {
         return Some((start, end, EntityKind::Organization, 0.5));
     }
-    // Two or three capitalised words, none a connector, mid-sentence: most often a person.
-    if (2..=3).contains(&core.len())
-        && !sentence_initial
-        && core.iter().all(|w| {
+    // Two or three capitalised words that are not ordinary words, mid-sentence: most often a
+    // person.
+    if (2..=3).contains(&tokens.len())
+        && !words[start].sentence_start
+        && tokens.iter().all(|w| {
             w.chars().next().is_some_and(char::is_uppercase)
                 && w.chars().skip(1).any(char::is_lowercase)
                 && !CONNECTORS.contains(w)
+                && !ordinary(lists, w)
         })
     {
-        return Some((core_start, end, EntityKind::Person, 0.5));
+        return Some((start, end, EntityKind::Person, 0.5));
     }
-    // One name before or after a reporting verb: `Heyward said`, `said Oza`.
-    if single && !words[start].all_caps() {
+    // One name before or after a reporting verb (`Heyward said`, `said Oza`), or before
+    // `, who`.
+    if single && !words[start].all_caps() && !ordinary(lists, first) {
         let next = words.get(end).map(|w| w.text);
         let before = start.checked_sub(1).map(|i| words[i].text);
-        if next.is_some_and(|n| lists.person_verbs.contains(n))
-            || (before.is_some_and(|b| lists.person_verbs.contains(b)) && !sentence_initial)
+        let who = text[words[end - 1].end..].starts_with(", who ");
+        if who
+            || next.is_some_and(|n| lists.person_verbs.contains(n))
+            || (before.is_some_and(|b| lists.person_verbs.contains(b))
+                && !words[start].sentence_start)
         {
             return Some((start, end, EntityKind::Person, 0.55));
         }
     }
     None
+}
+
+fn entity(text: &str, start: usize, end: usize, kind: EntityKind, confidence: f32) -> Entity {
+    let surface = text[start..end].to_string();
+    Entity {
+        canonical: surface.clone(),
+        surface,
+        kind,
+        start,
+        end,
+        confidence,
+        ids: Default::default(),
+    }
 }
 
 /// The names of `text` (not Arabic): what the gazetteers matched (`found`), with the rules'
@@ -280,27 +447,41 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
     let lists = lists();
     let words = words(text);
     let mut ruled: Vec<Entity> = Vec::new();
-    for run in runs(&words) {
-        let Some((a, b, kind, confidence)) = classify(lists, &words, run) else {
+    for run in runs(lists, &words) {
+        // `Inner Mongolia`, `West Michigan`: a place's name with the word before it.
+        let (a, b) = run;
+        if b - a == 2 && PLACE_PREFIXES.contains(&words[a].text) {
+            let rest = (words[a + 1].start, words[a + 1].end);
+            if found
+                .iter()
+                .any(|e| e.kind == EntityKind::Place && (e.start, e.end) == rest)
+            {
+                ruled.push(entity(
+                    text,
+                    words[a].start,
+                    words[a + 1].end,
+                    EntityKind::Place,
+                    0.75,
+                ));
+                continue;
+            }
+        }
+        let Some((a, b, kind, confidence)) = classify(text, lists, &words, run) else {
             continue;
         };
-        let (start, end) = (words[a].start, words[b - 1].end);
-        let surface = text[start..end].to_string();
-        ruled.push(Entity {
-            canonical: surface.clone(),
-            surface,
+        ruled.push(entity(
+            text,
+            words[a].start,
+            words[b - 1].end,
             kind,
-            start,
-            end,
             confidence,
-            ids: Default::default(),
-        });
+        ));
     }
-    // A person's surname (and a one-word person's name) is that person's throughout.
+    // A person's surname is that person's throughout.
     let mut people: HashMap<String, String> = HashMap::new();
     for e in ruled.iter().filter(|e| e.kind == EntityKind::Person) {
         if let Some(surname) = e.surface.split(' ').next_back() {
-            if e.surface.contains(' ') {
+            if e.surface.contains(' ') && !ordinary(lists, surname) {
                 people.insert(surname.to_string(), e.surface.clone());
             }
         }
@@ -309,35 +490,44 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
         let Some(full) = people.get(w.text) else {
             continue;
         };
-        if !w.capitalised() {
-            continue;
-        }
         let covered = ruled.iter().any(|e| e.start <= w.start && w.end <= e.end);
-        if !covered {
-            ruled.push(Entity {
-                surface: w.text.to_string(),
-                canonical: full.clone(),
-                kind: EntityKind::Person,
-                start: w.start,
-                end: w.end,
-                confidence: 0.7,
-                ids: Default::default(),
-            });
+        if w.capitalised() && !covered {
+            let mut surname = entity(text, w.start, w.end, EntityKind::Person, 0.7);
+            surname.canonical = full.clone();
+            ruled.push(surname);
         }
     }
-    merge(found, ruled, &people)
+    merge(lists, found, ruled, &people)
 }
 
-/// The gazetteers' names and the rules', without overlaps: a gazetteer's name stands unless
-/// a rule's longer name covers it (`Pittsburgh Post-Gazette` over `Pittsburgh`) or the rule
-/// reads the same words as a known person (`Garrett`, a surname here, not the town).
-fn merge(found: Vec<Entity>, ruled: Vec<Entity>, people: &HashMap<String, String>) -> Vec<Entity> {
+/// The gazetteers' names and the rules', without overlaps. A gazetteer's name stands unless
+/// a rule's longer name covers it (`Pittsburgh Post-Gazette` over `Pittsburgh`), a sure rule
+/// reads the same words otherwise (`Tufts University`, an organization by its last word), or
+/// the words are a known person's (`Garrett`, a surname here, not the town). A month or an
+/// upper-case ordinary word (`August`, `BED`) is no place.
+fn merge(
+    lists: &Lists,
+    found: Vec<Entity>,
+    ruled: Vec<Entity>,
+    people: &HashMap<String, String>,
+) -> Vec<Entity> {
     let mut out: Vec<Entity> = Vec::new();
     for g in found {
+        if NOT_NAMES.contains(&g.surface.as_str())
+            || (g.surface.len() > 1
+                && g.surface.chars().all(|c| !c.is_lowercase())
+                && WordFrequencies::english()
+                    .is_common(&khabar_text::normalize_for_search(&g.surface))
+                && !lists.places.contains(g.surface.as_str()))
+        {
+            continue;
+        }
         let beaten = ruled.iter().any(|r| {
+            let same = r.start == g.start && r.end == g.end;
             r.start <= g.start
                 && g.end <= r.end
                 && ((r.end - r.start) > (g.end - g.start)
+                    || (same && r.confidence >= 0.7 && r.kind != g.kind)
                     || (r.kind == EntityKind::Person && people.contains_key(g.surface.as_str())))
         });
         if !beaten {
@@ -368,7 +558,8 @@ mod tests {
     fn people_organizations_and_places_by_their_shape_and_context() {
         let text = "Cleveland coach Freddie Kitchens said the Browns would appeal. Kitchens told \
                     reporters that the NFL and the Department of Justice were wrong, and that \
-                    Global Widgets Inc. had sold the U.S. rights to Zenith Holdings.";
+                    Global Widgets Inc. had sold the U.S. rights to Zenith Holdings in Orange \
+                    County. The TV deal was signed by Patrick W. Smith, who left.";
         let got = names(text);
         let has = |s: &str, k: EntityKind| got.iter().any(|(t, kind)| t == s && *kind == k);
         assert!(has("Freddie Kitchens", EntityKind::Person), "{got:?}");
@@ -385,17 +576,21 @@ mod tests {
         );
         assert!(has("U.S.", EntityKind::Place), "{got:?}");
         assert!(has("Zenith Holdings", EntityKind::Organization), "{got:?}");
+        assert!(has("Orange County", EntityKind::Place), "{got:?}");
+        assert!(has("Patrick W. Smith", EntityKind::Person), "{got:?}");
+        assert!(!got.iter().any(|(t, _)| t == "TV" || t == "The"), "{got:?}");
     }
 
     #[test]
     fn a_surname_beats_the_town_of_that_name_and_possessives_are_left_out() {
         let text = "James Garrett hit Mason Rudolph. Garrett’s ban was upheld.";
+        let at = text.rfind("Garrett").unwrap_or(0);
         let town = Entity {
             surface: "Garrett".into(),
             canonical: "Garrett".into(),
             kind: EntityKind::Place,
-            start: text.rfind("Garrett").unwrap_or(0),
-            end: text.rfind("Garrett").unwrap_or(0) + "Garrett".len(),
+            start: at,
+            end: at + "Garrett".len(),
             confidence: 0.6,
             ids: Default::default(),
         };
@@ -411,5 +606,19 @@ mod tests {
                 ("Garrett".to_string(), EntityKind::Person),
             ]
         );
+    }
+
+    #[test]
+    fn two_names_joined_by_and_are_two_and_ordinary_words_make_no_person() {
+        let got = names("Shares of Apple and Google rose after the Plasma Blue launch.");
+        assert!(
+            got.contains(&("Apple".to_string(), EntityKind::Organization)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Google".to_string(), EntityKind::Organization)),
+            "{got:?}"
+        );
+        assert!(!got.iter().any(|(t, _)| t.contains("Plasma")), "{got:?}");
     }
 }
