@@ -302,8 +302,13 @@ fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
             break;
         }
         let mut from = start;
-        for t in start + 1..end.saturating_sub(1) {
-            if is_title(lists, words[t].text) {
+        for (t, word) in words
+            .iter()
+            .enumerate()
+            .take(end.saturating_sub(1))
+            .skip(start + 1)
+        {
+            if is_title(lists, word.text) {
                 out.push((from, t));
                 from = t;
             }
