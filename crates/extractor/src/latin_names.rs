@@ -83,7 +83,10 @@ impl Word<'_> {
 /// Abbreviations whose final full stop belongs to the word.
 const ABBREVIATIONS: &[&str] = &[
     "Mr", "Mrs", "Ms", "Dr", "Prof", "Sen", "Rep", "Gov", "Gen", "Lt", "Col", "Capt", "Sgt", "Rev",
-    "St", "Jr", "Sr", "Inc", "Corp", "Co", "Ltd", "Mt", "Ft", "Ave",
+    "St", "Jr", "Sr", "Inc", "Corp", "Co", "Ltd", "Mt", "Ft", "Ave", "Ala", "Ariz", "Ark", "Calif",
+    "Colo", "Conn", "Del", "Fla", "Ga", "Ill", "Ind", "Kan", "Ky", "La", "Md", "Mass", "Mich",
+    "Minn", "Miss", "Mo", "Mont", "Neb", "Nev", "Okla", "Ore", "Pa", "Tenn", "Vt", "Va", "Wash",
+    "Wis", "Wyo",
 ];
 
 /// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
@@ -261,9 +264,21 @@ fn words(text: &str) -> Vec<Word<'_>> {
     out
 }
 
+/// A title or a role before a name, in any case (`President`, `coach`, `Administrator`).
 fn is_title(lists: &Lists, word: &str) -> bool {
-    lists.titles.contains(word) || lists.titles.contains(word.trim_end_matches('.'))
+    let bare = word.trim_end_matches('.');
+    lists.titles.contains(word)
+        || lists.titles.contains(bare)
+        || lists.titles.contains(bare.to_lowercase().as_str())
 }
+
+/// Titles that are part of the name they stand before (`Prince Andrew`, `Pope Francis`).
+const ROYAL_TITLES: &[&str] = &[
+    "Prince", "Princess", "King", "Queen", "Pope", "Emir", "Sheikh", "Sultan", "Crown",
+];
+
+/// Words after a surname that belong to the name: `Carlineo Jr.`, `Henry III`.
+const NAME_SUFFIXES: &[&str] = &["Jr.", "Sr.", "Jr", "Sr", "II", "III", "IV"];
 
 /// An ordinary English word (among the most frequent) that is not a given name: `Card`,
 /// `Design`, `Blue` make a product's or a venue's name, not a person's.
@@ -302,6 +317,15 @@ fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
             break;
         }
         let mut from = start;
+        let known = |w: &str| lists.places.contains(w) || lists.orgs.contains(w);
+        if end - start > 1 && known(words[start].text) {
+            let whole: Vec<&str> = words[start..end].iter().map(|w| w.text).collect();
+            let whole = whole.join(" ");
+            if !known(&whole) && !lists.teams.contains(whole.as_str()) {
+                out.push((start, start + 1));
+                from = start + 1;
+            }
+        }
         for (t, word) in words
             .iter()
             .enumerate()
@@ -327,9 +351,13 @@ fn classify(
     (start, end): (usize, usize),
 ) -> Option<(usize, usize, EntityKind, f32)> {
     let mut start = start;
-    // Titles before a name: `President Trump`, `Sen. Warren`, `Prince Andrew`.
+    // Titles before a name: `President Trump`, `Sen. Warren`; a royal one stays in the name.
     let mut titled = start > 0 && is_title(lists, words[start - 1].text);
+    let mut royal = None;
     while start < end && is_title(lists, words[start].text) && end - start > 1 {
+        if ROYAL_TITLES.contains(&words[start].text) {
+            royal = Some(start);
+        }
         start += 1;
         titled = true;
     }
@@ -382,17 +410,41 @@ fn classify(
     {
         return Some((start, end, EntityKind::Organization, 0.75));
     }
-    if tokens.len() >= 3 && lists.org_head.contains(first) && tokens.contains(&"of") {
+    if tokens.len() >= 3
+        && lists.org_head.contains(first)
+        && (tokens.contains(&"of") || tokens.contains(&"for"))
+    {
         return Some((start, end, EntityKind::Organization, 0.75));
     }
     if tokens.len() >= 2 && lists.place_end.contains(last) {
         return Some((start, end, EntityKind::Place, 0.7));
     }
     if titled && !(single && ordinary(lists, first)) {
-        return Some((start, end, EntityKind::Person, 0.75));
+        return Some((royal.unwrap_or(start), end, EntityKind::Person, 0.75));
+    }
+    if tokens.len() >= 2 && NAME_SUFFIXES.contains(&last) {
+        return Some((start, end, EntityKind::Person, 0.7));
     }
     if tokens.len() >= 2 && lists.given.contains(first) && !tokens.contains(&"of") {
         return Some((start, end, EntityKind::Person, 0.7));
+    }
+    // A site's name: `Polygraph.info`, `9to5Mac.com`.
+    if single
+        && [".com", ".org", ".net", ".info", ".io", ".co.uk"]
+            .iter()
+            .any(|tld| first.to_ascii_lowercase().ends_with(tld))
+    {
+        return Some((start, end, EntityKind::Organization, 0.7));
+    }
+    // A dateline: `BERLIN --`, `CLEVELAND, Ohio —`: the place a story was filed from.
+    let dateline = words[start].sentence_start
+        && tokens.iter().all(|w| w.chars().all(|c| !c.is_lowercase()))
+        && {
+            let after = text[words[end - 1].end..].trim_start_matches(' ');
+            after.starts_with(',') || after.starts_with("--") || after.starts_with('—')
+        };
+    if dateline && words[start].all_caps() {
+        return Some((start, end, EntityKind::Place, 0.6));
     }
     // An acronym that no list places: an organization (FBI, NYAG, PFF).
     if single
@@ -452,7 +504,30 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
     let lists = lists();
     let words = words(text);
     let mut ruled: Vec<Entity> = Vec::new();
+    // `Delhi-NCR`, `Baghdad-Damascus`: one place's name of hyphenated parts the gazetteers
+    // know.
+    for w in words
+        .iter()
+        .filter(|w| w.text.contains('-') && w.capitalised())
+    {
+        let inner_place = found
+            .iter()
+            .any(|e| e.kind == EntityKind::Place && w.start <= e.start && e.end <= w.end);
+        let all_capitalised = w
+            .text
+            .split('-')
+            .all(|part| part.chars().next().is_some_and(char::is_uppercase));
+        if inner_place && all_capitalised {
+            ruled.push(entity(text, w.start, w.end, EntityKind::Place, 0.7));
+        }
+    }
     for run in runs(lists, &words) {
+        if ruled
+            .iter()
+            .any(|e| e.start <= words[run.0].start && words[run.1 - 1].end <= e.end)
+        {
+            continue;
+        }
         // `Inner Mongolia`, `West Michigan`: a place's name with the word before it.
         let (a, b) = run;
         if b - a == 2 && PLACE_PREFIXES.contains(&words[a].text) {
