@@ -318,7 +318,7 @@ fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
         }
         let mut from = start;
         let known = |w: &str| lists.places.contains(w) || lists.orgs.contains(w);
-        if end - start > 1 && known(words[start].text) {
+        if end - start > 1 && known(words[start].text) && !lists.given.contains(words[start].text) {
             let whole: Vec<&str> = words[start..end].iter().map(|w| w.text).collect();
             let whole = whole.join(" ");
             if !known(&whole) && !lists.teams.contains(whole.as_str()) {
@@ -557,6 +557,71 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
             confidence,
         ));
     }
+    // `Herbert and Mahut`, `Johnson and Corbyn`: one unknown name coordinated with a
+    // person's, or appositive to a role (`Dempsey, a consultant`), is a person's too.
+    // A capitalised word standing alone (or after a sentence's ordinary first word).
+    let alone = |i: usize| {
+        let w = &words[i];
+        let capitalised_neighbour = |j: usize| words[j].capitalised() && words[j].joined;
+        let before_ok = i == 0
+            || !w.joined
+            || !words[i - 1].capitalised()
+            || (words[i - 1].sentence_start && ordinary(lists, words[i - 1].text));
+        let after_ok = i + 1 >= words.len() || !capitalised_neighbour(i + 1);
+        before_ok && after_ok
+    };
+    let single_names: Vec<(usize, usize)> = (0..words.len())
+        .filter(|&i| words[i].capitalised() && !words[i].all_caps() && alone(i))
+        .filter(|&i| !ordinary(lists, words[i].text) && !NOT_NAMES.contains(&words[i].text))
+        .filter(|&i| {
+            !ruled
+                .iter()
+                .chain(found.iter())
+                .any(|e| e.start < words[i].end && words[i].start < e.end)
+        })
+        .map(|i| (i, i + 1))
+        .collect();
+    let person_at = |ruled: &[Entity], start: usize, end: usize| {
+        ruled
+            .iter()
+            .any(|e| e.kind == EntityKind::Person && e.start == start && e.end == end)
+    };
+    let mut coordinated = Vec::new();
+    for &(a, _) in &single_names {
+        let w = &words[a];
+        let after = &text[w.end..];
+        let before = &text[..w.start];
+        let partner_after = words.get(a + 2).filter(|_| after.starts_with(" and "));
+        let partner_before = a
+            .checked_sub(2)
+            .map(|i| &words[i])
+            .filter(|_| before.ends_with(" and "));
+        let next_is_person = partner_after.is_some_and(|p| {
+            ruled
+                .iter()
+                .any(|e| e.kind == EntityKind::Person && e.start == p.start)
+                || single_names.iter().any(|&(b, _)| words[b].start == p.start)
+        });
+        let previous_is_person = partner_before.is_some_and(|p| {
+            ruled
+                .iter()
+                .any(|e| e.kind == EntityKind::Person && e.end == p.end)
+                || single_names.iter().any(|&(b, _)| words[b].end == p.end)
+        });
+        let appositive = [", a ", ", an ", ", the "]
+            .iter()
+            .any(|p| after.starts_with(p))
+            && after
+                .split(' ')
+                .nth(2)
+                .is_some_and(|role| is_title(lists, role.trim_end_matches(',')));
+        if (next_is_person || previous_is_person || appositive)
+            && !person_at(&ruled, w.start, w.end)
+        {
+            coordinated.push(entity(text, w.start, w.end, EntityKind::Person, 0.55));
+        }
+    }
+    ruled.extend(coordinated);
     // A person's surname is that person's throughout.
     let mut people: HashMap<String, String> = HashMap::new();
     for e in ruled.iter().filter(|e| e.kind == EntityKind::Person) {
@@ -686,6 +751,17 @@ mod tests {
                 ("Garrett".to_string(), EntityKind::Person),
             ]
         );
+    }
+
+    #[test]
+    fn unknown_names_coordinated_with_a_person_or_beside_a_role_are_people() {
+        let got = names("In the final Herbert and Mahut beat Klaasen and Venus Williams. Later Dempsey, a spokesman for the club, agreed.");
+        for person in ["Herbert", "Mahut", "Klaasen", "Venus Williams", "Dempsey"] {
+            assert!(
+                got.contains(&(person.to_string(), EntityKind::Person)),
+                "{person}: {got:?}"
+            );
+        }
     }
 
     #[test]
