@@ -98,6 +98,46 @@ fn main() {
         );
     };
     stage("seed article", &arabic);
+    // Text that is not Arabic: matching, then the rules for Latin-script names. The English
+    // news set's sentences (crates/eval), repeated to the same size.
+    let english: String = ["dev", "heldout"]
+        .iter()
+        .filter_map(|split| {
+            std::fs::read_to_string(
+                root.join(format!("crates/eval/data/english-news/{split}.conll")),
+            )
+            .ok()
+        })
+        .flat_map(|conll| {
+            conll
+                .split("\n\n")
+                .map(|sentence| {
+                    sentence
+                        .lines()
+                        .filter(|l| !l.starts_with('#'))
+                        .filter_map(|l| l.split('\t').next())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !english.is_empty() {
+        let copies = (mb * 1_000_000 / english.len()).max(1);
+        let started = Instant::now();
+        let mut mentions = 0;
+        for _ in 0..copies {
+            let (known, _) = matcher.find(&english);
+            mentions += khabar_extractor::latin_names::find(&english, known).len();
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let size = (english.len() * copies) as f64 / 1e6;
+        println!(
+            "| stage on English news (matching and the Latin-script name rules) | {size:.1} MB in {seconds:.2} s | **{:.2} MB/s** | {mentions} mentions |",
+            size / seconds
+        );
+    }
     // The seed repeated keeps its few hundred words in the cache; the AQMAR articles
     // (28 articles, some 20,000 different words) show the stage on varied text.
     let aqmar = aqmar_articles(&root.join("../shared/eval/arabic-ner-aqmar"));
