@@ -30,6 +30,7 @@ struct Lists {
     places: HashSet<&'static str>,
     place_end: HashSet<&'static str>,
     person_verbs: HashSet<&'static str>,
+    people: HashSet<&'static str>,
 }
 
 fn lists() -> &'static Lists {
@@ -50,6 +51,7 @@ fn lists() -> &'static Lists {
                 "place" => &mut lists.places,
                 "place-end" => &mut lists.place_end,
                 "person-verb" => &mut lists.person_verbs,
+                "person" => &mut lists.people,
                 _ => continue,
             };
             set.insert(entry.trim());
@@ -392,6 +394,9 @@ fn classify(
     let last = tokens.last().copied().unwrap_or("");
     let single = tokens.len() == 1;
 
+    if lists.people.contains(joined.as_str()) {
+        return Some((start, end, EntityKind::Person, 0.85));
+    }
     if lists.orgs.contains(joined.as_str()) {
         return Some((start, end, EntityKind::Organization, 0.85));
     }
@@ -761,6 +766,18 @@ mod tests {
                 got.contains(&(person.to_string(), EntityKind::Person)),
                 "{person}: {got:?}"
             );
+        }
+    }
+
+    #[test]
+    fn people_known_by_name_alone_and_well_known_organizations() {
+        let got = names("In Paris, Macron met Putin and the head of Goldman Sachs.");
+        for (name, kind) in [
+            ("Macron", EntityKind::Person),
+            ("Putin", EntityKind::Person),
+            ("Goldman Sachs", EntityKind::Organization),
+        ] {
+            assert!(got.contains(&(name.to_string(), kind)), "{name}: {got:?}");
         }
     }
 
