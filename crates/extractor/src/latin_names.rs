@@ -18,6 +18,11 @@ use khabar_core_model::{Entity, EntityKind};
 use crate::common_words::WordFrequencies;
 
 const LISTS: &str = include_str!("../gazetteer/latin-names.txt");
+const CENSUS_NAMES: &str = include_str!("../gazetteer/census-names-en.tsv");
+
+/// A census surname ranked this high (or higher) reads as a person's name beside a person's
+/// cue even when it is also an ordinary word (`Price said`, `Johnson and Corbyn`).
+const COMMON_SURNAME_RANK: u32 = 2000;
 
 #[derive(Default)]
 struct Lists {
@@ -31,6 +36,11 @@ struct Lists {
     place_end: HashSet<&'static str>,
     person_verbs: HashSet<&'static str>,
     people: HashSet<&'static str>,
+    demonyms: HashSet<&'static str>,
+    /// The census's given names that are not ordinary English words (`Kristi`, not `Will`).
+    census_given: HashSet<&'static str>,
+    /// The census's surnames by rank.
+    surnames: HashMap<&'static str, u32>,
 }
 
 fn lists() -> &'static Lists {
@@ -52,9 +62,33 @@ fn lists() -> &'static Lists {
                 "place-end" => &mut lists.place_end,
                 "person-verb" => &mut lists.person_verbs,
                 "person" => &mut lists.people,
+                "demonym" => &mut lists.demonyms,
                 _ => continue,
             };
             set.insert(entry.trim());
+        }
+        let words = WordFrequencies::english();
+        for line in CENSUS_NAMES.lines().filter(|l| !l.starts_with('#')) {
+            let mut columns = line.split('\t');
+            let (Some(kind), Some(name), Some(_share), Some(rank)) = (
+                columns.next(),
+                columns.next(),
+                columns.next(),
+                columns.next(),
+            ) else {
+                continue;
+            };
+            match kind {
+                "given" if !words.is_common(&khabar_text::normalize_for_search(name)) => {
+                    lists.census_given.insert(name);
+                }
+                "surname" => {
+                    if let Ok(rank) = rank.parse() {
+                        lists.surnames.insert(name, rank);
+                    }
+                }
+                _ => {}
+            }
         }
         lists
     })
@@ -274,6 +308,23 @@ fn is_title(lists: &Lists, word: &str) -> bool {
         || lists.titles.contains(bare.to_lowercase().as_str())
 }
 
+/// Whether the word at `i` is a title. A role listed in lower case (`center`, `director`)
+/// is no title when `of` or `for` follows it: `Center for Environmental Politics` is an
+/// organization's name.
+fn is_title_at(lists: &Lists, words: &[Word], i: usize) -> bool {
+    let word = words[i].text;
+    let bare = word.trim_end_matches('.');
+    if lists.titles.contains(word) || lists.titles.contains(bare) {
+        return true;
+    }
+    // In an upper-case headline every word looks like a title (`PREMIER LEAGUE CLASH`).
+    lists.titles.contains(bare.to_lowercase().as_str())
+        && !words[i].all_caps()
+        && !words
+            .get(i + 1)
+            .is_some_and(|next| CONNECTORS.contains(&next.text))
+}
+
 /// Titles that are part of the name they stand before (`Prince Andrew`, `Pope Francis`).
 const ROYAL_TITLES: &[&str] = &[
     "Prince", "Princess", "King", "Queen", "Pope", "Emir", "Sheikh", "Sultan", "Crown",
@@ -287,6 +338,27 @@ const NAME_SUFFIXES: &[&str] = &["Jr.", "Sr.", "Jr", "Sr", "II", "III", "IV"];
 fn ordinary(lists: &Lists, word: &str) -> bool {
     !lists.given.contains(word)
         && WordFrequencies::english().is_common(&khabar_text::normalize_for_search(word))
+}
+
+/// A nationality, a people or a faith (`Iraqi`, `Kurds`): never a name on its own.
+fn demonym(lists: &Lists, word: &str) -> bool {
+    lists.demonyms.contains(word)
+        || word
+            .strip_suffix('s')
+            .is_some_and(|singular| lists.demonyms.contains(singular))
+}
+
+/// A word the census lists as a given name or a surname.
+fn census_name(lists: &Lists, word: &str) -> bool {
+    lists.census_given.contains(word) || lists.surnames.contains_key(word)
+}
+
+/// A surname common enough that a person's cue settles it, ordinary word or not.
+fn common_surname(lists: &Lists, word: &str) -> bool {
+    lists
+        .surnames
+        .get(word)
+        .is_some_and(|rank| *rank <= COMMON_SURNAME_RANK)
 }
 
 /// Runs of capitalised words (with connectors between them), as word index ranges; a title
@@ -316,11 +388,43 @@ fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
                 end += 2;
                 continue;
             }
+            // `Department of Health and Human Services`: `and` inside an organization's
+            // name after its head word and `of`.
+            if end + 1 < words.len()
+                && words[end].text == "and"
+                && words[end].joined
+                && words[end + 1].joined
+                && words[end + 1].capitalised()
+                && (i..end).any(|j| {
+                    lists.org_head.contains(words[j].text)
+                        && words.get(j + 1).is_some_and(|w| w.text == "of")
+                })
+            {
+                end += 2;
+                continue;
+            }
             break;
+        }
+        // An upper-case headline (`PAKISTAN WIN SERIES AGAINST ENGLAND`): only the names
+        // the lists know, each on its own.
+        if end - start >= 3 && words[start..end].iter().all(Word::all_caps) {
+            out.extend(
+                listed_in_capitals(lists, &words[start..end]).map(|(a, b)| (start + a, start + b)),
+            );
+            i = end;
+            continue;
         }
         let mut from = start;
         let known = |w: &str| lists.places.contains(w) || lists.orgs.contains(w);
-        if end - start > 1 && known(words[start].text) && !lists.given.contains(words[start].text) {
+        // `SoftBank Group Corp` stays whole: its last word names an organization.
+        let organization_end = lists
+            .org_end
+            .contains(words[end - 1].text.trim_end_matches('.'));
+        if end - start > 1
+            && known(words[start].text)
+            && !lists.given.contains(words[start].text)
+            && !organization_end
+        {
             let whole: Vec<&str> = words[start..end].iter().map(|w| w.text).collect();
             let whole = whole.join(" ");
             if !known(&whole) && !lists.teams.contains(whole.as_str()) {
@@ -328,13 +432,8 @@ fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
                 from = start + 1;
             }
         }
-        for (t, word) in words
-            .iter()
-            .enumerate()
-            .take(end.saturating_sub(1))
-            .skip(start + 1)
-        {
-            if is_title(lists, word.text) {
+        for t in (start + 1)..end.saturating_sub(1) {
+            if is_title_at(lists, words, t) {
                 out.push((from, t));
                 from = t;
             }
@@ -343,6 +442,38 @@ fn runs(lists: &Lists, words: &[Word]) -> Vec<(usize, usize)> {
         i = end;
     }
     out
+}
+
+/// The longest spans (up to four words) of upper-case `words` that the lists name, as ranges.
+fn listed_in_capitals<'a>(
+    lists: &'a Lists,
+    words: &'a [Word],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let listed = |name: &str| {
+        let name = title_case(name);
+        lists.places.contains(name.as_str())
+            || lists.orgs.contains(name.as_str())
+            || lists.teams.contains(name.as_str())
+            || lists.people.contains(name.as_str())
+    };
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < words.len() {
+            let longest = (1..=4.min(words.len() - at)).rev().find(|&n| {
+                let name: Vec<&str> = words[at..at + n].iter().map(|w| w.text).collect();
+                listed(&name.join(" ")) || (n == 1 && listed(words[at].text))
+            });
+            let from = at;
+            match longest {
+                Some(n) => {
+                    at += n;
+                    return Some((from, at));
+                }
+                None => at += 1,
+            }
+        }
+        None
+    })
 }
 
 /// What a run of words reads as: the sub-range that names it, its kind and how sure.
@@ -354,9 +485,9 @@ fn classify(
 ) -> Option<(usize, usize, EntityKind, f32)> {
     let mut start = start;
     // Titles before a name: `President Trump`, `Sen. Warren`; a royal one stays in the name.
-    let mut titled = start > 0 && is_title(lists, words[start - 1].text);
+    let mut titled = start > 0 && is_title_at(lists, words, start - 1);
     let mut royal = None;
-    while start < end && is_title(lists, words[start].text) && end - start > 1 {
+    while start < end && is_title_at(lists, words, start) && end - start > 1 {
         if ROYAL_TITLES.contains(&words[start].text) {
             royal = Some(start);
         }
@@ -365,7 +496,8 @@ fn classify(
     }
     // A sentence's first word may be any word (`The`, `He`, `Key`): a name only by the lists.
     // (`The` inside a sentence is part of a name: `sued The Carlyle Group`.)
-    if NOT_NAMES.contains(&words[start].text)
+    // `On Sunday Liverpool`: each such word goes.
+    while NOT_NAMES.contains(&words[start].text)
         && (words[start].sentence_start || words[start].text != "The")
     {
         if end - start == 1 {
@@ -393,19 +525,30 @@ fn classify(
     let first = tokens.first().copied().unwrap_or("");
     let last = tokens.last().copied().unwrap_or("");
     let single = tokens.len() == 1;
+    if single && demonym(lists, first) {
+        return None;
+    }
 
-    if lists.people.contains(joined.as_str()) {
+    // Upper-case words (a headline, a results table) name what their usual case names.
+    let capitals = words[start..end].iter().all(Word::all_caps);
+    let usual = if capitals {
+        title_case(&joined)
+    } else {
+        joined.clone()
+    };
+    let listed =
+        |set: &HashSet<&'static str>| set.contains(joined.as_str()) || set.contains(usual.as_str());
+    if listed(&lists.people) {
         return Some((start, end, EntityKind::Person, 0.85));
     }
-    if lists.orgs.contains(joined.as_str()) {
+    if listed(&lists.orgs) {
         return Some((start, end, EntityKind::Organization, 0.85));
     }
-    if lists.places.contains(joined.as_str()) {
+    if listed(&lists.places) {
         return Some((start, end, EntityKind::Place, 0.85));
     }
     // A team named by an ordinary word (`Heat`, `Magic`) only inside a sentence.
-    let team = lists.teams.contains(joined.as_str())
-        && !(words[start].sentence_start && ordinary(lists, first));
+    let team = listed(&lists.teams) && !(words[start].sentence_start && ordinary(lists, first));
     if team || (tokens.len() >= 2 && lists.teams.contains(tokens[1..].join(" ").as_str())) {
         return Some((start, end, EntityKind::Organization, 0.8));
     }
@@ -433,6 +576,16 @@ fn classify(
     if tokens.len() >= 2 && lists.given.contains(first) && !tokens.contains(&"of") {
         return Some((start, end, EntityKind::Person, 0.7));
     }
+    // A census given name is less sure (`Virginia Beach`): the rest must read as a surname,
+    // and a gazetteer's reading of the same words stands.
+    if tokens.len() >= 2
+        && lists.census_given.contains(first)
+        && tokens[1..]
+            .iter()
+            .all(|w| !CONNECTORS.contains(w) && (!ordinary(lists, w) || common_surname(lists, w)))
+    {
+        return Some((start, end, EntityKind::Person, 0.6));
+    }
     // A site's name: `Polygraph.info`, `9to5Mac.com`.
     if single
         && [".com", ".org", ".net", ".info", ".io", ".co.uk"]
@@ -441,12 +594,16 @@ fn classify(
     {
         return Some((start, end, EntityKind::Organization, 0.7));
     }
-    // A dateline: `BERLIN --`, `CLEVELAND, Ohio —`: the place a story was filed from.
+    // A dateline: `BERLIN --`, `CLEVELAND, Ohio —`, `LONDON 1996-08-30`: the place a story
+    // was filed from.
     let dateline = words[start].sentence_start
         && tokens.iter().all(|w| w.chars().all(|c| !c.is_lowercase()))
         && {
             let after = text[words[end - 1].end..].trim_start_matches(' ');
-            after.starts_with(',') || after.starts_with("--") || after.starts_with('—')
+            after.starts_with(',')
+                || after.starts_with("--")
+                || after.starts_with('—')
+                || words.get(end).is_some_and(|w| w.joined && is_date(w.text))
         };
     if dateline && words[start].all_caps() {
         return Some((start, end, EntityKind::Place, 0.6));
@@ -457,6 +614,12 @@ fn classify(
         && last.len() <= 5
         && !last.contains('.')
         && !NOT_ORGANIZATIONS.contains(&last)
+    {
+        return Some((start, end, EntityKind::Organization, 0.5));
+    }
+    // A word with a capital inside (`WeWork`, `SoFi`, `GoBank`): a company's name, unless the
+    // inner capital is a family name's (`McDonald`, `DeSantis`, `LeBron`, `O'Neil`).
+    if single && company_shaped(first) && !lists.given.contains(first) && !census_name(lists, first)
     {
         return Some((start, end, EntityKind::Organization, 0.5));
     }
@@ -475,7 +638,10 @@ fn classify(
     }
     // One name before or after a reporting verb (`Heyward said`, `said Oza`), or before
     // `, who`.
-    if single && !words[start].all_caps() && !ordinary(lists, first) {
+    if single
+        && !words[start].all_caps()
+        && (!ordinary(lists, first) || common_surname(lists, first))
+    {
         let next = words.get(end).map(|w| w.text);
         let before = start.checked_sub(1).map(|i| words[i].text);
         let who = text[words[end - 1].end..].starts_with(", who ");
@@ -504,8 +670,10 @@ fn entity(text: &str, start: usize, end: usize, kind: EntityKind, confidence: f3
 }
 
 /// The names of `text` (not Arabic): what the gazetteers matched (`found`), with the rules'
-/// people, organizations and places added and the conflicts settled.
-pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
+/// people, organizations and places added and the conflicts settled. `is_country` tells the
+/// gazetteers' countries: a national team keeps its country's name as a place, as wire
+/// services label it.
+pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool) -> Vec<Entity> {
     let lists = lists();
     let words = words(text);
     let mut ruled: Vec<Entity> = Vec::new();
@@ -577,7 +745,11 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
     };
     let single_names: Vec<(usize, usize)> = (0..words.len())
         .filter(|&i| words[i].capitalised() && !words[i].all_caps() && alone(i))
-        .filter(|&i| !ordinary(lists, words[i].text) && !NOT_NAMES.contains(&words[i].text))
+        .filter(|&i| {
+            (!ordinary(lists, words[i].text) || common_surname(lists, words[i].text))
+                && !NOT_NAMES.contains(&words[i].text)
+                && !demonym(lists, words[i].text)
+        })
         .filter(|&i| {
             !ruled
                 .iter()
@@ -601,17 +773,23 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
             .checked_sub(2)
             .map(|i| &words[i])
             .filter(|_| before.ends_with(" and "));
+        // Two unknown words coordinated (`Hibernation and Torpor`, `Chime and Varo`) are
+        // people only if the census knows one of them as a name.
+        let unknown_pair = |p: &Word| {
+            (census_name(lists, p.text) || census_name(lists, w.text))
+                && single_names.iter().any(|&(b, _)| words[b].start == p.start)
+        };
         let next_is_person = partner_after.is_some_and(|p| {
             ruled
                 .iter()
                 .any(|e| e.kind == EntityKind::Person && e.start == p.start)
-                || single_names.iter().any(|&(b, _)| words[b].start == p.start)
+                || unknown_pair(p)
         });
         let previous_is_person = partner_before.is_some_and(|p| {
             ruled
                 .iter()
                 .any(|e| e.kind == EntityKind::Person && e.end == p.end)
-                || single_names.iter().any(|&(b, _)| words[b].end == p.end)
+                || unknown_pair(p)
         });
         let appositive = [", a ", ", an ", ", the "]
             .iter()
@@ -631,7 +809,9 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
     let mut people: HashMap<String, String> = HashMap::new();
     for e in ruled.iter().filter(|e| e.kind == EntityKind::Person) {
         if let Some(surname) = e.surface.split(' ').next_back() {
-            if e.surface.contains(' ') && !ordinary(lists, surname) {
+            if e.surface.contains(' ')
+                && (!ordinary(lists, surname) || common_surname(lists, surname))
+            {
                 people.insert(surname.to_string(), e.surface.clone());
             }
         }
@@ -647,7 +827,197 @@ pub fn find(text: &str, found: Vec<Entity>) -> Vec<Entity> {
             ruled.push(surname);
         }
     }
-    merge(lists, found, ruled, &people)
+    let mut merged = merge(lists, found, ruled, &people, &is_country);
+    teams_by_context(&words, &mut merged, is_country);
+    merged
+}
+
+/// Positions in sports whose word follows a team's name: `Pittsburgh quarterback Mason
+/// Rudolph`, `Leeds striker`, `Cleveland DL`.
+const SPORTS_ROLES: &[&str] = &[
+    "coach",
+    "manager",
+    "quarterback",
+    "receiver",
+    "linebacker",
+    "cornerback",
+    "safety",
+    "tackle",
+    "pitcher",
+    "catcher",
+    "shortstop",
+    "outfielder",
+    "infielder",
+    "striker",
+    "midfielder",
+    "defender",
+    "goalkeeper",
+    "keeper",
+    "winger",
+    "forward",
+    "guard",
+    "center",
+    "centre",
+    "captain",
+    "skipper",
+    "batsman",
+    "bowler",
+    "fly-half",
+    "scrum-half",
+    "prop",
+    "lock",
+    "QB",
+    "WR",
+    "RB",
+    "TE",
+    "LB",
+    "CB",
+    "DL",
+    "OL",
+    "DB",
+    "DE",
+    "DT",
+];
+
+/// Verbs of a match between two teams (`Leeds beat Arsenal 2-1`).
+const MATCH_VERBS: &[&str] = &[
+    "beat",
+    "beats",
+    "defeated",
+    "defeats",
+    "edged",
+    "routed",
+    "thrashed",
+    "hammered",
+    "downed",
+    "drew",
+    "draw",
+    "tied",
+    "upset",
+    "blanked",
+    "overcame",
+    "stunned",
+    "outlasted",
+];
+
+/// `ENGLAND` as `England`, `NEW YORK` as `New York`.
+fn title_case(name: &str) -> String {
+    name.split(' ')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Family names' prefixes before an inner capital.
+const NAME_PREFIXES: &[&str] = &[
+    "Mc", "Mac", "De", "Di", "Da", "Du", "Le", "La", "Van", "Von", "Fitz",
+];
+
+/// A capitalised word with a capital after a lower-case letter inside it, letters only, not
+/// after a family name's prefix.
+fn company_shaped(word: &str) -> bool {
+    let chars: Vec<char> = word.chars().collect();
+    if !chars.first().is_some_and(|c| c.is_uppercase())
+        || !chars.iter().all(|c| c.is_alphanumeric())
+    {
+        return false;
+    }
+    let Some(inner) =
+        (1..chars.len()).find(|&i| chars[i].is_uppercase() && chars[i - 1].is_lowercase())
+    else {
+        return false;
+    };
+    let prefix: String = chars[..inner].iter().collect();
+    !NAME_PREFIXES.contains(&prefix.as_str())
+}
+
+/// A date as datelines write it: `1996-08-30`, `30-08-1996`.
+fn is_date(word: &str) -> bool {
+    let parts: Vec<&str> = word.split(['-', '/']).collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| (1..=4).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A score: `2-1`, `3–0`, `104-98`.
+fn is_score(word: &str) -> bool {
+    let mut parts = word.split(['-', '–']);
+    let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let number = |p: &str| (1..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit());
+    number(a) && number(b)
+}
+
+/// A place's or an unknown name that the sentence shows to be a team becomes an
+/// organization: before a position in sports (`Cleveland DL`), in a results line (`Leeds 2
+/// Arsenal 1`), or on either side of a match verb with a score in the sentence (`Leeds beat
+/// Arsenal 2-1`). A club named after its city is news about the club there, not the city.
+fn teams_by_context(words: &[Word], names: &mut [Entity], is_country: impl Fn(&Entity) -> bool) {
+    let word_at = |offset: usize| words.iter().position(|w| w.start == offset);
+    let word_ending = |offset: usize| words.iter().position(|w| w.end == offset);
+    let number =
+        |w: &Word| (1..=3).contains(&w.text.len()) && w.text.chars().all(|c| c.is_ascii_digit());
+    let sentence_of = |i: usize| {
+        let from = (0..=i)
+            .rev()
+            .find(|&j| words[j].sentence_start)
+            .unwrap_or(0);
+        let to = (i + 1..words.len())
+            .find(|&j| words[j].sentence_start)
+            .unwrap_or(words.len());
+        from..to
+    };
+    let starts: Vec<usize> = names.iter().map(|n| n.start).collect();
+    let name_starting = |i: usize| starts.contains(&words[i].start);
+    let mut teams = Vec::new();
+    for (n, name) in names.iter().enumerate() {
+        if name.kind == EntityKind::Person
+            || is_country(name)
+            || lists().places.contains(name.surface.as_str())
+        {
+            continue;
+        }
+        let (Some(first), Some(last)) = (word_at(name.start), word_ending(name.end)) else {
+            continue;
+        };
+        let next = words.get(last + 1);
+        let before_role = next.is_some_and(|w| w.joined && SPORTS_ROLES.contains(&w.text));
+        // `Leeds 2 Arsenal 1`: a number after this name, and either a name after the
+        // number or a number before this name.
+        let results_line = next.is_some_and(|w| w.joined && number(w))
+            && (name_starting(last + 2)
+                || first
+                    .checked_sub(1)
+                    .is_some_and(|i| number(&words[i]) && words[first].joined));
+        let matched = {
+            let sentence = sentence_of(first);
+            let verb_beside = words
+                .get(last + 1)
+                .is_some_and(|w| MATCH_VERBS.contains(&w.text))
+                || first
+                    .checked_sub(1)
+                    .is_some_and(|i| MATCH_VERBS.contains(&words[i].text));
+            verb_beside && words[sentence].iter().any(|w| is_score(w.text))
+        };
+        if before_role || results_line || matched {
+            teams.push(n);
+        }
+    }
+    for n in teams {
+        names[n].kind = EntityKind::Organization;
+        names[n].ids = Default::default();
+        names[n].canonical = names[n].surface.clone();
+    }
 }
 
 /// The gazetteers' names and the rules', without overlaps. A gazetteer's name stands unless
@@ -660,15 +1030,18 @@ fn merge(
     found: Vec<Entity>,
     ruled: Vec<Entity>,
     people: &HashMap<String, String>,
+    is_country: &impl Fn(&Entity) -> bool,
 ) -> Vec<Entity> {
     let mut out: Vec<Entity> = Vec::new();
     for g in found {
+        // `ENGLAND` in a headline is England; `BED` and `AUGUST` are words.
         if NOT_NAMES.contains(&g.surface.as_str())
             || (g.surface.len() > 1
                 && g.surface.chars().all(|c| !c.is_lowercase())
                 && WordFrequencies::english()
                     .is_common(&khabar_text::normalize_for_search(&g.surface))
-                && !lists.places.contains(g.surface.as_str()))
+                && !lists.places.contains(title_case(&g.surface).as_str())
+                && !is_country(&g))
         {
             continue;
         }
@@ -698,7 +1071,7 @@ mod tests {
     use super::*;
 
     fn names(text: &str) -> Vec<(String, EntityKind)> {
-        find(text, Vec::new())
+        find(text, Vec::new(), |_| false)
             .into_iter()
             .map(|e| (e.surface, e.kind))
             .collect()
@@ -744,7 +1117,7 @@ mod tests {
             confidence: 0.6,
             ids: Default::default(),
         };
-        let got: Vec<(String, EntityKind)> = find(text, vec![town])
+        let got: Vec<(String, EntityKind)> = find(text, vec![town], |_| false)
             .into_iter()
             .map(|e| (e.surface, e.kind))
             .collect();
@@ -793,5 +1166,85 @@ mod tests {
             "{got:?}"
         );
         assert!(!got.iter().any(|(t, _)| t.contains("Plasma")), "{got:?}");
+    }
+
+    #[test]
+    fn census_given_names_and_common_surnames_make_people() {
+        let got =
+            names("The governor, Kristi Noem, spoke first. Later Price said the plan was sound.");
+        assert!(
+            got.contains(&("Kristi Noem".to_string(), EntityKind::Person)),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("Price".to_string(), EntityKind::Person)),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn nationalities_and_unknown_pairs_are_no_people_and_roles_before_for_are_no_titles() {
+        let got = names(
+            "The base lies near the Iraqi and Jordanian borders. Hibernation and Torpor were \
+             studied at the Center for Environmental Politics.",
+        );
+        assert!(
+            !got.iter().any(|(_, k)| *k == EntityKind::Person),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&(
+                "Center for Environmental Politics".to_string(),
+                EntityKind::Organization
+            )),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_city_is_a_team_before_a_position_in_a_results_line_and_beside_a_match_verb() {
+        let place = |text: &str, name: &str, nth: usize| {
+            let start = text.match_indices(name).nth(nth).map_or(0, |(i, _)| i);
+            Entity {
+                surface: name.into(),
+                canonical: name.into(),
+                kind: EntityKind::Place,
+                start,
+                end: start + name.len(),
+                confidence: 0.9,
+                ids: Default::default(),
+            }
+        };
+        let text = "Pittsburgh quarterback Mason Rudolph was hurt. Results: Leeds 2 Chelsea 1. \
+                    On Sunday Liverpool beat Everton 3-0. Pittsburgh is a city.";
+        let found = vec![
+            place(text, "Pittsburgh", 0),
+            place(text, "Leeds", 0),
+            place(text, "Chelsea", 0),
+            place(text, "Liverpool", 0),
+            place(text, "Everton", 0),
+            place(text, "Pittsburgh", 1),
+        ];
+        let got: Vec<(String, EntityKind, usize)> = find(text, found, |_| false)
+            .into_iter()
+            .map(|e| (e.surface, e.kind, e.start))
+            .collect();
+        let kind_of = |name: &str, nth: usize| {
+            let start = text.match_indices(name).nth(nth).map_or(0, |(i, _)| i);
+            got.iter().find(|(_, _, s)| *s == start).map(|(_, k, _)| *k)
+        };
+        for team in ["Leeds", "Chelsea", "Liverpool", "Everton"] {
+            assert_eq!(
+                kind_of(team, 0),
+                Some(EntityKind::Organization),
+                "{team}: {got:?}"
+            );
+        }
+        assert_eq!(
+            kind_of("Pittsburgh", 0),
+            Some(EntityKind::Organization),
+            "{got:?}"
+        );
+        assert_eq!(kind_of("Pittsburgh", 1), Some(EntityKind::Place), "{got:?}");
     }
 }

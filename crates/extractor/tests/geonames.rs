@@ -134,3 +134,18 @@ fn common_words_are_not_places() {
         "{ids:?}"
     );
 }
+
+#[test]
+fn a_first_level_division_is_a_place_without_its_country_and_beside_a_full_name() {
+    let matcher = default_matcher();
+    for text in [
+        "Michigan health authorities are reporting a sixth case.",
+        "Cases first appeared in West Michigan. The Michigan Department of Health said so.",
+    ] {
+        let (entities, _) = matcher.find(text);
+        assert!(
+            places(&entities).iter().any(|(name, _)| name == "Michigan"),
+            "{text}: {entities:?}"
+        );
+    }
+}
