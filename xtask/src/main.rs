@@ -498,9 +498,12 @@ const COMMANDS: [(&str, &str, &str); 8] = [
     ),
     (
         "train",
-        "train ner [--epochs N]",
+        "train ner [--lang en [--folds K]] [--epochs N]",
         "trains the Arabic name tagger (averaged perceptron) on AQMAR's training articles\n\
-         (never the held-out ones) and writes crates/extractor/model/ner-ar.model.",
+         (never the held-out ones) and writes crates/extractor/model/ner-ar.model; --lang en:\n\
+         the English tagger on the English news set's development split (never the held-out\n\
+         one), written to crates/extractor/model/ner-en.model; --folds K: K-fold\n\
+         cross-validation over the development split instead, beside the rules alone.",
     ),
     (
         "gazetteer",
@@ -524,11 +527,12 @@ const COMMANDS: [(&str, &str, &str); 8] = [
     ),
 ];
 
-/// `train ner [--epochs N]`: the name tagger from AQMAR's training articles, written to
-/// crates/extractor/model/ner-ar.model.
+/// `train ner [--lang en [--folds K]] [--epochs N]`: the Arabic name tagger from AQMAR's
+/// training articles (crates/extractor/model/ner-ar.model), or the English one from the
+/// English news set's development split (ner-en.model).
 fn train(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) != Some("ner") {
-        return Err("usage: cargo xtask train ner [--epochs N]".into());
+        return Err("usage: cargo xtask train ner [--lang en [--folds K]] [--epochs N]".into());
     }
     cargo(&["build", "--release", "-p", "khabar-eval"])?;
     let mut cmd = Command::new(target_dir().join("release/khabar-eval"));

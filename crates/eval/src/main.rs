@@ -145,6 +145,9 @@ const AQMAR: &str = concat!(
 /// `train-ner [--aqmar DIR] [--out FILE] [--epochs N]`: the tagger, learned from the training
 /// articles of AQMAR only.
 fn train_ner(args: &[String]) -> Result<(), String> {
+    if arg(args, "--lang").as_deref() == Some("en") {
+        return entities_eval::train_english(args);
+    }
     let dir = arg(args, "--aqmar").unwrap_or_else(|| AQMAR.to_string());
     let out = arg(args, "--out").unwrap_or_else(|| MODEL.to_string());
     let epochs = arg(args, "--epochs")

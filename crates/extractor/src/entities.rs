@@ -762,7 +762,8 @@ impl TransformConfig for EntitiesConfig {
             let tagger = self.tagger.then(|| {
                 scope.spawn(|| {
                     WordFrequencies::arabic();
-                    crate::names::arabic_tagger()
+                    let english = crate::latin_tagger::english_model()?;
+                    crate::names::arabic_tagger().map(|arabic| (arabic, english))
                 })
             });
             let matcher = shared_matcher(key.finish(), || self.matcher_from(texts));
@@ -773,12 +774,13 @@ impl TransformConfig for EntitiesConfig {
             });
             (matcher, tagger)
         });
-        let tagger = tagger
+        let taggers = tagger
             .transpose()
             .map_err(|e| StageError::config(format!("field `tagger`: {e}")))?;
         Ok(Box::new(Entities {
             matcher: matcher?,
-            tagger,
+            tagger: taggers.map(|(arabic, _)| arabic),
+            english_tagger: taggers.map(|(_, english)| english),
         }))
     }
 }
@@ -837,6 +839,7 @@ impl EntitiesConfig {
 struct Entities {
     matcher: std::sync::Arc<Matcher>,
     tagger: Option<&'static crate::ner::Tagger>,
+    english_tagger: Option<&'static crate::ner::Model>,
 }
 
 #[async_trait]
@@ -861,8 +864,15 @@ impl Transform for Entities {
             retain_named_places(&entities, &mut places);
         } else {
             (entities, places) = without_ordinary_words(entities, places, &sources);
-            entities =
-                crate::latin_names::find(text, entities, |e| self.matcher.names_a_country(e));
+            let ruled = crate::latin_names::find(text, entities.clone(), |e| {
+                self.matcher.names_a_country(e)
+            });
+            entities = match (self.english_tagger, article.language.as_deref()) {
+                (Some(model), Some("en")) => {
+                    crate::latin_tagger::retag(model, text, &entities, ruled)
+                }
+                _ => ruled,
+            };
             // A place the rules read as a person or a team leaves the map.
             retain_named_places(&entities, &mut places);
         }

@@ -25,25 +25,25 @@ const CENSUS_NAMES: &str = include_str!("../gazetteer/census-names-en.tsv");
 const COMMON_SURNAME_RANK: u32 = 2000;
 
 #[derive(Default)]
-struct Lists {
-    given: HashSet<&'static str>,
-    titles: HashSet<&'static str>,
-    org_end: HashSet<&'static str>,
-    org_head: HashSet<&'static str>,
-    orgs: HashSet<&'static str>,
-    teams: HashSet<&'static str>,
-    places: HashSet<&'static str>,
-    place_end: HashSet<&'static str>,
-    person_verbs: HashSet<&'static str>,
-    people: HashSet<&'static str>,
-    demonyms: HashSet<&'static str>,
+pub(crate) struct Lists {
+    pub(crate) given: HashSet<&'static str>,
+    pub(crate) titles: HashSet<&'static str>,
+    pub(crate) org_end: HashSet<&'static str>,
+    pub(crate) org_head: HashSet<&'static str>,
+    pub(crate) orgs: HashSet<&'static str>,
+    pub(crate) teams: HashSet<&'static str>,
+    pub(crate) places: HashSet<&'static str>,
+    pub(crate) place_end: HashSet<&'static str>,
+    pub(crate) person_verbs: HashSet<&'static str>,
+    pub(crate) people: HashSet<&'static str>,
+    pub(crate) demonyms: HashSet<&'static str>,
     /// The census's given names that are not ordinary English words (`Kristi`, not `Will`).
-    census_given: HashSet<&'static str>,
+    pub(crate) census_given: HashSet<&'static str>,
     /// The census's surnames by rank.
-    surnames: HashMap<&'static str, u32>,
+    pub(crate) surnames: HashMap<&'static str, u32>,
 }
 
-fn lists() -> &'static Lists {
+pub(crate) fn lists() -> &'static Lists {
     static READ: OnceLock<Lists> = OnceLock::new();
     READ.get_or_init(|| {
         let mut lists = Lists::default();
@@ -96,21 +96,21 @@ fn lists() -> &'static Lists {
 
 /// A word of the text: byte offsets, and whether a sentence starts with it.
 #[derive(Debug, Clone)]
-struct Word<'a> {
-    text: &'a str,
-    start: usize,
-    end: usize,
-    sentence_start: bool,
+pub(crate) struct Word<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) sentence_start: bool,
     /// Only spaces between the previous word and this one.
-    joined: bool,
+    pub(crate) joined: bool,
 }
 
 impl Word<'_> {
-    fn capitalised(&self) -> bool {
+    pub(crate) fn capitalised(&self) -> bool {
         self.text.chars().next().is_some_and(char::is_uppercase)
     }
 
-    fn all_caps(&self) -> bool {
+    pub(crate) fn all_caps(&self) -> bool {
         let letters: Vec<char> = self.text.chars().filter(|c| c.is_alphabetic()).collect();
         letters.len() >= 2 && letters.iter().all(|c| c.is_uppercase())
     }
@@ -127,7 +127,7 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
 /// (`and` is not one: `Apple and Google` are two names far more often than one.)
-const CONNECTORS: &[&str] = &[
+pub(crate) const CONNECTORS: &[&str] = &[
     "of", "for", "de", "del", "da", "di", "van", "von", "der", "den", "bin", "al", "el", "la",
     "le", "du",
 ];
@@ -230,7 +230,7 @@ const PLACE_PREFIXES: &[&str] = &[
     "Inner", "Outer", "Upper", "Lower", "Greater", "New", "Old",
 ];
 
-fn words(text: &str) -> Vec<Word<'_>> {
+pub(crate) fn words(text: &str) -> Vec<Word<'_>> {
     let mut out: Vec<Word> = Vec::new();
     let mut chars = text.char_indices().peekable();
     let mut sentence_start = true;
@@ -311,7 +311,7 @@ fn is_title(lists: &Lists, word: &str) -> bool {
 /// Whether the word at `i` is a title. A role listed in lower case (`center`, `director`)
 /// is no title when `of` or `for` follows it: `Center for Environmental Politics` is an
 /// organization's name.
-fn is_title_at(lists: &Lists, words: &[Word], i: usize) -> bool {
+pub(crate) fn is_title_at(lists: &Lists, words: &[Word], i: usize) -> bool {
     let word = words[i].text;
     let bare = word.trim_end_matches('.');
     if lists.titles.contains(word) || lists.titles.contains(bare) {
@@ -341,7 +341,7 @@ fn ordinary(lists: &Lists, word: &str) -> bool {
 }
 
 /// A nationality, a people or a faith (`Iraqi`, `Kurds`): never a name on its own.
-fn demonym(lists: &Lists, word: &str) -> bool {
+pub(crate) fn demonym(lists: &Lists, word: &str) -> bool {
     lists.demonyms.contains(word)
         || word
             .strip_suffix('s')

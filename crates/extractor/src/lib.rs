@@ -11,6 +11,7 @@ pub mod events;
 pub mod gazetteer;
 pub mod keyphrases;
 pub mod latin_names;
+pub mod latin_tagger;
 pub mod name_features;
 pub mod names;
 pub mod ner;

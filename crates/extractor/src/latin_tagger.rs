@@ -1,0 +1,319 @@
+//! The English name tagger: an averaged perceptron over each sentence's words
+//! ([`crate::ner`]) that sees what the gazetteers and the name rules ([`crate::latin_names`])
+//! made of every word beside its shape, case, frequency and the name lists, and settles the
+//! names: where the rules' cues mislead (a role word that is part of a name, a capitalised
+//! ordinary word), the labelled sentences it learned from say how much to trust each cue.
+//!
+//! How it is driven: the `entities` stage calls [`retag`] on English text with the gazetteers'
+//! names and the rules' merged names; `cargo xtask train ner --lang en` builds
+//! [`Example`]s with [`examples`] from labelled sentences, trains a [`Model`] and writes it to
+//! `model/ner-en.model`, which [`english_model`] reads.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use khabar_core_model::{Entity, EntityKind};
+
+use crate::common_words::WordFrequencies;
+use crate::latin_names::{self, Word};
+use crate::ner::{tag_kind, Example, Features, Model, ModelError};
+
+/// The model as built by `cargo xtask train ner --lang en` (see `model/README.md`).
+pub const ENGLISH_MODEL: &[u8] = include_bytes!("../model/ner-en.model");
+
+/// The shipped model, read once per process.
+pub fn english_model() -> Result<&'static Model, &'static ModelError> {
+    static MODEL: OnceLock<Result<Model, ModelError>> = OnceLock::new();
+    MODEL.get_or_init(|| Model::read(ENGLISH_MODEL)).as_ref()
+}
+
+/// The tag number of a kind's first (`B-`) tag; the inside tag is the next number.
+fn begin_tag(kind: EntityKind) -> usize {
+    match kind {
+        EntityKind::Person => 1,
+        EntityKind::Organization => 3,
+        _ => 5,
+    }
+}
+
+/// The tags of `words` that `names` (byte spans) give: `B-` on a name's first word, `I-` on
+/// the words after it inside the name.
+fn tags_of(words: &[Word], names: impl Iterator<Item = (usize, usize, EntityKind)>) -> Vec<usize> {
+    let mut tags = vec![0; words.len()];
+    for (start, end, kind) in names {
+        if !matches!(
+            kind,
+            EntityKind::Person | EntityKind::Organization | EntityKind::Place
+        ) {
+            continue;
+        }
+        for (i, w) in words.iter().enumerate() {
+            if w.start == start {
+                tags[i] = begin_tag(kind);
+            } else if start < w.start && w.end <= end {
+                tags[i] = begin_tag(kind) + 1;
+            }
+        }
+    }
+    tags
+}
+
+/// The sentences of `words`, as index ranges.
+fn sentences(words: &[Word]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    for i in 1..=words.len() {
+        if i == words.len() || words[i].sentence_start {
+            if from < i {
+                out.push(from..i);
+            }
+            from = i;
+        }
+    }
+    out
+}
+
+/// A word's shape: `Xx`, `XX`, `x`, `d`, `X.X.`, `Xx-Xx` (runs of one class written once).
+fn shape(word: &str) -> String {
+    let mut out = String::new();
+    for c in word.chars() {
+        let class = if c.is_uppercase() {
+            'X'
+        } else if c.is_lowercase() {
+            'x'
+        } else if c.is_numeric() {
+            'd'
+        } else {
+            c
+        };
+        if !out.ends_with(class) {
+            out.push(class);
+        }
+    }
+    out
+}
+
+const TAG_NAMES: [&str; 7] = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"];
+
+/// The features of the words of one sentence: the word and its neighbours, shape and case,
+/// frequency, list membership, and the gazetteers' and the rules' tags.
+fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Features {
+    let lists = latin_names::lists();
+    let frequencies = WordFrequencies::english();
+    let mut features = Features::new(words.len());
+    features.reserve(32);
+    let lower: Vec<String> = words.iter().map(|w| w.text.to_lowercase()).collect();
+    let shapes: Vec<String> = words.iter().map(|w| shape(w.text)).collect();
+    let rule = |i: Option<usize>| i.map_or("none", |i| TAG_NAMES[rules[i]]);
+    for (i, w) in words.iter().enumerate() {
+        let mut add = |parts: &[&str]| features.add(i, parts);
+        let previous = i.checked_sub(1);
+        let next = (i + 1 < words.len()).then_some(i + 1);
+        add(&["bias"]);
+        add(&["w", &lower[i]]);
+        add(&["shape", &shapes[i]]);
+        let chars: Vec<char> = lower[i].chars().collect();
+        let suffix: String = chars[chars.len().saturating_sub(3)..].iter().collect();
+        add(&["suffix", &suffix]);
+        let start_of = if w.sentence_start { "start" } else { "inside" };
+        add(&["position", start_of, &shapes[i]]);
+        let folded = khabar_text::normalize_for_search(w.text);
+        let frequency = match frequencies.rank(&folded) {
+            Some(r) if r <= 1000 => "top1000",
+            Some(r) if r <= 5000 => "top5000",
+            Some(_) => "listed",
+            None => "unlisted",
+        };
+        add(&["frequency", frequency, &shapes[i]]);
+        let bare = w.text.trim_end_matches('.');
+        for (name, member) in [
+            (
+                "given",
+                lists.given.contains(w.text) || lists.census_given.contains(w.text),
+            ),
+            ("surname", lists.surnames.contains_key(w.text)),
+            ("title", latin_names::is_title_at(lists, words, i)),
+            ("person-verb", lists.person_verbs.contains(w.text)),
+            ("org-end", lists.org_end.contains(bare)),
+            ("org-head", lists.org_head.contains(w.text)),
+            ("org", lists.orgs.contains(w.text)),
+            ("team", lists.teams.contains(w.text)),
+            ("place", lists.places.contains(w.text)),
+            ("place-end", lists.place_end.contains(w.text)),
+            ("demonym", latin_names::demonym(lists, w.text)),
+            ("connector", latin_names::CONNECTORS.contains(&w.text)),
+        ] {
+            if member {
+                add(&["list", name]);
+            }
+        }
+        add(&["gazetteer", TAG_NAMES[gazetteer[i]]]);
+        add(&["rule", rule(Some(i))]);
+        add(&["rule+shape", rule(Some(i)), &shapes[i]]);
+        add(&["rule+previous", rule(Some(i)), rule(previous)]);
+        add(&["rule+next", rule(Some(i)), rule(next)]);
+        add(&["gazetteer+rule", TAG_NAMES[gazetteer[i]], rule(Some(i))]);
+        let word_at = |j: Option<usize>| j.map_or("", |j| lower[j].as_str());
+        add(&["previous", word_at(previous)]);
+        add(&["next", word_at(next)]);
+        add(&[
+            "previous shape",
+            previous.map_or("", |j| shapes[j].as_str()),
+        ]);
+        add(&["next shape", next.map_or("", |j| shapes[j].as_str())]);
+        if previous.is_some_and(|j| latin_names::is_title_at(lists, words, j)) {
+            add(&["after a title"]);
+        }
+        if next.is_some_and(|j| lists.person_verbs.contains(words[j].text)) {
+            add(&["before a reporting verb"]);
+        }
+        if !w.joined && !w.sentence_start {
+            add(&["after punctuation", &shapes[i]]);
+        }
+    }
+    features
+}
+
+/// The tags the gazetteers' names and the rules' names give each word of `text`.
+fn readings(words: &[Word], found: &[Entity], ruled: &[Entity]) -> (Vec<usize>, Vec<usize>) {
+    let spans = |names: &[Entity]| {
+        names
+            .iter()
+            .map(|e| (e.start, e.end, e.kind))
+            .collect::<Vec<_>>()
+    };
+    (
+        tags_of(words, spans(found).into_iter()),
+        tags_of(words, spans(ruled).into_iter()),
+    )
+}
+
+/// Labelled examples from one text: its sentences' features (from the gazetteers' names
+/// `found` and the rules' `ruled`) with the tags of the labelled names `gold` (byte spans).
+pub fn examples(
+    text: &str,
+    found: &[Entity],
+    ruled: &[Entity],
+    gold: &[(usize, usize, EntityKind)],
+) -> Vec<Example> {
+    let words = latin_names::words(text);
+    let (gazetteer, rules) = readings(&words, found, ruled);
+    let tags = tags_of(&words, gold.iter().copied());
+    sentences(&words)
+        .into_iter()
+        .map(|range| Example {
+            features: sentence_features(
+                &words[range.clone()],
+                &gazetteer[range.clone()],
+                &rules[range.clone()],
+            ),
+            tags: tags[range].to_vec(),
+        })
+        .collect()
+}
+
+/// The names of English `text` as the model reads them, given the gazetteers' names `found`
+/// and the rules' merged names `ruled`. A name the model agrees with keeps the rules' or the
+/// gazetteers' entry (canonical form, ids); a name only the model reads is written as it
+/// stands in the text.
+pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) -> Vec<Entity> {
+    let words = latin_names::words(text);
+    let (gazetteer, rules) = readings(&words, found, &ruled);
+    let mut out = Vec::new();
+    for range in sentences(&words) {
+        let sentence = &words[range.clone()];
+        let features =
+            sentence_features(sentence, &gazetteer[range.clone()], &rules[range.clone()]);
+        let tags = model.tag(&features);
+        let mut i = 0;
+        while i < tags.len() {
+            let Some(kind) = tag_kind(tags[i]) else {
+                i += 1;
+                continue;
+            };
+            let mut j = i + 1;
+            while j < tags.len() && tags[j] == begin_tag(kind) + 1 {
+                j += 1;
+            }
+            let (start, end) = (sentence[i].start, sentence[j - 1].end);
+            let same = |e: &&Entity| e.start == start && e.end == end;
+            let entity = ruled
+                .iter()
+                .filter(same)
+                .find(|e| e.kind == kind)
+                .or_else(|| found.iter().filter(same).find(|e| e.kind == kind))
+                .cloned()
+                .unwrap_or_else(|| {
+                    let surface = text.get(start..end).unwrap_or_default().to_string();
+                    Entity {
+                        canonical: surface.clone(),
+                        surface,
+                        kind,
+                        start,
+                        end,
+                        confidence: 0.6,
+                        ids: Default::default(),
+                    }
+                });
+            out.push(entity);
+            i = j;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_reads_and_keeps_what_the_rules_are_sure_of() {
+        let model = english_model().expect("model/ner-en.model reads");
+        let text = "Cleveland coach Freddie Kitchens said the Browns would appeal to the NFL.";
+        let ruled = latin_names::find(text, Vec::new(), |_| false);
+        let got: Vec<(String, EntityKind)> = retag(model, text, &[], ruled)
+            .into_iter()
+            .map(|e| (e.surface, e.kind))
+            .collect();
+        for (name, kind) in [
+            ("Freddie Kitchens", EntityKind::Person),
+            ("Browns", EntityKind::Organization),
+            ("NFL", EntityKind::Organization),
+        ] {
+            assert!(got.contains(&(name.to_string(), kind)), "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn tags_follow_the_names_and_shapes_collapse() {
+        let text = "Mr. John Smith met officials in New York.";
+        let words = latin_names::words(text);
+        let start = text.find("John").unwrap_or(0);
+        let place = text.find("New York").unwrap_or(0);
+        let tags = tags_of(
+            &words,
+            [
+                (start, start + "John Smith".len(), EntityKind::Person),
+                (place, place + "New York".len(), EntityKind::Place),
+            ]
+            .into_iter(),
+        );
+        let named: Vec<(&str, &str)> = words
+            .iter()
+            .zip(&tags)
+            .filter(|(_, t)| **t != 0)
+            .map(|(w, t)| (w.text, TAG_NAMES[*t]))
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("John", "B-PER"),
+                ("Smith", "I-PER"),
+                ("New", "B-LOC"),
+                ("York", "I-LOC")
+            ]
+        );
+        assert_eq!(shape("McDonald's"), "XxXx'x");
+        assert_eq!(shape("U.S."), "X.X.");
+    }
+}
