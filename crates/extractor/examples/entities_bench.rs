@@ -127,17 +127,24 @@ fn main() {
         let copies = (mb * 1_000_000 / english.len()).max(1);
         let started = Instant::now();
         let mut mentions = 0;
+        let model = match khabar_extractor::latin_tagger::english_model() {
+            Ok(model) => model,
+            Err(e) => {
+                eprintln!("model/ner-en.model: {e}");
+                std::process::exit(1);
+            }
+        };
         for _ in 0..copies {
             let (known, _) = matcher.find(&english);
-            mentions += khabar_extractor::latin_names::find(&english, known, |e| {
+            let ruled = khabar_extractor::latin_names::find(&english, known.clone(), |e| {
                 matcher.names_a_country(e)
-            })
-            .len();
+            });
+            mentions += khabar_extractor::latin_tagger::retag(model, &english, &known, ruled).len();
         }
         let seconds = started.elapsed().as_secs_f64();
         let size = (english.len() * copies) as f64 / 1e6;
         println!(
-            "| stage on English news (matching and the Latin-script name rules) | {size:.1} MB in {seconds:.2} s | **{:.2} MB/s** | {mentions} mentions |",
+            "| stage on English news (matching, the Latin-script name rules and the English tagger) | {size:.1} MB in {seconds:.2} s | **{:.2} MB/s** | {mentions} mentions |",
             size / seconds
         );
     }

@@ -47,11 +47,15 @@ fn tags_of(words: &[Word], names: impl Iterator<Item = (usize, usize, EntityKind
         ) {
             continue;
         }
-        for (i, w) in words.iter().enumerate() {
+        // Words are in text order: the name's words follow the first that starts in it.
+        let first = words.partition_point(|w| w.start < start);
+        for (i, w) in words.iter().enumerate().skip(first) {
             if w.start == start {
                 tags[i] = begin_tag(kind);
-            } else if start < w.start && w.end <= end {
+            } else if w.end <= end {
                 tags[i] = begin_tag(kind) + 1;
+            } else {
+                break;
             }
         }
     }
@@ -104,6 +108,9 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
     features.reserve(32);
     let lower: Vec<String> = words.iter().map(|w| w.text.to_lowercase()).collect();
     let shapes: Vec<String> = words.iter().map(|w| shape(w.text)).collect();
+    let titles: Vec<bool> = (0..words.len())
+        .map(|i| latin_names::is_title_at(lists, words, i))
+        .collect();
     let rule = |i: Option<usize>| i.map_or("none", |i| TAG_NAMES[rules[i]]);
     for (i, w) in words.iter().enumerate() {
         let mut add = |parts: &[&str]| features.add(i, parts);
@@ -112,9 +119,8 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
         add(&["bias"]);
         add(&["w", &lower[i]]);
         add(&["shape", &shapes[i]]);
-        let chars: Vec<char> = lower[i].chars().collect();
-        let suffix: String = chars[chars.len().saturating_sub(3)..].iter().collect();
-        add(&["suffix", &suffix]);
+        let suffix_at = lower[i].char_indices().rev().nth(2).map_or(0, |(at, _)| at);
+        add(&["suffix", &lower[i][suffix_at..]]);
         let start_of = if w.sentence_start { "start" } else { "inside" };
         add(&["position", start_of, &shapes[i]]);
         let folded = khabar_text::normalize_for_search(w.text);
@@ -132,7 +138,7 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
                 lists.given.contains(w.text) || lists.census_given.contains(w.text),
             ),
             ("surname", lists.surnames.contains_key(w.text)),
-            ("title", latin_names::is_title_at(lists, words, i)),
+            ("title", titles[i]),
             ("person-verb", lists.person_verbs.contains(w.text)),
             ("org-end", lists.org_end.contains(bare)),
             ("org-head", lists.org_head.contains(w.text)),
@@ -161,7 +167,7 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
             previous.map_or("", |j| shapes[j].as_str()),
         ]);
         add(&["next shape", next.map_or("", |j| shapes[j].as_str())]);
-        if previous.is_some_and(|j| latin_names::is_title_at(lists, words, j)) {
+        if previous.is_some_and(|j| titles[j]) {
             add(&["after a title"]);
         }
         if next.is_some_and(|j| lists.person_verbs.contains(words[j].text)) {
