@@ -461,7 +461,33 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
             .arg(root.join("crates/extractor/gazetteer/census-names-en.tsv")),
         "build_census_names.py",
     )?;
-    Ok(())
+    compromise_lexicon(&root)
+}
+
+/// The npm package whose lexicon `gazetteer/compromise-en.tsv` is made from.
+const COMPROMISE: &str = "14.14.4";
+
+/// Writes `crates/extractor/gazetteer/compromise-en.tsv` from the lexicon of the npm package
+/// compromise, installed into the target folder (its lexicon is packed; the package unpacks
+/// it when loaded, so node reads it out).
+fn compromise_lexicon(root: &Path) -> Result<(), String> {
+    let work = target_dir().join("compromise");
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    run_status(
+        Command::new("npm")
+            .args(["install", "--silent", "--no-save", "--prefix"])
+            .arg(&work)
+            .arg(format!("compromise@{COMPROMISE}")),
+        "npm install compromise",
+    )?;
+    run_status(
+        Command::new("node")
+            .arg(root.join("crates/extractor/gazetteer/build_compromise_lexicon.mjs"))
+            .arg(&work)
+            .arg(root.join("crates/extractor/gazetteer/compromise-en.tsv"))
+            .arg(COMPROMISE),
+        "build_compromise_lexicon.mjs",
+    )
 }
 
 /// Each command with its synopsis and what it does: `cargo xtask <command> --help` prints its

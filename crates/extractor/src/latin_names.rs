@@ -22,6 +22,7 @@ use crate::common_words::WordFrequencies;
 
 const LISTS: &str = include_str!("../gazetteer/latin-names.txt");
 const CENSUS_NAMES: &str = include_str!("../gazetteer/census-names-en.tsv");
+const COMPROMISE_NAMES: &str = include_str!("../gazetteer/compromise-en.tsv");
 
 /// A census surname ranked this high (or higher) reads as a person's name beside a person's
 /// cue even when it is also an ordinary word (`Price said`, `Johnson and Corbyn`).
@@ -40,11 +41,22 @@ pub(crate) struct Lists {
     pub(crate) person_verbs: HashSet<&'static str>,
     pub(crate) people: HashSet<&'static str>,
     pub(crate) demonyms: HashSet<&'static str>,
-    /// The census's given names that are not ordinary English words (`Kristi`, not `Will`).
-    pub(crate) census_given: HashSet<&'static str>,
-    /// The census's surnames by rank.
-    pub(crate) surnames: HashMap<&'static str, u32>,
+    /// Given names of the census and of compromise's lexicon that are not ordinary English
+    /// words (`Kristi`, `Aarav`; not `Will`).
+    pub(crate) census_given: HashSet<String>,
+    /// Surnames by rank: the census's, and compromise's as common ones.
+    pub(crate) surnames: HashMap<String, u32>,
+    /// Compromise's organizations, teams, regions, people and demonyms, lower-cased: matched
+    /// in any case.
+    pub(crate) known_orgs: HashSet<&'static str>,
+    pub(crate) known_teams: HashSet<&'static str>,
+    pub(crate) known_regions: HashSet<&'static str>,
+    pub(crate) known_people: HashSet<&'static str>,
+    pub(crate) known_demonyms: HashSet<&'static str>,
 }
+
+/// The rank given to the surnames of compromise's lexicon: common enough for a person's cue.
+const LEXICON_SURNAME_RANK: u32 = 1000;
 
 pub(crate) fn lists() -> &'static Lists {
     static READ: OnceLock<Lists> = OnceLock::new();
@@ -83,15 +95,38 @@ pub(crate) fn lists() -> &'static Lists {
             };
             match kind {
                 "given" if !words.is_common(&khabar_text::normalize_for_search(name)) => {
-                    lists.census_given.insert(name);
+                    lists.census_given.insert(name.to_string());
                 }
                 "surname" => {
                     if let Ok(rank) = rank.parse() {
-                        lists.surnames.insert(name, rank);
+                        lists.surnames.insert(name.to_string(), rank);
                     }
                 }
                 _ => {}
             }
+        }
+        for line in COMPROMISE_NAMES.lines().filter(|l| !l.starts_with('#')) {
+            let Some((section, name)) = line.split_once('\t') else {
+                continue;
+            };
+            match section {
+                "org" => lists.known_orgs.insert(name),
+                "team" => lists.known_teams.insert(name),
+                "region" => lists.known_regions.insert(name),
+                "person" => lists.known_people.insert(name),
+                "demonym" => lists.known_demonyms.insert(name),
+                "given" if !name.contains(' ') && !words.is_common(name) => {
+                    lists.census_given.insert(title_case(name))
+                }
+                "surname" if !name.contains(' ') => {
+                    lists
+                        .surnames
+                        .entry(title_case(name))
+                        .or_insert(LEXICON_SURNAME_RANK);
+                    true
+                }
+                _ => false,
+            };
         }
         lists
     })
@@ -346,6 +381,7 @@ fn ordinary(lists: &Lists, word: &str) -> bool {
 /// A nationality, a people or a faith (`Iraqi`, `Kurds`): never a name on its own.
 pub(crate) fn demonym(lists: &Lists, word: &str) -> bool {
     lists.demonyms.contains(word)
+        || lists.known_demonyms.contains(word.to_lowercase().as_str())
         || word
             .strip_suffix('s')
             .is_some_and(|singular| lists.demonyms.contains(singular))
@@ -453,11 +489,20 @@ fn listed_in_capitals<'a>(
     words: &'a [Word],
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
     let listed = |name: &str| {
+        let lower = name.to_lowercase();
         let name = title_case(name);
         lists.places.contains(name.as_str())
             || lists.orgs.contains(name.as_str())
             || lists.teams.contains(name.as_str())
             || lists.people.contains(name.as_str())
+            || [
+                &lists.known_orgs,
+                &lists.known_teams,
+                &lists.known_regions,
+                &lists.known_people,
+            ]
+            .iter()
+            .any(|known| known.contains(lower.as_str()))
     };
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -539,19 +584,25 @@ fn classify(
     } else {
         joined.clone()
     };
-    let listed =
-        |set: &HashSet<&'static str>| set.contains(joined.as_str()) || set.contains(usual.as_str());
-    if listed(&lists.people) {
+    let lower = joined.to_lowercase();
+    let listed = |set: &HashSet<&'static str>, known: &HashSet<&'static str>| {
+        set.contains(joined.as_str())
+            || set.contains(usual.as_str())
+            || known.contains(lower.as_str())
+    };
+    if listed(&lists.people, &lists.known_people) {
         return Some((start, end, EntityKind::Person, 0.85));
     }
-    if listed(&lists.orgs) {
+    if listed(&lists.orgs, &lists.known_orgs) {
         return Some((start, end, EntityKind::Organization, 0.85));
     }
-    if listed(&lists.places) {
+    // A club named after its region (`Leeds`) is the club here, as the team list says.
+    if listed(&lists.places, &lists.known_regions) && !listed(&lists.teams, &lists.known_teams) {
         return Some((start, end, EntityKind::Place, 0.85));
     }
     // A team named by an ordinary word (`Heat`, `Magic`) only inside a sentence.
-    let team = listed(&lists.teams) && !(words[start].sentence_start && ordinary(lists, first));
+    let team = listed(&lists.teams, &lists.known_teams)
+        && !(words[start].sentence_start && ordinary(lists, first));
     if team || (tokens.len() >= 2 && lists.teams.contains(tokens[1..].join(" ").as_str())) {
         return Some((start, end, EntityKind::Organization, 0.8));
     }
@@ -1249,5 +1300,17 @@ mod tests {
             "{got:?}"
         );
         assert_eq!(kind_of("Pittsburgh", 1), Some(EntityKind::Place), "{got:?}");
+    }
+
+    #[test]
+    fn names_from_the_compromise_lexicon_in_any_case() {
+        let got = names("Analysts at AIG said exports from Bavaria fell. Aarav Mehta agreed.");
+        for (name, kind) in [
+            ("AIG", EntityKind::Organization),
+            ("Bavaria", EntityKind::Place),
+            ("Aarav Mehta", EntityKind::Person),
+        ] {
+            assert!(got.contains(&(name.to_string(), kind)), "{name}: {got:?}");
+        }
     }
 }
