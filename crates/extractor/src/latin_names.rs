@@ -1303,8 +1303,15 @@ mod tests {
     }
 
     #[test]
-    fn names_from_the_compromise_lexicon_in_any_case() {
+    fn european_clubs_and_names_from_the_compromise_lexicon_in_any_case() {
         let got = names("Analysts at AIG said exports from Bavaria fell. Aarav Mehta agreed.");
+        let clubs = names("On Saturday Bayer Leverkusen beat Schalke and Galatasaray drew.");
+        for club in ["Bayer Leverkusen", "Schalke", "Galatasaray"] {
+            assert!(
+                clubs.contains(&(club.to_string(), EntityKind::Organization)),
+                "{club}: {clubs:?}"
+            );
+        }
         for (name, kind) in [
             ("AIG", EntityKind::Organization),
             ("Bavaria", EntityKind::Place),
