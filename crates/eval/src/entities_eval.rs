@@ -456,7 +456,23 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
                     &s.found,
                     s.ruled.clone(),
                 );
-                tagger.add(&s.gold, &spans(&tagged));
+                let tagged = spans(&tagged);
+                tagger.add(&s.gold, &tagged);
+                // The development split's errors, for tuning; the held-out split is never shown.
+                if std::env::var_os("KHABAR_EVAL_SHOW_ERRORS").is_some() {
+                    let show = |what: &str, (a, b, kind): &(usize, usize, EntityKind)| {
+                        let name = s.text.get(*a..*b).unwrap_or_default();
+                        println!("{what} {kind:?}: {name}    | {}", s.text);
+                    };
+                    tagged
+                        .iter()
+                        .filter(|p| !s.gold.contains(p))
+                        .for_each(|p| show("false", p));
+                    s.gold
+                        .iter()
+                        .filter(|g| !tagged.contains(g))
+                        .for_each(|g| show("missed", g));
+                }
             }
         }
         println!("{folds}-fold cross-validation on {file} ({} sentences, {epochs} epochs), exact-span F1:\n", sentences.len());
