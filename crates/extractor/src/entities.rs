@@ -368,7 +368,6 @@ impl Matcher {
         })
     }
 
-    /// How many names (patterns) the matcher knows.
     /// Whether an entity this matcher found names a country.
     pub fn names_a_country(&self, entity: &Entity) -> bool {
         entity
@@ -378,6 +377,7 @@ impl Matcher {
             .is_some_and(|id| self.countries.contains(id))
     }
 
+    /// How many names (patterns) the matcher knows.
     pub fn names(&self) -> usize {
         self.candidates.len()
     }
@@ -638,33 +638,6 @@ const FUNCTION_WORDS: &[&str] = &[
     "By", "With", "Into", "Outside", "Inside", "Across", "Around", "After", "Before", "Since",
 ];
 
-/// Words before a place's name that are part of it or qualify it.
-const PLACE_QUALIFIERS: &[&str] = &[
-    "North",
-    "South",
-    "East",
-    "West",
-    "Northern",
-    "Southern",
-    "Eastern",
-    "Western",
-    "Central",
-    "Northeast",
-    "Northwest",
-    "Southeast",
-    "Southwest",
-    "Inner",
-    "Outer",
-    "Upper",
-    "Lower",
-    "Greater",
-    "New",
-    "Old",
-    "Downtown",
-    "Rural",
-    "Coastal",
-];
-
 /// Verbs that follow a person, not a place.
 const AFTER_A_PERSON: &[&str] = &[
     "said",
@@ -710,7 +683,8 @@ fn reads_as_part_of_a_name(before: &str, after: &str) -> NameReading {
     let next_is_name = next.is_some_and(|w| w.chars().next().is_some_and(char::is_uppercase));
     let next_is_speech = next.is_some_and(|w| AFTER_A_PERSON.contains(&w));
     // `West Michigan`: a place's name with its qualifier, not a longer name.
-    let previous_qualifies_a_place = previous.is_some_and(|w| PLACE_QUALIFIERS.contains(&w));
+    let previous_qualifies_a_place =
+        previous.is_some_and(|w| crate::latin_names::PLACE_PREFIXES.contains(&w));
     let after_a_name = previous_is_name && !previous_qualifies_a_place;
     NameReading {
         part_of_a_name: after_a_name || next_is_name || next_is_speech,

@@ -263,7 +263,7 @@ const NOT_ORGANIZATIONS: &[&str] = &[
 ];
 
 /// Words before a place's name that belong to it: `Inner Mongolia`, `West Michigan`.
-const PLACE_PREFIXES: &[&str] = &[
+pub(crate) const PLACE_PREFIXES: &[&str] = &[
     "North", "South", "East", "West", "Northern", "Southern", "Eastern", "Western", "Central",
     "Inner", "Outer", "Upper", "Lower", "Greater", "New", "Old",
 ];
@@ -509,7 +509,7 @@ fn listed_in_capitals<'a>(
         while at < words.len() {
             let longest = (1..=4.min(words.len() - at)).rev().find(|&n| {
                 let name: Vec<&str> = words[at..at + n].iter().map(|w| w.text).collect();
-                listed(&name.join(" ")) || (n == 1 && listed(words[at].text))
+                listed(&name.join(" "))
             });
             let from = at;
             match longest {
@@ -1017,8 +1017,9 @@ fn is_score(word: &str) -> bool {
 /// Arsenal 1`), or on either side of a match verb with a score in the sentence (`Leeds beat
 /// Arsenal 2-1`). A club named after its city is news about the club there, not the city.
 fn teams_by_context(words: &[Word], names: &mut [Entity], is_country: impl Fn(&Entity) -> bool) {
-    let word_at = |offset: usize| words.iter().position(|w| w.start == offset);
-    let word_ending = |offset: usize| words.iter().position(|w| w.end == offset);
+    // Words are in text order, so both their starts and their ends are sorted.
+    let word_at = |offset: usize| words.binary_search_by_key(&offset, |w| w.start).ok();
+    let word_ending = |offset: usize| words.binary_search_by_key(&offset, |w| w.end).ok();
     let number =
         |w: &Word| (1..=3).contains(&w.text.len()) && w.text.chars().all(|c| c.is_ascii_digit());
     let sentence_of = |i: usize| {
@@ -1031,8 +1032,13 @@ fn teams_by_context(words: &[Word], names: &mut [Entity], is_country: impl Fn(&E
             .unwrap_or(words.len());
         from..to
     };
-    let starts: Vec<usize> = names.iter().map(|n| n.start).collect();
-    let name_starting = |i: usize| starts.contains(&words[i].start);
+    let mut starts: Vec<usize> = names.iter().map(|n| n.start).collect();
+    starts.sort_unstable();
+    let name_starting = |i: usize| {
+        words
+            .get(i)
+            .is_some_and(|w| starts.binary_search(&w.start).is_ok())
+    };
     let mut teams = Vec::new();
     for (n, name) in names.iter().enumerate() {
         if name.kind == EntityKind::Person
@@ -1269,6 +1275,12 @@ mod tests {
                 ids: Default::default(),
             }
         };
+        // A number ending the text after a name is no results line (and no panic).
+        let _ = find(
+            "Final score: Leeds 2",
+            vec![place("Final score: Leeds 2", "Leeds", 0)],
+            |_| false,
+        );
         let text = "Pittsburgh quarterback Mason Rudolph was hurt. Results: Leeds 2 Chelsea 1. \
                     On Sunday Liverpool beat Everton 3-0. Pittsburgh is a city.";
         let found = vec![

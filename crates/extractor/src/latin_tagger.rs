@@ -322,4 +322,78 @@ mod tests {
         assert_eq!(shape("McDonald's"), "XxXx'x");
         assert_eq!(shape("U.S."), "X.X.");
     }
+
+    #[test]
+    fn any_sequence_of_words_numbers_and_marks_gives_names_inside_the_text() {
+        let model = english_model().expect("model/ner-en.model reads");
+        let pieces = [
+            "Leeds",
+            "2",
+            "Chelsea",
+            "1",
+            "beat",
+            "3-0",
+            "Mr.",
+            "John",
+            "Smith",
+            "said",
+            ".",
+            ",",
+            ":",
+            "—",
+            "’s",
+            "'",
+            "U.S.",
+            "NEW",
+            "YORK",
+            "1996-08-30",
+            "SoFi",
+            "McDonald",
+            "Iraqi",
+            "and",
+            "of",
+            "the",
+            "Center",
+            "for",
+            "coach",
+            "DL",
+            "(",
+            ")",
+            "\n",
+            "é",
+            "Çelik",
+            "دمشق",
+            "Jr.",
+            "-",
+            "&",
+            "B&H",
+            "Ministry",
+            "Trade",
+            "quarterback",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let piece = pieces[(state % pieces.len() as u64) as usize];
+                if state & 0x100 != 0 {
+                    text.push(' ');
+                }
+                text.push_str(piece);
+            }
+            let ruled = latin_names::find(&text, Vec::new(), |_| false);
+            for e in retag(model, &text, &[], ruled) {
+                assert!(
+                    text.get(e.start..e.end) == Some(e.surface.as_str()),
+                    "{e:?} in {text:?}"
+                );
+            }
+        }
+    }
 }
