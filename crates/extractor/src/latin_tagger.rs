@@ -242,12 +242,16 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                 j += 1;
             }
             let (start, end) = (sentence[i].start, sentence[j - 1].end);
-            let same = |e: &&Entity| e.start == start && e.end == end;
+            let same = |e: &&Entity| e.start == start && e.end == end && e.kind == kind;
+            // A gazetteer's name of the same kind keeps its own words, canonical form and
+            // ids where the tagger reads part of it (`al-Hol` of `al-Hol camp`).
+            let listed =
+                |e: &&Entity| !e.ids.is_empty() && e.kind == kind && e.start < end && start < e.end;
             let entity = ruled
                 .iter()
-                .filter(same)
-                .find(|e| e.kind == kind)
-                .or_else(|| found.iter().filter(same).find(|e| e.kind == kind))
+                .find(listed)
+                .or_else(|| ruled.iter().find(same))
+                .or_else(|| found.iter().find(same))
                 .cloned()
                 .unwrap_or_else(|| {
                     let surface = text.get(start..end).unwrap_or_default().to_string();
@@ -261,10 +265,23 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                         ids: Default::default(),
                     }
                 });
-            out.push(entity);
+            if !out
+                .iter()
+                .any(|e: &Entity| e.start == entity.start && e.end == entity.end)
+            {
+                out.push(entity);
+            }
             i = j;
         }
     }
+    // A gazetteer's name the rules kept and the tagger reads nothing in stays: the lists
+    // know names the tagger's few sentences never showed it.
+    for e in ruled.into_iter().filter(|e| !e.ids.is_empty()) {
+        if !out.iter().any(|o| o.start < e.end && e.start < o.end) {
+            out.push(e);
+        }
+    }
+    out.sort_by_key(|e| (e.start, e.end));
     out
 }
 
@@ -395,5 +412,26 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_gazetteer_name_keeps_its_words_canonical_form_and_ids() {
+        let model = english_model().expect("model/ner-en.model reads");
+        let text = "Thousands were taken by truck to the al-Hol camp in the east.";
+        let start = text.find("al-Hol").unwrap_or(0);
+        let mut ids = serde_json::Map::new();
+        ids.insert("khabar".into(), "khabar:al-hol-camp".into());
+        let camp = Entity {
+            surface: "al-Hol camp".into(),
+            canonical: "مخيم الهول".into(),
+            kind: EntityKind::Place,
+            start,
+            end: start + "al-Hol camp".len(),
+            confidence: 0.9,
+            ids,
+        };
+        let ruled = latin_names::find(text, vec![camp.clone()], |_| false);
+        let got = retag(model, text, &[camp.clone()], ruled);
+        assert_eq!(got, vec![camp]);
     }
 }
