@@ -431,7 +431,7 @@ mod tests {
             ids,
         };
         let ruled = latin_names::find(text, vec![camp.clone()], |_| false);
-        let got = retag(model, text, &[camp.clone()], ruled);
+        let got = retag(model, text, std::slice::from_ref(&camp), ruled);
         assert_eq!(got, vec![camp]);
     }
 }
