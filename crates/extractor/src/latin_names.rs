@@ -319,6 +319,17 @@ pub(crate) fn words(text: &str) -> Vec<Word<'_>> {
                 keeps_stop = true;
             }
         }
+        // A handle or a hashtag (`@RobertMaguire`, `#Brexit`) is no word of the prose.
+        if text[..at].ends_with(['@', '#']) {
+            last_end = end;
+            sentence_start = false;
+            if keeps_stop {
+                while chars.peek().is_some_and(|&(i, _)| i < end) {
+                    chars.next();
+                }
+            }
+            continue;
+        }
         let joined = !out.is_empty() && text[last_end..at].chars().all(|c| c == ' ');
         out.push(Word {
             text: word,
@@ -673,7 +684,12 @@ fn classify(
     }
     // A word with a capital inside (`WeWork`, `SoFi`, `GoBank`): a company's name, unless the
     // inner capital is a family name's (`McDonald`, `DeSantis`, `LeBron`, `O'Neil`).
-    if single && company_shaped(first) && !lists.given.contains(first) && !census_name(lists, first)
+    let in_a_link = text[..words[start].start].ends_with('/');
+    if single
+        && company_shaped(first)
+        && !in_a_link
+        && !lists.given.contains(first)
+        && !census_name(lists, first)
     {
         return Some((start, end, EntityKind::Organization, 0.5));
     }
@@ -990,7 +1006,9 @@ fn company_shaped(word: &str) -> bool {
         return false;
     };
     let prefix: String = chars[..inner].iter().collect();
-    !NAME_PREFIXES.contains(&prefix.as_str())
+    // `XPxUJuyIAC` is a link's code, not a company.
+    let capitals = chars.iter().filter(|c| c.is_uppercase()).count();
+    !NAME_PREFIXES.contains(&prefix.as_str()) && capitals <= 3
 }
 
 /// A date as datelines write it: `1996-08-30`, `30-08-1996`.
@@ -1226,6 +1244,12 @@ mod tests {
             "{got:?}"
         );
         assert!(!got.iter().any(|(t, _)| t.contains("Plasma")), "{got:?}");
+    }
+
+    #[test]
+    fn company_shaped_words_but_not_handles_or_link_codes() {
+        let got = names("Savers use SoFi, says @RobertMaguire at https://t.co/XPxUJuyIAC today.");
+        assert_eq!(got, vec![("SoFi".to_string(), EntityKind::Organization)]);
     }
 
     #[test]

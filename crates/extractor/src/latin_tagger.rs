@@ -237,11 +237,19 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                 i += 1;
                 continue;
             };
+            // A name does not run across punctuation (`Barry , Berrien` are two counties).
             let mut j = i + 1;
-            while j < tags.len() && tags[j] == begin_tag(kind) + 1 {
+            while j < tags.len() && tags[j] == begin_tag(kind) + 1 && sentence[j].joined {
                 j += 1;
             }
-            let (start, end) = (sentence[i].start, sentence[j - 1].end);
+            // Nor does it start with a nationality (`Syrian government forces`).
+            let lists = latin_names::lists();
+            let from = if j - i > 1 && latin_names::demonym(lists, sentence[i].text) {
+                i + 1
+            } else {
+                i
+            };
+            let (start, end) = (sentence[from].start, sentence[j - 1].end);
             let same = |e: &&Entity| e.start == start && e.end == end && e.kind == kind;
             // A gazetteer's name of the same kind keeps its own words, canonical form and
             // ids where the tagger reads part of it (`al-Hol` of `al-Hol camp`).
@@ -410,6 +418,8 @@ mod tests {
                     text.get(e.start..e.end) == Some(e.surface.as_str()),
                     "{e:?} in {text:?}"
                 );
+                // No name runs across punctuation.
+                assert!(!e.surface.contains([',', ':', '(']), "{e:?} in {text:?}");
             }
         }
     }
