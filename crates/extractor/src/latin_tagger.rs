@@ -237,9 +237,14 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                 i += 1;
                 continue;
             };
-            // A name does not run across punctuation (`Barry , Berrien` are two counties).
+            // A name does not run across punctuation (`Barry , Berrien` are two counties),
             let mut j = i + 1;
-            while j < tags.len() && tags[j] == begin_tag(kind) + 1 && sentence[j].joined {
+            // and a person's name holds no `of` (`President Xi Jinping of China`).
+            while j < tags.len()
+                && tags[j] == begin_tag(kind) + 1
+                && sentence[j].joined
+                && !(kind == EntityKind::Person && matches!(sentence[j].text, "of" | "for"))
+            {
                 j += 1;
             }
             // Nor does it start with a nationality (`Syrian government forces`).
@@ -418,8 +423,12 @@ mod tests {
                     text.get(e.start..e.end) == Some(e.surface.as_str()),
                     "{e:?} in {text:?}"
                 );
-                // No name runs across punctuation.
+                // No name runs across punctuation, and no person's name holds `of`.
                 assert!(!e.surface.contains([',', ':', '(']), "{e:?} in {text:?}");
+                assert!(
+                    !(e.kind == EntityKind::Person && e.surface.contains(" of ")),
+                    "{e:?} in {text:?}"
+                );
             }
         }
     }
