@@ -16,7 +16,7 @@ use khabar_core_model::{Entity, EntityKind};
 
 use crate::common_words::WordFrequencies;
 use crate::latin_names::{self, Word};
-use crate::ner::{tag_kind, Example, Features, Model, ModelError};
+use crate::ner::{tag_kind, Example, Features, Model, ModelError, TAGS};
 
 /// The model as built by `cargo xtask train ner --lang en` (see `model/README.md`).
 pub const ENGLISH_MODEL: &[u8] = include_bytes!("../model/ner-en.model");
@@ -32,7 +32,7 @@ fn begin_tag(kind: EntityKind) -> usize {
     match kind {
         EntityKind::Person => 1,
         EntityKind::Organization => 3,
-        _ => 5,
+        EntityKind::Place => 5,
     }
 }
 
@@ -41,12 +41,6 @@ fn begin_tag(kind: EntityKind) -> usize {
 fn tags_of(words: &[Word], names: impl Iterator<Item = (usize, usize, EntityKind)>) -> Vec<usize> {
     let mut tags = vec![0; words.len()];
     for (start, end, kind) in names {
-        if !matches!(
-            kind,
-            EntityKind::Person | EntityKind::Organization | EntityKind::Place
-        ) {
-            continue;
-        }
         // Words are in text order: the name's words follow the first that starts in it.
         let first = words.partition_point(|w| w.start < start);
         for (i, w) in words.iter().enumerate().skip(first) {
@@ -97,8 +91,6 @@ fn shape(word: &str) -> String {
     out
 }
 
-const TAG_NAMES: [&str; 7] = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"];
-
 /// The features of the words of one sentence: the word and its neighbours, shape and case,
 /// frequency, list membership, and the gazetteers' and the rules' tags.
 fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Features {
@@ -111,7 +103,7 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
     let titles: Vec<bool> = (0..words.len())
         .map(|i| latin_names::is_title_at(lists, words, i))
         .collect();
-    let rule = |i: Option<usize>| i.map_or("none", |i| TAG_NAMES[rules[i]]);
+    let rule = |i: Option<usize>| i.map_or("none", |i| TAGS[rules[i]]);
     for (i, w) in words.iter().enumerate() {
         let mut add = |parts: &[&str]| features.add(i, parts);
         let previous = i.checked_sub(1);
@@ -153,12 +145,12 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
                 add(&["list", name]);
             }
         }
-        add(&["gazetteer", TAG_NAMES[gazetteer[i]]]);
+        add(&["gazetteer", TAGS[gazetteer[i]]]);
         add(&["rule", rule(Some(i))]);
         add(&["rule+shape", rule(Some(i)), &shapes[i]]);
         add(&["rule+previous", rule(Some(i)), rule(previous)]);
         add(&["rule+next", rule(Some(i)), rule(next)]);
-        add(&["gazetteer+rule", TAG_NAMES[gazetteer[i]], rule(Some(i))]);
+        add(&["gazetteer+rule", TAGS[gazetteer[i]], rule(Some(i))]);
         let word_at = |j: Option<usize>| j.map_or("", |j| lower[j].as_str());
         add(&["previous", word_at(previous)]);
         add(&["next", word_at(next)]);
@@ -182,15 +174,10 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
 
 /// The tags the gazetteers' names and the rules' names give each word of `text`.
 fn readings(words: &[Word], found: &[Entity], ruled: &[Entity]) -> (Vec<usize>, Vec<usize>) {
-    let spans = |names: &[Entity]| {
-        names
-            .iter()
-            .map(|e| (e.start, e.end, e.kind))
-            .collect::<Vec<_>>()
-    };
+    let span = |e: &Entity| (e.start, e.end, e.kind);
     (
-        tags_of(words, spans(found).into_iter()),
-        tags_of(words, spans(ruled).into_iter()),
+        tags_of(words, found.iter().map(span)),
+        tags_of(words, ruled.iter().map(span)),
     )
 }
 
@@ -219,9 +206,10 @@ pub fn examples(
 }
 
 /// The names of English `text` as the model reads them, given the gazetteers' names `found`
-/// and the rules' merged names `ruled`. A name the model agrees with keeps the rules' or the
-/// gazetteers' entry (canonical form, ids); a name only the model reads is written as it
-/// stands in the text.
+/// and the rules' merged names `ruled`. A name the model reads as the rules or the gazetteers
+/// do keeps their entry (canonical form, ids); a gazetteer's name the model reads part of, in
+/// the same kind, stands whole, and one the model reads nothing in stays; a name only the
+/// model reads is written as it stands in the text.
 pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) -> Vec<Entity> {
     let words = latin_names::words(text);
     let (gazetteer, rules) = readings(&words, found, &ruled);
@@ -338,7 +326,7 @@ mod tests {
             .iter()
             .zip(&tags)
             .filter(|(_, t)| **t != 0)
-            .map(|(w, t)| (w.text, TAG_NAMES[*t]))
+            .map(|(w, t)| (w.text, TAGS[*t]))
             .collect();
         assert_eq!(
             named,
