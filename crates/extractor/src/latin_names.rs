@@ -789,7 +789,9 @@ pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool
                 continue;
             }
         }
-        let Some((a, b, kind, confidence)) = classify(text, lists, &words, run) else {
+        let Some((a, b, kind, confidence)) = classify(text, lists, &words, run)
+            .or_else(|| in_a_results_table(text, lists, &words, &found, run))
+        else {
             continue;
         };
         ruled.push(entity(
@@ -900,6 +902,66 @@ pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool
     let mut merged = merge(lists, found, ruled, &people, &is_country);
     teams_by_context(&words, &mut merged, is_country);
     merged
+}
+
+/// A run no rule reads, shown to be a person by a results table: a competitor before their
+/// country in brackets (`Tim Henman ( Britain ) beat …`, `1. Michael Johnson (U.S.) 19.32`)
+/// or a scorer before the minute inside a score's brackets (`Ajax 1 ( Litmanen 55 )`).
+fn in_a_results_table(
+    text: &str,
+    lists: &Lists,
+    words: &[Word],
+    found: &[Entity],
+    (start, end): (usize, usize),
+) -> Option<(usize, usize, EntityKind, f32)> {
+    // A known place before a bracketed country is the place (`Paris ( France )`).
+    let run_start = words[start].start;
+    if end - start > 3
+        || words[start..end]
+            .iter()
+            .any(|w| w.all_caps() && w.text.len() > 3)
+        || found.iter().any(|e| e.start == run_start)
+    {
+        return None;
+    }
+    let after = &text[words[end - 1].end..];
+    let rest = after.trim_start_matches(' ');
+    // Before a country in brackets.
+    if let Some(inside) = rest.strip_prefix('(') {
+        let country_at = text.len() - inside.trim_start_matches(' ').len();
+        let country_end = found
+            .iter()
+            .find(|e| e.kind == EntityKind::Place && e.start == country_at)
+            .map(|e| e.end)
+            .or_else(|| {
+                let word = words.iter().find(|w| w.start == country_at)?;
+                lists.places.contains(word.text).then_some(word.end)
+            });
+        if country_end.is_some_and(|at| text[at..].trim_start_matches(' ').starts_with(')')) {
+            return Some((start, end, EntityKind::Person, 0.6));
+        }
+    }
+    // A scorer: inside brackets opened after a number, before a minute and `,` or `)`.
+    let minute = words
+        .get(end)
+        .filter(|w| w.joined && w.text.len() <= 3 && w.text.chars().all(|c| c.is_ascii_digit()));
+    let before = &text[..words[start].start];
+    let open = before.rfind('(');
+    let inside_brackets = open.is_some_and(|at| !before[at..].contains(')'));
+    let score_before = open.is_some_and(|at| {
+        before[..at]
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .is_some_and(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()))
+    });
+    if let Some(minute) = minute {
+        let next = text[minute.end..].trim_start_matches(' ');
+        if inside_brackets && score_before && (next.starts_with(',') || next.starts_with(')')) {
+            return Some((start, end, EntityKind::Person, 0.6));
+        }
+    }
+    None
 }
 
 /// Positions in sports whose word follows a team's name: `Pittsburgh quarterback Mason
@@ -1355,5 +1417,38 @@ mod tests {
         ] {
             assert!(got.contains(&(name.to_string(), kind)), "{name}: {got:?}");
         }
+    }
+
+    #[test]
+    fn competitors_before_their_country_and_scorers_before_the_minute_are_people() {
+        let text = "Pospisil ( Canada ) beat Opelka ( U.S. ) 7-6. Vitesse 2 ( Scholten 14 , \
+                    Laamers 70 ) Ajax 1 ( Litmanen 55 ). Shares of Apple ( Nasdaq ) rose 3 ( Dow ).";
+        let place = |name: &str| {
+            let start = text.find(name).unwrap_or(0);
+            Entity {
+                surface: name.into(),
+                canonical: name.into(),
+                kind: EntityKind::Place,
+                start,
+                end: start + name.len(),
+                confidence: 0.9,
+                ids: Default::default(),
+            }
+        };
+        let got: Vec<(String, EntityKind)> = find(text, vec![place("Canada")], |_| false)
+            .into_iter()
+            .map(|e| (e.surface, e.kind))
+            .collect();
+        for person in ["Pospisil", "Opelka", "Scholten", "Laamers", "Litmanen"] {
+            assert!(
+                got.contains(&(person.to_string(), EntityKind::Person)),
+                "{person}: {got:?}"
+            );
+        }
+        assert!(
+            !got.iter().any(|(name, kind)| *kind == EntityKind::Person
+                && ["Apple", "Nasdaq", "Dow"].contains(&name.as_str())),
+            "{got:?}"
+        );
     }
 }

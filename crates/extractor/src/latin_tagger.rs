@@ -235,9 +235,13 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
             {
                 j += 1;
             }
-            // Nor does it start with a nationality (`Syrian government forces`).
+            // Nor does it start with a nationality before ordinary words (`Syrian government
+            // forces`; `European Commission` is a name).
             let lists = latin_names::lists();
-            let from = if j - i > 1 && latin_names::demonym(lists, sentence[i].text) {
+            let from = if j - i > 1
+                && latin_names::demonym(lists, sentence[i].text)
+                && !sentence[i + 1].capitalised()
+            {
                 i + 1
             } else {
                 i
