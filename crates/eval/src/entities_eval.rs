@@ -364,53 +364,24 @@ fn train_english_model(sentences: &[&ReadSentence], epochs: usize) -> khabar_ext
     khabar_extractor::ner::average(&models)
 }
 
-/// Exact-span counts per kind (person, organization, place): true, false and missed.
-#[derive(Default)]
-struct Counts([[usize; 3]; 3]);
+/// Byte spans as the scorer's spans (exact matches count the same whatever the unit).
+fn as_spans(names: &[(usize, usize, EntityKind)]) -> Vec<crate::aqmar::Span> {
+    names
+        .iter()
+        .map(|&(start, end, kind)| crate::aqmar::Span { start, end, kind })
+        .collect()
+}
 
-impl Counts {
-    fn add(
-        &mut self,
-        gold: &[(usize, usize, EntityKind)],
-        predicted: &[(usize, usize, EntityKind)],
-    ) {
-        let slot = |kind: EntityKind| match kind {
-            EntityKind::Person => 0,
-            EntityKind::Organization => 1,
-            EntityKind::Place => 2,
-        };
-        for p in predicted {
-            self.0[slot(p.2)][usize::from(!gold.contains(p))] += 1;
-        }
-        for g in gold.iter().filter(|g| !predicted.contains(g)) {
-            self.0[slot(g.2)][2] += 1;
-        }
-    }
-
-    fn f1(counts: [usize; 3]) -> f64 {
-        let [tp, fp, missed] = counts.map(|c| c as f64);
-        if tp == 0.0 {
-            return 0.0;
-        }
-        2.0 * tp / (2.0 * tp + fp + missed)
-    }
-
-    fn row(&self, system: &str) -> String {
-        let all = (0..3).fold([0; 3], |sum, k| {
-            [
-                sum[0] + self.0[k][0],
-                sum[1] + self.0[k][1],
-                sum[2] + self.0[k][2],
-            ]
-        });
-        format!(
-            "| {system} | {:.3} | {:.3} | {:.3} | **{:.3}** |\n",
-            Self::f1(self.0[0]),
-            Self::f1(self.0[1]),
-            Self::f1(self.0[2]),
-            Self::f1(all)
-        )
-    }
+/// One row of the folds' table: F1 per kind (person, organization, place) and over all.
+fn fold_row(system: &str, score: &crate::aqmar::Score) -> String {
+    let f1 = |kind| score.of(kind).2;
+    format!(
+        "| {system} | {:.3} | {:.3} | {:.3} | **{:.3}** |\n",
+        f1(Some(EntityKind::Person)),
+        f1(Some(EntityKind::Organization)),
+        f1(Some(EntityKind::Place)),
+        f1(None)
+    )
 }
 
 /// `train-ner --lang en [--file DEV.conll] [--folds K] [--epochs N] [--out FILE]`: the English
@@ -419,12 +390,7 @@ impl Counts {
 /// sentences instead (contiguous blocks, so a page's sentences stay together), scored beside
 /// the rules alone.
 pub fn train_english(args: &[String]) -> Result<(), String> {
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |name: &str| crate::arg(args, name);
     let file = value("--file").unwrap_or_else(|| ENGLISH_DEV.to_string());
     let epochs: usize = value("--epochs")
         .and_then(|n| n.parse().ok())
@@ -434,7 +400,10 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
     let sentences = read_sentences(&conll, &matcher);
     if let Some(folds) = value("--folds").and_then(|n| n.parse::<usize>().ok()) {
         let folds = folds.clamp(2, sentences.len().max(2));
-        let (mut rules, mut tagger) = (Counts::default(), Counts::default());
+        let (mut rules, mut tagger) = (
+            crate::aqmar::Score::default(),
+            crate::aqmar::Score::default(),
+        );
         for fold in 0..folds {
             let in_fold = |i: usize| i * folds / sentences.len() == fold;
             let training: Vec<&ReadSentence> = sentences
@@ -449,7 +418,8 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
                     |names: &[khabar_core_model::Entity]| -> Vec<(usize, usize, EntityKind)> {
                         names.iter().map(|e| (e.start, e.end, e.kind)).collect()
                     };
-                rules.add(&s.gold, &spans(&s.ruled));
+                let gold = as_spans(&s.gold);
+                rules.add(&gold, &as_spans(&spans(&s.ruled)));
                 let tagged = khabar_extractor::latin_tagger::retag(
                     &model,
                     &s.text,
@@ -457,7 +427,7 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
                     s.ruled.clone(),
                 );
                 let tagged = spans(&tagged);
-                tagger.add(&s.gold, &tagged);
+                tagger.add(&gold, &as_spans(&tagged));
                 // The development split's errors, for tuning; the held-out split is never shown.
                 if std::env::var_os("KHABAR_EVAL_SHOW_ERRORS").is_some() {
                     let show = |what: &str, (a, b, kind): &(usize, usize, EntityKind)| {
@@ -477,8 +447,8 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
         }
         println!("{folds}-fold cross-validation on {file} ({} sentences, {epochs} epochs), exact-span F1:\n", sentences.len());
         println!("| system | person | organization | place | all |\n|---|---|---|---|---|");
-        print!("{}", rules.row("rules"));
-        print!("{}", tagger.row("rules and tagger"));
+        print!("{}", fold_row("rules", &rules));
+        print!("{}", fold_row("rules and tagger", &tagger));
         return Ok(());
     }
     let out = value("--out").unwrap_or_else(|| ENGLISH_MODEL.to_string());

@@ -900,7 +900,7 @@ pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool
         }
     }
     let mut merged = merge(lists, found, ruled, &people, &is_country);
-    teams_by_context(&words, &mut merged, is_country);
+    teams_by_context(lists, &words, &mut merged, is_country);
     merged
 }
 
@@ -1096,7 +1096,12 @@ fn is_score(word: &str) -> bool {
 /// organization: before a position in sports (`Cleveland DL`), in a results line (`Leeds 2
 /// Arsenal 1`), or on either side of a match verb with a score in the sentence (`Leeds beat
 /// Arsenal 2-1`). A club named after its city is news about the club there, not the city.
-fn teams_by_context(words: &[Word], names: &mut [Entity], is_country: impl Fn(&Entity) -> bool) {
+fn teams_by_context(
+    lists: &Lists,
+    words: &[Word],
+    names: &mut [Entity],
+    is_country: impl Fn(&Entity) -> bool,
+) {
     // Words are in text order, so both their starts and their ends are sorted.
     let word_at = |offset: usize| words.binary_search_by_key(&offset, |w| w.start).ok();
     let word_ending = |offset: usize| words.binary_search_by_key(&offset, |w| w.end).ok();
@@ -1123,7 +1128,7 @@ fn teams_by_context(words: &[Word], names: &mut [Entity], is_country: impl Fn(&E
     for (n, name) in names.iter().enumerate() {
         if name.kind == EntityKind::Person
             || is_country(name)
-            || lists().places.contains(name.surface.as_str())
+            || lists.places.contains(name.surface.as_str())
         {
             continue;
         }
@@ -1207,8 +1212,15 @@ fn merge(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Fails unless every expected name is in `got` with its kind.
+    pub(crate) fn assert_includes(got: &[(String, EntityKind)], expected: &[(&str, EntityKind)]) {
+        for (name, kind) in expected {
+            assert!(got.contains(&(name.to_string(), *kind)), "{name}: {got:?}");
+        }
+    }
 
     fn names(text: &str) -> Vec<(String, EntityKind)> {
         find(text, Vec::new(), |_| false)
@@ -1285,13 +1297,14 @@ mod tests {
     #[test]
     fn people_known_by_name_alone_and_well_known_organizations() {
         let got = names("In Paris, Macron met Putin and the head of Goldman Sachs.");
-        for (name, kind) in [
-            ("Macron", EntityKind::Person),
-            ("Putin", EntityKind::Person),
-            ("Goldman Sachs", EntityKind::Organization),
-        ] {
-            assert!(got.contains(&(name.to_string(), kind)), "{name}: {got:?}");
-        }
+        assert_includes(
+            &got,
+            &[
+                ("Macron", EntityKind::Person),
+                ("Putin", EntityKind::Person),
+                ("Goldman Sachs", EntityKind::Organization),
+            ],
+        );
     }
 
     #[test]
@@ -1410,13 +1423,14 @@ mod tests {
                 "{club}: {clubs:?}"
             );
         }
-        for (name, kind) in [
-            ("AIG", EntityKind::Organization),
-            ("Bavaria", EntityKind::Place),
-            ("Aarav Mehta", EntityKind::Person),
-        ] {
-            assert!(got.contains(&(name.to_string(), kind)), "{name}: {got:?}");
-        }
+        assert_includes(
+            &got,
+            &[
+                ("AIG", EntityKind::Organization),
+                ("Bavaria", EntityKind::Place),
+                ("Aarav Mehta", EntityKind::Person),
+            ],
+        );
     }
 
     #[test]
