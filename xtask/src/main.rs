@@ -205,7 +205,14 @@ fn package() -> Result<(), String> {
         args.push(name);
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    cargo(&args)
+    cargo(&args)?;
+    // The verification build is a second copy of every dependency; the tests that follow need
+    // the disk more than a later `cargo package` needs this cache.
+    let verified = workspace_root().join("target").join("package");
+    if let Err(err) = std::fs::remove_dir_all(&verified) {
+        eprintln!("note: could not remove {}: {err}", verified.display());
+    }
+    Ok(())
 }
 
 /// Passed, failed and skipped tests over every test binary of a run.
