@@ -80,8 +80,11 @@ pub fn default_matcher() -> Result<khabar_extractor::Matcher, String> {
 }
 
 /// The `entities` stage as the default config builds it (curated list, GeoNames places, the
-/// name tagger), run on `text` as one article in `language`.
-fn stage_entities(text: &str, language: &str) -> Result<Vec<(usize, usize, EntityKind)>, String> {
+/// name tagger), run on each of `texts` as one article in `language`.
+fn stage_entities(
+    texts: &[&str],
+    language: &str,
+) -> Result<Vec<Vec<(usize, usize, EntityKind)>>, String> {
     use khabar_core_model::{Article, BuildContext, FeedRef, RecordId, TransformConfig};
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let config: khabar_extractor::EntitiesConfig = serde_json::from_value(serde_json::json!({
@@ -94,23 +97,29 @@ fn stage_entities(text: &str, language: &str) -> Result<Vec<(usize, usize, Entit
     runtime.block_on(async {
         let ctx = BuildContext::standalone("entities", root.into(), root.into());
         let stage = config.build(&ctx).await.map_err(|e| e.to_string())?;
-        let mut article = Article::new(
-            RecordId::from_url("eval:conll"),
-            FeedRef::default(),
-            "eval:conll",
-            chrono::Utc::now(),
-        );
-        article.text = Some(text.to_string());
-        article.language = Some(language.to_string());
-        stage
-            .process(&mut article)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(article
-            .entities
-            .iter()
-            .map(|e| (e.start, e.end, e.kind))
-            .collect())
+        let mut out = Vec::with_capacity(texts.len());
+        for text in texts {
+            let mut article = Article::new(
+                RecordId::from_url("eval:conll"),
+                FeedRef::default(),
+                "eval:conll",
+                chrono::Utc::now(),
+            );
+            article.text = Some(text.to_string());
+            article.language = Some(language.to_string());
+            stage
+                .process(&mut article)
+                .await
+                .map_err(|e| e.to_string())?;
+            out.push(
+                article
+                    .entities
+                    .iter()
+                    .map(|e| (e.start, e.end, e.kind))
+                    .collect(),
+            );
+        }
+        Ok(out)
     })
 }
 
@@ -277,7 +286,7 @@ pub fn run(
     show_errors: bool,
 ) -> Result<(), String> {
     let (text, gold) = read(conll);
-    let predicted = stage_entities(&text, language)?;
+    let predicted = stage_on_pages(conll, &text, language)?;
     score("the entities stage", &gold, &predicted);
     if show_errors {
         print_errors(&text, &gold, &predicted);
@@ -292,6 +301,56 @@ pub fn run(
     Ok(())
 }
 
+/// The stage's names in `text` (`conll`'s sentences, one a line): each page's sentences read
+/// together as one article (see [`page_groups`]), so that what one article tells the stage
+/// about a name reaches its other sentences, and nothing crosses pages.
+fn stage_on_pages(
+    conll: &str,
+    text: &str,
+    language: &str,
+) -> Result<Vec<(usize, usize, EntityKind)>, String> {
+    let lines: Vec<(usize, &str)> = text
+        .split('\n')
+        .scan(0, |offset, line| {
+            let at = *offset;
+            *offset += line.len() + 1;
+            Some((at, line))
+        })
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
+    let groups = page_groups(conll, lines.len());
+    // Each page: its text and, for each of its lines, where the line starts in the page and
+    // in the whole text.
+    let mut pages: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
+    for (i, (at, line)) in lines.iter().enumerate() {
+        // A line the page lines do not account for is a page of its own.
+        let index = groups.get(i).copied().unwrap_or(lines.len() + i);
+        if pages.len() <= index {
+            pages.resize_with(index + 1, Default::default);
+        }
+        let (page, starts) = &mut pages[index];
+        if !page.is_empty() {
+            page.push('\n');
+        }
+        starts.push((page.len(), *at));
+        page.push_str(line);
+    }
+    pages.retain(|(page, _)| !page.is_empty());
+    let texts: Vec<&str> = pages.iter().map(|(page, _)| page.as_str()).collect();
+    let mut out = Vec::new();
+    for ((_, starts), names) in pages.iter().zip(stage_entities(&texts, language)?) {
+        for (start, end, kind) in names {
+            // The line the name is in, and where that line is in the whole text.
+            let Some(&(in_page, in_text)) = starts.iter().rev().find(|(s, _)| *s <= start) else {
+                continue;
+            };
+            out.push((start - in_page + in_text, end - in_page + in_text, kind));
+        }
+    }
+    out.sort_unstable_by_key(|&(start, end, _)| (start, end));
+    Ok(out)
+}
+
 /// The English development set the English tagger learns from.
 pub const ENGLISH_DEV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/english-news/dev.conll");
 
@@ -304,17 +363,16 @@ pub const ENGLISH_MODEL: &str = concat!(
 /// Passes over the sentences: from 8 on the folds change by less than their noise.
 const ENGLISH_EPOCHS: usize = 10;
 
-/// One labelled sentence with what the gazetteers and the rules read in it.
-struct ReadSentence {
+/// One labelled text (a page's sentences) with what the gazetteers and the rules read in it.
+struct ReadText {
     text: String,
     gold: Vec<(usize, usize, EntityKind)>,
     found: Vec<khabar_core_model::Entity>,
     ruled: Vec<khabar_core_model::Entity>,
 }
 
-/// The sentences of `conll`, each read by the gazetteers and the rules as the stage reads
-/// English text.
-fn read_sentences(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadSentence> {
+/// The labelled sentences of `conll`: each one's text and its names (byte spans in it).
+fn labelled_sentences(conll: &str) -> Vec<(String, Vec<(usize, usize, EntityKind)>)> {
     let (text, spans) = read(conll);
     let mut out = Vec::new();
     let mut offset = 0;
@@ -329,24 +387,55 @@ fn read_sentences(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadS
             .filter(|s| from <= s.start && s.end <= to)
             .map(|s| (s.start - from, s.end - from, s.kind))
             .collect();
-        let (entities, _, sources) = matcher.find_with_sources(line);
-        let found: Vec<khabar_core_model::Entity> = entities
-            .into_iter()
-            .zip(sources)
-            .filter(|(_, source)| *source != khabar_extractor::entities::MatchSource::OrdinaryWord)
-            .map(|(e, _)| e)
-            .collect();
-        let ruled = khabar_extractor::latin_names::find(line, found.clone(), |e| {
-            matcher.names_a_country(e)
-        });
-        out.push(ReadSentence {
-            text: line.to_string(),
-            gold,
-            found,
-            ruled,
-        });
+        out.push((line.to_string(), gold));
     }
     out
+}
+
+/// The pages of `conll` as the stage reads articles: each page's sentences, in file order,
+/// one a line, read by the gazetteers and the rules as the stage reads English text. Names a
+/// page repeats (a surname after the full name) are read across its sentences, as in an
+/// article, and never across pages.
+fn read_pages(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadText> {
+    let sentences = labelled_sentences(conll);
+    let groups = page_groups(conll, sentences.len());
+    let mut pages: Vec<(String, Vec<(usize, usize, EntityKind)>)> = Vec::new();
+    for ((sentence, gold), group) in sentences.into_iter().zip(groups) {
+        if pages.len() <= group {
+            pages.resize_with(group + 1, Default::default);
+        }
+        let (text, names) = &mut pages[group];
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let offset = text.len();
+        text.push_str(&sentence);
+        names.extend(gold.into_iter().map(|(a, b, k)| (a + offset, b + offset, k)));
+    }
+    pages
+        .into_iter()
+        .filter(|(text, _)| !text.is_empty())
+        .map(|(text, gold)| {
+            let (entities, _, sources) = matcher.find_with_sources(&text);
+            let found: Vec<khabar_core_model::Entity> = entities
+                .into_iter()
+                .zip(sources)
+                .filter(|(_, source)| {
+                    *source != khabar_extractor::entities::MatchSource::OrdinaryWord
+                })
+                .map(|(e, _)| e)
+                .collect();
+            let ruled = khabar_extractor::latin_names::find(&text, found.clone(), |e| {
+                matcher.names_a_country(e)
+            });
+            ReadText {
+                text,
+                gold,
+                found,
+                ruled,
+            }
+        })
+        .collect()
 }
 
 /// For each sentence of `conll` (there are `count`), the index of its page among the pages in
@@ -384,8 +473,8 @@ fn page_groups(conll: &str, count: usize) -> Vec<usize> {
 
 /// The mean of models trained in four orders: what one order gets right by luck the others
 /// do not.
-fn train_english_model(sentences: &[&ReadSentence], epochs: usize) -> khabar_extractor::ner::Model {
-    let examples: Vec<khabar_extractor::ner::Example> = sentences
+fn train_english_model(texts: &[&ReadText], epochs: usize) -> khabar_extractor::ner::Model {
+    let examples: Vec<khabar_extractor::ner::Example> = texts
         .iter()
         .flat_map(|s| {
             khabar_extractor::latin_tagger::examples(&s.text, &s.found, &s.ruled, &s.gold)
@@ -420,8 +509,8 @@ fn fold_row(system: &str, score: &crate::aqmar::Score) -> String {
 /// `train-ner --lang en [--file DEV.conll] [--folds K] [--epochs N] [--out FILE]`: the English
 /// tagger learned from the English development set (never the held-out one) and written to
 /// the model the stage loads; with `--folds K`, K-fold cross-validation over the development
-/// sentences instead (contiguous blocks, so a page's sentences stay together), scored beside
-/// the rules alone.
+/// pages instead (each page whole in one fold, read as one article), scored beside the rules
+/// alone.
 pub fn train_english(args: &[String]) -> Result<(), String> {
     let value = |name: &str| crate::arg(args, name);
     let file = value("--file").unwrap_or_else(|| ENGLISH_DEV.to_string());
@@ -430,24 +519,24 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
         .unwrap_or(ENGLISH_EPOCHS);
     let conll = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
     let matcher = default_matcher()?;
-    let sentences = read_sentences(&conll, &matcher);
+    let pages = read_pages(&conll, &matcher);
+    let sentence_count = labelled_sentences(&conll).len();
     if let Some(folds) = value("--folds").and_then(|n| n.parse::<usize>().ok()) {
-        let folds = folds.clamp(2, sentences.len().max(2));
+        let folds = folds.clamp(2, pages.len().max(2));
         let (mut rules, mut tagger) = (
             crate::aqmar::Score::default(),
             crate::aqmar::Score::default(),
         );
-        let groups = page_groups(&conll, sentences.len());
         for fold in 0..folds {
-            let in_fold = |i: usize| groups.get(i).is_some_and(|g| g % folds == fold);
-            let training: Vec<&ReadSentence> = sentences
+            let in_fold = |page: usize| page % folds == fold;
+            let training: Vec<&ReadText> = pages
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| !in_fold(*i))
                 .map(|(_, s)| s)
                 .collect();
             let model = train_english_model(&training, epochs);
-            for (_, s) in sentences.iter().enumerate().filter(|(i, _)| in_fold(*i)) {
+            for (_, s) in pages.iter().enumerate().filter(|(i, _)| in_fold(*i)) {
                 let spans =
                     |names: &[khabar_core_model::Entity]| -> Vec<(usize, usize, EntityKind)> {
                         names.iter().map(|e| (e.start, e.end, e.kind)).collect()
@@ -466,7 +555,10 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
                 if std::env::var_os("KHABAR_EVAL_SHOW_ERRORS").is_some() {
                     let show = |what: &str, (a, b, kind): &(usize, usize, EntityKind)| {
                         let name = s.text.get(*a..*b).unwrap_or_default();
-                        println!("{what} {kind:?}: {name}    | {}", s.text);
+                        let line_start = s.text[..*a].rfind('\n').map_or(0, |i| i + 1);
+                        let line_end = s.text[*b..].find('\n').map_or(s.text.len(), |i| b + i);
+                        let line = &s.text[line_start..line_end];
+                        println!("{what} {kind:?}: {name}    | {line}");
                     };
                     tagged
                         .iter()
@@ -479,20 +571,20 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
                 }
             }
         }
-        println!("{folds}-fold cross-validation on {file} ({} sentences, {epochs} epochs), exact-span F1:\n", sentences.len());
+        println!("{folds}-fold cross-validation on {file} ({sentence_count} sentences of {} pages, {epochs} epochs), exact-span F1:\n", pages.len());
         println!("| system | person | organization | place | all |\n|---|---|---|---|---|");
         print!("{}", fold_row("rules", &rules));
         print!("{}", fold_row("rules and tagger", &tagger));
         return Ok(());
     }
     let out = value("--out").unwrap_or_else(|| ENGLISH_MODEL.to_string());
-    let all: Vec<&ReadSentence> = sentences.iter().collect();
+    let all: Vec<&ReadText> = pages.iter().collect();
     let model = train_english_model(&all, epochs);
     let bytes = model.write();
     std::fs::write(&out, &bytes).map_err(|e| format!("{out}: {e}"))?;
     println!(
-        "trained on {} sentences of {file}, {epochs} epochs: {} features, {} KB → {out}",
-        sentences.len(),
+        "trained on {sentence_count} sentences of {} pages of {file}, {epochs} epochs: {} features, {} KB → {out}",
+        pages.len(),
         model.features(),
         bytes.len() / 1024
     );
@@ -532,8 +624,8 @@ mod tests {
     fn the_committed_english_model_is_what_train_ner_builds() -> Result<(), String> {
         let conll = std::fs::read_to_string(ENGLISH_DEV).map_err(|e| e.to_string())?;
         let matcher = default_matcher()?;
-        let sentences = read_sentences(&conll, &matcher);
-        let all: Vec<&ReadSentence> = sentences.iter().collect();
+        let pages = read_pages(&conll, &matcher);
+        let all: Vec<&ReadText> = pages.iter().collect();
         let built = train_english_model(&all, ENGLISH_EPOCHS).write();
         let committed = std::fs::read(ENGLISH_MODEL).map_err(|e| e.to_string())?;
         assert!(

@@ -9,6 +9,7 @@
 //! [`Example`]s with [`examples`] from labelled sentences, trains a [`Model`] and writes it to
 //! `model/ner-en.model`, which [`english_model`] reads.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -286,8 +287,61 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
             out.push(e);
         }
     }
+    repeat_names(text, &words, &mut out);
     out.sort_by_key(|e| (e.start, e.end));
     out
+}
+
+/// An article names a body the same way throughout: where the tagger read a name once
+/// (`Big Machine` after `record label`), its other mentions are that name too, whatever their
+/// own sentence gives for a cue. Only the same words exactly, at word boundaries, where
+/// nothing else was read.
+fn repeat_names(text: &str, words: &[Word], names: &mut Vec<Entity>) {
+    // Each name's words by its text (the first reading of a text stands), and the lengths.
+    let mut by_text: HashMap<&str, &Entity> = HashMap::new();
+    let mut lengths: Vec<usize> = Vec::new();
+    for name in names.iter() {
+        let first = words.partition_point(|w| w.start < name.start);
+        let last = words.partition_point(|w| w.end <= name.end);
+        let Some(length) = last.checked_sub(first).filter(|&n| n > 0) else {
+            continue;
+        };
+        by_text.entry(name.surface.as_str()).or_insert(name);
+        if !lengths.contains(&length) {
+            lengths.push(length);
+        }
+    }
+    let mut taken: Vec<(usize, usize)> = names.iter().map(|e| (e.start, e.end)).collect();
+    taken.sort_unstable();
+    let free = |taken: &[(usize, usize)], start: usize, end: usize| {
+        // The first name ending after `start` is the only one that could overlap.
+        let i = taken.partition_point(|&(_, e)| e <= start);
+        taken.get(i).is_none_or(|&(s, _)| s >= end)
+    };
+    let mut repeated = Vec::new();
+    for at in 0..words.len() {
+        for &length in &lengths {
+            let Some(candidate) = words.get(at..at + length) else {
+                continue;
+            };
+            let (start, end) = (candidate[0].start, candidate[length - 1].end);
+            let Some(name) = text.get(start..end).and_then(|t| by_text.get(t)) else {
+                continue;
+            };
+            if candidate.iter().skip(1).any(|w| !w.joined) || !free(&taken, start, end) {
+                continue;
+            }
+            let i = taken.partition_point(|&(s, _)| s < start);
+            taken.insert(i, (start, end));
+            repeated.push(Entity {
+                start,
+                end,
+                confidence: name.confidence.min(0.6),
+                ..(*name).clone()
+            });
+        }
+    }
+    names.extend(repeated);
 }
 
 #[cfg(test)]
