@@ -81,10 +81,7 @@ pub fn default_matcher() -> Result<khabar_extractor::Matcher, String> {
 
 /// The `entities` stage as the default config builds it (curated list, GeoNames places, the
 /// name tagger), run on each of `texts` as one article in `language`.
-fn stage_entities(
-    texts: &[&str],
-    language: &str,
-) -> Result<Vec<Vec<(usize, usize, EntityKind)>>, String> {
+fn stage_entities(texts: &[&str], language: &str) -> Result<Vec<Names>, String> {
     use khabar_core_model::{Article, BuildContext, FeedRef, RecordId, TransformConfig};
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let config: khabar_extractor::EntitiesConfig = serde_json::from_value(serde_json::json!({
@@ -304,11 +301,7 @@ pub fn run(
 /// The stage's names in `text` (`conll`'s sentences, one a line): each page's sentences read
 /// together as one article (see [`page_groups`]), so that what one article tells the stage
 /// about a name reaches its other sentences, and nothing crosses pages.
-fn stage_on_pages(
-    conll: &str,
-    text: &str,
-    language: &str,
-) -> Result<Vec<(usize, usize, EntityKind)>, String> {
+fn stage_on_pages(conll: &str, text: &str, language: &str) -> Result<Names, String> {
     let lines: Vec<(usize, &str)> = text
         .split('\n')
         .scan(0, |offset, line| {
@@ -371,8 +364,11 @@ struct ReadText {
     ruled: Vec<khabar_core_model::Entity>,
 }
 
+/// Names as byte spans with their kind.
+type Names = Vec<(usize, usize, EntityKind)>;
+
 /// The labelled sentences of `conll`: each one's text and its names (byte spans in it).
-fn labelled_sentences(conll: &str) -> Vec<(String, Vec<(usize, usize, EntityKind)>)> {
+fn labelled_sentences(conll: &str) -> Vec<(String, Names)> {
     let (text, spans) = read(conll);
     let mut out = Vec::new();
     let mut offset = 0;
@@ -399,7 +395,7 @@ fn labelled_sentences(conll: &str) -> Vec<(String, Vec<(usize, usize, EntityKind
 fn read_pages(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadText> {
     let sentences = labelled_sentences(conll);
     let groups = page_groups(conll, sentences.len());
-    let mut pages: Vec<(String, Vec<(usize, usize, EntityKind)>)> = Vec::new();
+    let mut pages: Vec<(String, Names)> = Vec::new();
     for ((sentence, gold), group) in sentences.into_iter().zip(groups) {
         if pages.len() <= group {
             pages.resize_with(group + 1, Default::default);
@@ -410,7 +406,10 @@ fn read_pages(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadText>
         }
         let offset = text.len();
         text.push_str(&sentence);
-        names.extend(gold.into_iter().map(|(a, b, k)| (a + offset, b + offset, k)));
+        names.extend(
+            gold.into_iter()
+                .map(|(a, b, k)| (a + offset, b + offset, k)),
+        );
     }
     pages
         .into_iter()

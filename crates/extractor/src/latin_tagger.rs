@@ -155,6 +155,8 @@ fn sentence_features(words: &[Word], gazetteer: &[usize], rules: &[usize]) -> Fe
         let word_at = |j: Option<usize>| j.map_or("", |j| lower[j].as_str());
         add(&["previous", word_at(previous)]);
         add(&["next", word_at(next)]);
+        add(&["previous 2", word_at(i.checked_sub(2))]);
+        add(&["next 2", word_at((i + 2 < words.len()).then_some(i + 2))]);
         add(&[
             "previous shape",
             previous.map_or("", |j| shapes[j].as_str()),
@@ -364,6 +366,55 @@ mod tests {
                 ("Browns", EntityKind::Organization),
                 ("NFL", EntityKind::Organization),
             ],
+        );
+    }
+
+    #[test]
+    fn a_name_read_once_names_its_other_mentions_too() {
+        let text = "Big Machine denied it. The label Big Machine sued, and Big Machines \
+                    and Big Machine Records did not.";
+        let words = latin_names::words(text);
+        let at = text
+            .find("label Big Machine")
+            .map_or(0, |i| i + "label ".len());
+        let mut names = vec![
+            Entity {
+                surface: "Big Machine".into(),
+                canonical: "Big Machine".into(),
+                kind: EntityKind::Organization,
+                start: at,
+                end: at + "Big Machine".len(),
+                confidence: 0.7,
+                ids: Default::default(),
+            },
+            Entity {
+                surface: "Big Machine Records".into(),
+                canonical: "Big Machine Records".into(),
+                kind: EntityKind::Organization,
+                start: text.rfind("Big Machine Records").unwrap_or(0),
+                end: text.rfind("Records").map_or(0, |i| i + "Records".len()),
+                confidence: 0.7,
+                ids: Default::default(),
+            },
+        ];
+        repeat_names(text, &words, &mut names);
+        names.sort_by_key(|e| e.start);
+        let got: Vec<(&str, usize)> = names
+            .iter()
+            .map(|e| (e.surface.as_str(), e.start))
+            .collect();
+        // The first mention gains the name; `Big Machines` is other words; the longer name
+        // already read keeps its own words.
+        assert_eq!(
+            got,
+            vec![
+                ("Big Machine", 0),
+                ("Big Machine", at),
+                (
+                    "Big Machine Records",
+                    text.rfind("Big Machine Records").unwrap_or(0)
+                ),
+            ]
         );
     }
 
