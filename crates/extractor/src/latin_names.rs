@@ -806,8 +806,14 @@ fn classify(
         let next = words.get(end).map(|w| w.text);
         let before = start.checked_sub(1).map(|i| words[i].text);
         let who = text[words[end - 1].end..].starts_with(", who ");
+        // A surname the census knows, right before the verb, outweighs a town of that name
+        // (`Kennedy said`).
+        let speaks = next.is_some_and(|n| lists.person_verbs.contains(n));
+        if speaks && words[end].joined && lists.surnames.contains_key(first) {
+            return Some((start, end, EntityKind::Person, 0.7));
+        }
         if who
-            || next.is_some_and(|n| lists.person_verbs.contains(n))
+            || speaks
             || (before.is_some_and(|b| lists.person_verbs.contains(b))
                 && !words[start].sentence_start)
         {
