@@ -9,7 +9,7 @@
 //! [`Example`]s with [`examples`] from labelled sentences, trains a [`Model`] and writes it to
 //! `model/ner-en.model`, which [`english_model`] reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -216,7 +216,20 @@ pub fn examples(
 pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) -> Vec<Entity> {
     let words = latin_names::words(text);
     let (gazetteer, rules) = readings(&words, found, &ruled);
-    let mut out = Vec::new();
+    // Lookups by span, so that a long text costs in proportion to its length.
+    let by_span = |names: &[Entity]| {
+        let mut at: HashMap<(usize, usize, EntityKind), usize> = HashMap::new();
+        for (i, e) in names.iter().enumerate() {
+            at.entry((e.start, e.end, e.kind)).or_insert(i);
+        }
+        at
+    };
+    let mut spans_out: HashSet<(usize, usize)> = HashSet::new();
+    let (ruled_at, found_at) = (by_span(&ruled), by_span(found));
+    let mut ruled_by_start: Vec<usize> = (0..ruled.len()).collect();
+    ruled_by_start.sort_by_key(|&i| (ruled[i].start, ruled[i].end));
+    let widest = ruled.iter().map(|e| e.end - e.start).max().unwrap_or(0);
+    let mut out: Vec<Entity> = Vec::new();
     for range in sentences(&words) {
         let sentence = &words[range.clone()];
         let features =
@@ -250,16 +263,19 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                 i
             };
             let (start, end) = (sentence[from].start, sentence[j - 1].end);
-            let same = |e: &&Entity| e.start == start && e.end == end && e.kind == kind;
             // A gazetteer's name of the same kind keeps its own words, canonical form and
-            // ids where the tagger reads part of it (`al-Hol` of `al-Hol camp`).
-            let listed =
-                |e: &&Entity| !e.ids.is_empty() && e.kind == kind && e.start < end && start < e.end;
-            let entity = ruled
+            // ids where the tagger reads part of it (`al-Hol` of `al-Hol camp`): the first
+            // such name in text order among those that overlap.
+            let first_overlapping =
+                ruled_by_start.partition_point(|&i| ruled[i].start + widest <= start);
+            let listed = ruled_by_start[first_overlapping..]
                 .iter()
-                .find(listed)
-                .or_else(|| ruled.iter().find(same))
-                .or_else(|| found.iter().find(same))
+                .map(|&i| &ruled[i])
+                .take_while(|e| e.start < end)
+                .find(|e| !e.ids.is_empty() && e.kind == kind && start < e.end);
+            let entity = listed
+                .or_else(|| ruled_at.get(&(start, end, kind)).map(|&i| &ruled[i]))
+                .or_else(|| found_at.get(&(start, end, kind)).map(|&i| &found[i]))
                 .cloned()
                 .unwrap_or_else(|| {
                     let surface = text.get(start..end).unwrap_or_default().to_string();
@@ -273,10 +289,7 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                         ids: Default::default(),
                     }
                 });
-            if !out
-                .iter()
-                .any(|e: &Entity| e.start == entity.start && e.end == entity.end)
-            {
+            if spans_out.insert((entity.start, entity.end)) {
                 out.push(entity);
             }
             i = j;
@@ -284,11 +297,20 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
     }
     // A gazetteer's name the rules kept and the tagger reads nothing in stays: the lists
     // know names the tagger's few sentences never showed it.
-    for e in ruled.into_iter().filter(|e| !e.ids.is_empty()) {
-        if !out.iter().any(|o| o.start < e.end && e.start < o.end) {
-            out.push(e);
-        }
-    }
+    out.sort_by_key(|e| (e.start, e.end));
+    let widest = out.iter().map(|e| e.end - e.start).max().unwrap_or(0);
+    let kept: Vec<Entity> = ruled
+        .into_iter()
+        .filter(|e| !e.ids.is_empty())
+        .filter(|e| {
+            let from = out.partition_point(|o| o.start + widest <= e.start);
+            !out[from..]
+                .iter()
+                .take_while(|o| o.start < e.end)
+                .any(|o| e.start < o.end)
+        })
+        .collect();
+    out.extend(kept);
     repeat_names(text, &words, &mut out);
     out.sort_by_key(|e| (e.start, e.end));
     out
