@@ -184,8 +184,6 @@ const ABBREVIATIONS: &[&str] = &[
     "Wis", "Wyo",
 ];
 
-/// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
-/// (`and` is not one: `Apple and Google` are two names far more often than one.)
 /// Common nouns for kinds of organization, written before an organization's name
 /// (`the startup Chime`).
 const ORGANIZATION_KINDS: &[&str] = &[
@@ -243,6 +241,8 @@ const ORGANIZATION_KINDS: &[&str] = &[
     "weekly",
 ];
 
+/// Lower-case words that may stand inside a name (`University of Washington`, `van Gogh`).
+/// (`and` is not one: `Apple and Google` are two names far more often than one.)
 pub(crate) const CONNECTORS: &[&str] = &[
     "of", "for", "de", "del", "da", "di", "van", "von", "der", "den", "bin", "al", "el", "la",
     "le", "du",

@@ -267,7 +267,7 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
             // ids where the tagger reads part of it (`al-Hol` of `al-Hol camp`): the first
             // such name in text order among those that overlap.
             let first_overlapping =
-                ruled_by_start.partition_point(|&i| ruled[i].start + widest <= start);
+                ruled_by_start.partition_point(|&i| ruled[i].start.saturating_add(widest) <= start);
             let listed = ruled_by_start[first_overlapping..]
                 .iter()
                 .map(|&i| &ruled[i])
@@ -303,7 +303,7 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
         .into_iter()
         .filter(|e| !e.ids.is_empty())
         .filter(|e| {
-            let from = out.partition_point(|o| o.start + widest <= e.start);
+            let from = out.partition_point(|o| o.start.saturating_add(widest) <= e.start);
             !out[from..]
                 .iter()
                 .take_while(|o| o.start < e.end)
