@@ -468,18 +468,18 @@ fn gazetteer(args: &[String]) -> Result<(), String> {
             "build_wordfreq.py",
         )?;
     }
-    run_status(
-        Command::new(venv.join("bin/python"))
-            .arg(root.join("crates/extractor/gazetteer/build_census_names.py"))
-            .arg(root.join("crates/extractor/gazetteer/census-names-en.tsv")),
-        "build_census_names.py",
-    )?;
-    run_status(
-        Command::new(venv.join("bin/python"))
-            .arg(root.join("crates/extractor/gazetteer/build_companies.py"))
-            .arg(root.join("crates/extractor/gazetteer/companies-en.tsv")),
-        "build_companies.py",
-    )?;
+    for (script, list) in [
+        ("build_census_names.py", "census-names-en.tsv"),
+        ("build_companies.py", "companies-en.tsv"),
+    ] {
+        let folder = root.join("crates/extractor/gazetteer");
+        run_status(
+            Command::new(venv.join("bin/python"))
+                .arg(folder.join(script))
+                .arg(folder.join(list)),
+            script,
+        )?;
+    }
     compromise_lexicon(&root)
 }
 

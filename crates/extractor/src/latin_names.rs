@@ -1339,6 +1339,23 @@ pub(crate) mod tests {
         }
     }
 
+    /// The names in `text` when a gazetteer has found the town `town` at byte `at`.
+    fn names_beside_a_town(text: &str, at: usize, town: &str) -> Vec<(String, EntityKind)> {
+        let place = Entity {
+            surface: town.into(),
+            canonical: town.into(),
+            kind: EntityKind::Place,
+            start: at,
+            end: at + town.len(),
+            confidence: 0.6,
+            ids: Default::default(),
+        };
+        find(text, vec![place], |_| false)
+            .into_iter()
+            .map(|e| (e.surface, e.kind))
+            .collect()
+    }
+
     fn names(text: &str) -> Vec<(String, EntityKind)> {
         find(text, Vec::new(), |_| false)
             .into_iter()
@@ -1376,20 +1393,7 @@ pub(crate) mod tests {
     #[test]
     fn a_surname_beats_the_town_of_that_name_and_possessives_are_left_out() {
         let text = "James Garrett hit Mason Rudolph. Garrett’s ban was upheld.";
-        let at = text.rfind("Garrett").unwrap_or(0);
-        let town = Entity {
-            surface: "Garrett".into(),
-            canonical: "Garrett".into(),
-            kind: EntityKind::Place,
-            start: at,
-            end: at + "Garrett".len(),
-            confidence: 0.6,
-            ids: Default::default(),
-        };
-        let got: Vec<(String, EntityKind)> = find(text, vec![town], |_| false)
-            .into_iter()
-            .map(|e| (e.surface, e.kind))
-            .collect();
+        let got = names_beside_a_town(text, text.rfind("Garrett").unwrap_or(0), "Garrett");
         assert_eq!(
             got,
             vec![
@@ -1428,20 +1432,7 @@ pub(crate) mod tests {
     fn listed_companies_and_names_after_their_kind() {
         let text = "Infineon and Diamondback Energy rose in Albany while Block slid; the startup \
                     Zorvex and the firm JP Morgan fell.";
-        let at = text.find("Albany").unwrap_or(0);
-        let town = Entity {
-            surface: "Albany".into(),
-            canonical: "Albany".into(),
-            kind: EntityKind::Place,
-            start: at,
-            end: at + "Albany".len(),
-            confidence: 0.6,
-            ids: Default::default(),
-        };
-        let got: Vec<(String, EntityKind)> = find(text, vec![town], |_| false)
-            .into_iter()
-            .map(|e| (e.surface, e.kind))
-            .collect();
+        let got = names_beside_a_town(text, text.find("Albany").unwrap_or(0), "Albany");
         assert_includes(
             &got,
             &[
