@@ -997,9 +997,41 @@ pub fn find(text: &str, found: Vec<Entity>, is_country: impl Fn(&Entity) -> bool
             ruled.push(surname);
         }
     }
+    let things = defined_abbreviations(text, &words);
+    ruled.retain(|e| !things.contains(e.surface.as_str()));
     let mut merged = merge(lists, found, ruled, &people, &is_country);
     teams_by_context(lists, &words, &mut merged, is_country);
     merged
+}
+
+/// Abbreviations the text defines from ordinary words: `binge eating disorder (BED)`. Such an
+/// abbreviation names a thing, not a body, wherever the text uses it.
+pub(crate) fn defined_abbreviations<'a>(text: &str, words: &[Word<'a>]) -> HashSet<&'a str> {
+    let mut out = HashSet::default();
+    for (i, w) in words.iter().enumerate() {
+        let letters = w.text.chars().count();
+        let bracketed = text[..w.start].trim_end().ends_with('(')
+            && text[w.end..].trim_start().starts_with(')');
+        if !bracketed || !w.all_caps() || !(2..=6).contains(&letters) || i < letters {
+            continue;
+        }
+        let defining = &words[i - letters..i];
+        let initials: String = defining
+            .iter()
+            .filter_map(|d| d.text.chars().next())
+            .collect();
+        // Lower-case words (the first of a sentence may be capitalised).
+        let ordinary_words = defining.iter().all(|d| {
+            d.text
+                .chars()
+                .skip(usize::from(d.sentence_start))
+                .all(|c| c.is_lowercase() || c == '-')
+        });
+        if ordinary_words && initials.eq_ignore_ascii_case(w.text) {
+            out.insert(w.text);
+        }
+    }
+    out
 }
 
 /// A run of one word no rule reads that names a listed company (`Infineon`, `Nvidia`), unless
@@ -1424,6 +1456,22 @@ pub(crate) mod tests {
                 ("Macron", EntityKind::Person),
                 ("Putin", EntityKind::Person),
                 ("Goldman Sachs", EntityKind::Organization),
+            ],
+        );
+    }
+
+    #[test]
+    fn an_abbreviation_defined_from_ordinary_words_is_no_organization() {
+        let got = names(
+            "Binge eating disorder (BED) is common. The FDA says BED and the World Health \
+             Organization (WHO) differ.",
+        );
+        assert!(!got.iter().any(|(t, _)| t == "BED"), "{got:?}");
+        assert_includes(
+            &got,
+            &[
+                ("FDA", EntityKind::Organization),
+                ("WHO", EntityKind::Organization),
             ],
         );
     }

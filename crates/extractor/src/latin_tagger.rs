@@ -311,6 +311,8 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
         })
         .collect();
     out.extend(kept);
+    let things = latin_names::defined_abbreviations(text, &words);
+    out.retain(|e| !things.contains(e.surface.as_str()));
     repeat_names(text, &words, &mut out);
     out.sort_by_key(|e| (e.start, e.end));
     out
