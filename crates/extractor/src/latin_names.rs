@@ -1339,12 +1339,18 @@ fn merge(
         {
             continue;
         }
+        // A country's name alone is the country, though a list knows a person of that name
+        // (`Jordan closed its borders`), unless the article names the person in full.
+        let country_alone = is_country(&g) && !people.contains_key(g.surface.as_str());
         let beaten = ruled.iter().any(|r| {
             let same = r.start == g.start && r.end == g.end;
             r.start <= g.start
                 && g.end <= r.end
                 && ((r.end - r.start) > (g.end - g.start)
-                    || (same && r.confidence >= 0.7 && r.kind != g.kind)
+                    || (same
+                        && r.confidence >= 0.7
+                        && r.kind != g.kind
+                        && !(country_alone && r.kind == EntityKind::Person))
                     || (r.kind == EntityKind::Person && people.contains_key(g.surface.as_str())))
         });
         if !beaten {
@@ -1457,6 +1463,41 @@ pub(crate) mod tests {
                 ("Putin", EntityKind::Person),
                 ("Goldman Sachs", EntityKind::Organization),
             ],
+        );
+    }
+
+    #[test]
+    fn a_country_alone_stays_the_country_though_a_list_knows_a_person_of_that_name() {
+        let country = |at: usize| Entity {
+            surface: "Jordan".into(),
+            canonical: "Jordan".into(),
+            kind: EntityKind::Place,
+            start: at,
+            end: at + "Jordan".len(),
+            confidence: 0.9,
+            ids: Default::default(),
+        };
+        let read = |text: &str| -> Vec<(String, EntityKind)> {
+            let found = text.match_indices("Jordan").map(|(at, _)| country(at));
+            find(text, found.collect(), |e| e.surface == "Jordan")
+                .into_iter()
+                .map(|e| (e.surface, e.kind))
+                .collect()
+        };
+        let got = read("Jordan closed its borders with Syria.");
+        assert_includes(&got, &[("Jordan", EntityKind::Place)]);
+        // Named in full, the player is the player throughout.
+        let got = read("Michael Jordan scored 30. Jordan said the team played well.");
+        assert_includes(
+            &got,
+            &[
+                ("Michael Jordan", EntityKind::Person),
+                ("Jordan", EntityKind::Person),
+            ],
+        );
+        assert!(
+            !got.contains(&("Jordan".to_string(), EntityKind::Place)),
+            "{got:?}"
         );
     }
 
