@@ -9,7 +9,7 @@
 //! [`Example`]s with [`examples`] from labelled sentences, trains a [`Model`] and writes it to
 //! `model/ner-en.model`, which [`english_model`] reads.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::ops::Range;
 use std::sync::OnceLock;
 

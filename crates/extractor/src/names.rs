@@ -379,14 +379,96 @@ pub fn merge(
             }
         }
     }
+    let repeated = repeated_mentions(text, &known, &added);
     known.extend(added);
+    known.extend(repeated);
     known.sort_by_key(|e| (e.start, e.end));
     known
+}
+
+/// The other mentions of the names the tagger found (`added`) in an article: the same words,
+/// alone or after one proclitic (و، ف، ب، ل، ك), where no name was read. An article names a
+/// person or a body the same way throughout, though not every sentence gives the tagger a cue.
+fn repeated_mentions(text: &str, known: &[Entity], added: &[Entity]) -> Vec<Entity> {
+    let letter = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut taken: Vec<(usize, usize)> = known
+        .iter()
+        .chain(added.iter())
+        .map(|e| (e.start, e.end))
+        .collect();
+    taken.sort_unstable();
+    // One pass over the text for every name (the first reading of a surface stands).
+    let mut seen = foldhash::HashSet::default();
+    let names: Vec<&Entity> = added
+        .iter()
+        .filter(|n| n.surface.chars().count() >= 3 && seen.insert(n.surface.as_str()))
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    // A handful of names an article: the automaton that is quickest to build.
+    let Ok(automaton) = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(names.iter().map(|n| n.surface.as_str()))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for found in automaton.find_iter(text) {
+        let Some(name) = names.get(found.pattern().as_usize()) else {
+            continue;
+        };
+        let (at, end) = (found.start(), found.end());
+        let mut before = text[..at].chars().rev();
+        let previous = before.next();
+        let clitic = previous.is_some_and(|c| matches!(c, 'و' | 'ف' | 'ب' | 'ل' | 'ك'))
+            && !letter(before.next());
+        if (letter(previous) && !clitic) || letter(text[end..].chars().next()) {
+            continue;
+        }
+        let from = taken.partition_point(|&(_, e)| e <= at);
+        if taken.get(from).is_some_and(|&(s, _)| s < end) {
+            continue;
+        }
+        taken.insert(from, (at, end));
+        out.push(Entity {
+            start: at,
+            end,
+            confidence: name.confidence.min(0.55),
+            ..(*name).clone()
+        });
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tagged_name_names_its_other_mentions_alone_or_after_a_proclitic() {
+        let text =
+            "قال خافيير سولانا إن الاتفاق قريب. والتقى سولانا الوزير، ثم وخافيير سولانا غادر. سولاناتي";
+        let name = |surface: &str, at: usize| Entity {
+            surface: surface.to_string(),
+            canonical: surface.to_string(),
+            kind: EntityKind::Person,
+            start: at,
+            end: at + surface.len(),
+            confidence: 0.6,
+            ids: serde_json::Map::new(),
+        };
+        let first = text.find("خافيير سولانا").unwrap_or(0);
+        let second = text.find("سولانا الوزير").unwrap_or(0);
+        let added = vec![name("خافيير سولانا", first), name("سولانا", second)];
+        let got: Vec<&str> = repeated_mentions(text, &[], &added)
+            .iter()
+            .map(|e| &text[e.start..e.end])
+            .collect();
+        // `وخافيير سولانا` after its proclitic; not inside `سولاناتي`, not over the names read.
+        assert_eq!(got, vec!["خافيير سولانا"]);
+    }
 
     #[test]
     fn sentences_and_words() {
