@@ -297,7 +297,12 @@ pub fn merge(
             .map(|(i, _)| i);
         if let (Some(only), None) = (matching.next(), matching.next()) {
             let entity = &mut known[only];
+            // Not a part of the list's name alone (`قوات` of `قوات التحالف الدولي`).
+            let part = entity.start <= name.start
+                && name.end <= entity.end
+                && (name.start, name.end) != (entity.start, entity.end);
             if entity.kind == name.kind
+                && !part
                 && tagged.iter().filter(|t| overlaps(entity, t)).count() == 1
             {
                 entity.start = name.start;
@@ -541,6 +546,20 @@ mod tests {
             .map(|e| (e.surface.as_str(), e.kind))
             .collect();
         assert_eq!(found, [("جامعة شيكاغو", EntityKind::Organization)]);
+    }
+
+    #[test]
+    fn a_tagged_part_of_a_list_name_does_not_shrink_it() {
+        let text = "قصفت قوات التحالف الدولي مواقع التنظيم";
+        let known = vec![entity(
+            text,
+            "قوات التحالف الدولي",
+            EntityKind::Organization,
+        )];
+        let tagged = [name(text, "قوات", EntityKind::Organization, true)];
+        let merged = merge(text, known, &[MatchSource::Curated], &tagged);
+        let found: Vec<&str> = merged.iter().map(|e| e.surface.as_str()).collect();
+        assert_eq!(found, ["قوات التحالف الدولي"]);
     }
 
     #[test]
