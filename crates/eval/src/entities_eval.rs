@@ -298,10 +298,52 @@ pub fn run(
     Ok(())
 }
 
-/// The stage's names in `text` (`conll`'s sentences, one a line): each page's sentences read
-/// together as one article (see [`page_groups`]), so that what one article tells the stage
-/// about a name reaches its other sentences, and nothing crosses pages.
+/// The stage's names in `text` (`conll`'s sentences, one a line, as [`read`] gives it): each
+/// page's sentences read together as one article (see [`pages`]), so that what one article
+/// tells the stage about a name reaches its other sentences, and nothing crosses pages.
 fn stage_on_pages(conll: &str, text: &str, language: &str) -> Result<Names, String> {
+    let pages = pages(conll, text);
+    let texts: Vec<&str> = pages.iter().map(|page| page.text.as_str()).collect();
+    let mut out = Vec::new();
+    for (page, names) in pages.iter().zip(stage_entities(&texts, language)?) {
+        for (start, end, kind) in names {
+            if let Some((start, end)) = page.in_text(start, end) {
+                out.push((start, end, kind));
+            }
+        }
+    }
+    out.sort_unstable_by_key(|&(start, end, _)| (start, end));
+    Ok(out)
+}
+
+/// One page's sentences as one text, a sentence a line.
+#[derive(Default)]
+struct Page {
+    text: String,
+    /// For each line: where it starts in the page and in the whole text.
+    starts: Vec<(usize, usize)>,
+}
+
+impl Page {
+    /// Where a span of the page is in the whole text (a span never crosses a line).
+    fn in_text(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        let &(in_page, in_text) = self.starts.iter().rev().find(|(s, _)| *s <= start)?;
+        Some((start - in_page + in_text, end - in_page + in_text))
+    }
+
+    /// Where a span of the whole text is in the page, if it is in one of its lines.
+    fn in_page(&self, start: usize, end: usize) -> Option<(usize, usize)> {
+        self.starts.iter().find_map(|&(in_page, in_text)| {
+            let line = self.text[in_page..].split('\n').next().unwrap_or_default();
+            (in_text <= start && end <= in_text + line.len())
+                .then(|| (start - in_text + in_page, end - in_text + in_page))
+        })
+    }
+}
+
+/// The pages of `conll`, whose text (sentences one a line) is `text`: each page's sentences
+/// in file order (see [`page_groups`]).
+fn pages(conll: &str, text: &str) -> Vec<Page> {
     let lines: Vec<(usize, &str)> = text
         .split('\n')
         .scan(0, |offset, line| {
@@ -312,36 +354,22 @@ fn stage_on_pages(conll: &str, text: &str, language: &str) -> Result<Names, Stri
         .filter(|(_, line)| !line.trim().is_empty())
         .collect();
     let groups = page_groups(conll, lines.len());
-    // Each page: its text and, for each of its lines, where the line starts in the page and
-    // in the whole text.
-    let mut pages: Vec<(String, Vec<(usize, usize)>)> = Vec::new();
+    let mut pages: Vec<Page> = Vec::new();
     for (i, (at, line)) in lines.iter().enumerate() {
         // A line the page lines do not account for is a page of its own.
         let index = groups.get(i).copied().unwrap_or(lines.len() + i);
         if pages.len() <= index {
             pages.resize_with(index + 1, Default::default);
         }
-        let (page, starts) = &mut pages[index];
-        if !page.is_empty() {
-            page.push('\n');
+        let page = &mut pages[index];
+        if !page.text.is_empty() {
+            page.text.push('\n');
         }
-        starts.push((page.len(), *at));
-        page.push_str(line);
+        page.starts.push((page.text.len(), *at));
+        page.text.push_str(line);
     }
-    pages.retain(|(page, _)| !page.is_empty());
-    let texts: Vec<&str> = pages.iter().map(|(page, _)| page.as_str()).collect();
-    let mut out = Vec::new();
-    for ((_, starts), names) in pages.iter().zip(stage_entities(&texts, language)?) {
-        for (start, end, kind) in names {
-            // The line the name is in, and where that line is in the whole text.
-            let Some(&(in_page, in_text)) = starts.iter().rev().find(|(s, _)| *s <= start) else {
-                continue;
-            };
-            out.push((start - in_page + in_text, end - in_page + in_text, kind));
-        }
-    }
-    out.sort_unstable_by_key(|&(start, end, _)| (start, end));
-    Ok(out)
+    pages.retain(|page| !page.text.is_empty());
+    pages
 }
 
 /// The English development set the English tagger learns from.
@@ -367,55 +395,19 @@ struct ReadText {
 /// Names as byte spans with their kind.
 type Names = Vec<(usize, usize, EntityKind)>;
 
-/// The labelled sentences of `conll`: each one's text and its names (byte spans in it).
-fn labelled_sentences(conll: &str) -> Vec<(String, Names)> {
-    let (text, spans) = read(conll);
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for line in text.split('\n') {
-        let (from, to) = (offset, offset + line.len());
-        offset = to + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let gold = spans
-            .iter()
-            .filter(|s| from <= s.start && s.end <= to)
-            .map(|s| (s.start - from, s.end - from, s.kind))
-            .collect();
-        out.push((line.to_string(), gold));
-    }
-    out
-}
-
-/// The pages of `conll` as the stage reads articles: each page's sentences, in file order,
-/// one a line, read by the gazetteers and the rules as the stage reads English text. Names a
-/// page repeats (a surname after the full name) are read across its sentences, as in an
-/// article, and never across pages.
+/// The pages of `conll` as the stage reads articles (see [`pages`]), read by the gazetteers
+/// and the rules as the stage reads English text. Names a page repeats (a surname after the
+/// full name) are read across its sentences, as in an article, and never across pages.
 fn read_pages(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadText> {
-    let sentences = labelled_sentences(conll);
-    let groups = page_groups(conll, sentences.len());
-    let mut pages: Vec<(String, Names)> = Vec::new();
-    for ((sentence, gold), group) in sentences.into_iter().zip(groups) {
-        if pages.len() <= group {
-            pages.resize_with(group + 1, Default::default);
-        }
-        let (text, names) = &mut pages[group];
-        if !text.is_empty() {
-            text.push('\n');
-        }
-        let offset = text.len();
-        text.push_str(&sentence);
-        names.extend(
-            gold.into_iter()
-                .map(|(a, b, k)| (a + offset, b + offset, k)),
-        );
-    }
-    pages
+    let (text, spans) = read(conll);
+    pages(conll, &text)
         .into_iter()
-        .filter(|(text, _)| !text.is_empty())
-        .map(|(text, gold)| {
-            let (entities, _, sources) = matcher.find_with_sources(&text);
+        .map(|page| {
+            let gold = spans
+                .iter()
+                .filter_map(|s| page.in_page(s.start, s.end).map(|(a, b)| (a, b, s.kind)))
+                .collect();
+            let (entities, _, sources) = matcher.find_with_sources(&page.text);
             let found: Vec<khabar_core_model::Entity> = entities
                 .into_iter()
                 .zip(sources)
@@ -424,11 +416,11 @@ fn read_pages(conll: &str, matcher: &khabar_extractor::Matcher) -> Vec<ReadText>
                 })
                 .map(|(e, _)| e)
                 .collect();
-            let ruled = khabar_extractor::latin_names::find(&text, found.clone(), |e| {
+            let ruled = khabar_extractor::latin_names::find(&page.text, found.clone(), |e| {
                 matcher.names_a_country(e)
             });
             ReadText {
-                text,
+                text: page.text,
                 gold,
                 found,
                 ruled,
@@ -519,7 +511,7 @@ pub fn train_english(args: &[String]) -> Result<(), String> {
     let conll = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
     let matcher = default_matcher()?;
     let pages = read_pages(&conll, &matcher);
-    let sentence_count = labelled_sentences(&conll).len();
+    let sentence_count: usize = pages.iter().map(|page| page.text.lines().count()).sum();
     if let Some(folds) = value("--folds").and_then(|n| n.parse::<usize>().ok()) {
         let folds = folds.clamp(2, pages.len().max(2));
         let (mut rules, mut tagger) = (

@@ -823,8 +823,15 @@ fn classify(
     None
 }
 
-fn entity(text: &str, start: usize, end: usize, kind: EntityKind, confidence: f32) -> Entity {
-    let surface = text[start..end].to_string();
+/// A name read at `start..end` of `text` (word boundaries), its own canonical form.
+pub(crate) fn entity(
+    text: &str,
+    start: usize,
+    end: usize,
+    kind: EntityKind,
+    confidence: f32,
+) -> Entity {
+    let surface = text.get(start..end).unwrap_or_default().to_string();
     Entity {
         canonical: surface.clone(),
         surface,
@@ -1377,21 +1384,26 @@ pub(crate) mod tests {
         }
     }
 
-    /// The names in `text` when a gazetteer has found the town `town` at byte `at`.
-    fn names_beside_a_town(text: &str, at: usize, town: &str) -> Vec<(String, EntityKind)> {
-        let place = Entity {
-            surface: town.into(),
-            canonical: town.into(),
-            kind: EntityKind::Place,
-            start: at,
-            end: at + town.len(),
-            confidence: 0.6,
-            ids: Default::default(),
-        };
-        find(text, vec![place], |_| false)
+    /// The names in `text` when a gazetteer has found the places `places` (byte offset,
+    /// name), `is_country` saying which are countries.
+    fn names_among_places(
+        text: &str,
+        places: &[(usize, &str)],
+        is_country: impl Fn(&Entity) -> bool,
+    ) -> Vec<(String, EntityKind)> {
+        let found = places
+            .iter()
+            .map(|&(at, place)| entity(text, at, at + place.len(), EntityKind::Place, 0.6))
+            .collect();
+        find(text, found, is_country)
             .into_iter()
             .map(|e| (e.surface, e.kind))
             .collect()
+    }
+
+    /// The names in `text` when a gazetteer has found the town `town` at byte `at`.
+    fn names_beside_a_town(text: &str, at: usize, town: &str) -> Vec<(String, EntityKind)> {
+        names_among_places(text, &[(at, town)], |_| false)
     }
 
     fn names(text: &str) -> Vec<(String, EntityKind)> {
@@ -1468,21 +1480,9 @@ pub(crate) mod tests {
 
     #[test]
     fn a_country_alone_stays_the_country_though_a_list_knows_a_person_of_that_name() {
-        let country = |at: usize| Entity {
-            surface: "Jordan".into(),
-            canonical: "Jordan".into(),
-            kind: EntityKind::Place,
-            start: at,
-            end: at + "Jordan".len(),
-            confidence: 0.9,
-            ids: Default::default(),
-        };
-        let read = |text: &str| -> Vec<(String, EntityKind)> {
-            let found = text.match_indices("Jordan").map(|(at, _)| country(at));
-            find(text, found.collect(), |e| e.surface == "Jordan")
-                .into_iter()
-                .map(|e| (e.surface, e.kind))
-                .collect()
+        let read = |text: &str| {
+            let countries: Vec<(usize, &str)> = text.match_indices("Jordan").collect();
+            names_among_places(text, &countries, |e| e.surface == "Jordan")
         };
         let got = read("Jordan closed its borders with Syria.");
         assert_includes(&got, &[("Jordan", EntityKind::Place)]);

@@ -277,18 +277,7 @@ pub fn retag(model: &Model, text: &str, found: &[Entity], ruled: Vec<Entity>) ->
                 .or_else(|| ruled_at.get(&(start, end, kind)).map(|&i| &ruled[i]))
                 .or_else(|| found_at.get(&(start, end, kind)).map(|&i| &found[i]))
                 .cloned()
-                .unwrap_or_else(|| {
-                    let surface = text.get(start..end).unwrap_or_default().to_string();
-                    Entity {
-                        canonical: surface.clone(),
-                        surface,
-                        kind,
-                        start,
-                        end,
-                        confidence: 0.6,
-                        ids: Default::default(),
-                    }
-                });
+                .unwrap_or_else(|| latin_names::entity(text, start, end, kind, 0.6));
             if spans_out.insert((entity.start, entity.end)) {
                 out.push(entity);
             }
@@ -401,25 +390,19 @@ mod tests {
         let at = text
             .find("label Big Machine")
             .map_or(0, |i| i + "label ".len());
+        let records = text.rfind("Big Machine Records").unwrap_or(0);
+        let organization = |start: usize, name: &str| {
+            latin_names::entity(
+                text,
+                start,
+                start + name.len(),
+                EntityKind::Organization,
+                0.7,
+            )
+        };
         let mut names = vec![
-            Entity {
-                surface: "Big Machine".into(),
-                canonical: "Big Machine".into(),
-                kind: EntityKind::Organization,
-                start: at,
-                end: at + "Big Machine".len(),
-                confidence: 0.7,
-                ids: Default::default(),
-            },
-            Entity {
-                surface: "Big Machine Records".into(),
-                canonical: "Big Machine Records".into(),
-                kind: EntityKind::Organization,
-                start: text.rfind("Big Machine Records").unwrap_or(0),
-                end: text.rfind("Records").map_or(0, |i| i + "Records".len()),
-                confidence: 0.7,
-                ids: Default::default(),
-            },
+            organization(at, "Big Machine"),
+            organization(records, "Big Machine Records"),
         ];
         repeat_names(text, &words, &mut names);
         names.sort_by_key(|e| e.start);
@@ -434,10 +417,7 @@ mod tests {
             vec![
                 ("Big Machine", 0),
                 ("Big Machine", at),
-                (
-                    "Big Machine Records",
-                    text.rfind("Big Machine Records").unwrap_or(0)
-                ),
+                ("Big Machine Records", records),
             ]
         );
     }
