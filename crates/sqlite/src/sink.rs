@@ -262,7 +262,12 @@ fn to_row(article: &Article, store_html: bool) -> Result<Row, StageError> {
     })
 }
 
-fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
+/// Writes an article's row; returns its rowid and whether the store held it already (its
+/// entry in the search index then has to be replaced).
+fn upsert(conn: &Connection, row: &Row) -> Result<(i64, bool), rusqlite::Error> {
+    let existed = conn
+        .prepare_cached("SELECT 1 FROM articles WHERE id = ?1")?
+        .exists(params![row.id])?;
     // Cached: the statements are the same for every record, and preparing this one cost about
     // as much as running it.
     let rowid: i64 = conn.prepare_cached(
@@ -286,11 +291,116 @@ fn upsert(conn: &Connection, row: &Row) -> Result<(), rusqlite::Error> {
         ],
         |r| r.get(0),
     )?;
-    conn.prepare_cached("DELETE FROM articles_fts WHERE rowid = ?1")?
-        .execute(params![rowid])?;
-    conn.prepare_cached("INSERT INTO articles_fts (rowid, title, body) VALUES (?1, ?2, ?3)")?
-        .execute(params![rowid, row.fts_title, row.fts_body])?;
+    Ok((rowid, existed))
+}
+
+/// Rows of the search index per statement: three parameters each, far below SQLite's limit.
+const INDEX_ROWS_PER_STATEMENT: usize = 100;
+
+/// An article's entry in the search index, waiting for the batch's rows to be written.
+struct IndexEntry<'a> {
+    /// Where in the batch the article came (more than one place when a batch holds a record
+    /// twice: the index gets the last, as the table does).
+    at: Vec<usize>,
+    rowid: i64,
+    /// The store held the article before this batch: its old entry goes first.
+    replaces: bool,
+    title: &'a str,
+    body: &'a str,
+}
+
+/// Gathers the entries of one batch, one per rowid.
+#[derive(Default)]
+struct PendingIndex<'a> {
+    entries: Vec<IndexEntry<'a>>,
+    by_rowid: std::collections::HashMap<i64, usize>,
+}
+
+impl<'a> PendingIndex<'a> {
+    fn add(&mut self, at: usize, rowid: i64, existed: bool, row: &'a Row) {
+        if let Some(&i) = self.by_rowid.get(&rowid) {
+            if let Some(entry) = self.entries.get_mut(i) {
+                entry.at.push(at);
+                entry.title = &row.fts_title;
+                entry.body = &row.fts_body;
+            }
+            return;
+        }
+        self.by_rowid.insert(rowid, self.entries.len());
+        self.entries.push(IndexEntry {
+            at: vec![at],
+            rowid,
+            replaces: existed,
+            title: &row.fts_title,
+            body: &row.fts_body,
+        });
+    }
+
+    /// Puts the batch's articles into the search index, after their rows are written.
+    ///
+    /// Why batched and last: FTS5 writes out what it holds in memory at the start of every
+    /// statement of the transaction that could be rolled back alone, and each article's insert
+    /// is one. Indexed row by row, every article became a segment of its own, to be merged
+    /// again later; indexed by one statement after the batch's rows, the batch is one segment.
+    /// A failing statement is tried again row by row, so only the entries that fail are
+    /// reported.
+    fn write(&self, conn: &Connection, results: &mut [Result<(), StageError>]) {
+        for entry in self.entries.iter().filter(|e| e.replaces) {
+            let deleted = conn
+                .prepare_cached("DELETE FROM articles_fts WHERE rowid = ?1")
+                .and_then(|mut s| s.execute(params![entry.rowid]));
+            if let Err(e) = deleted {
+                fail(results, entry, &e);
+            }
+        }
+        for chunk in self.entries.chunks(INDEX_ROWS_PER_STATEMENT) {
+            if insert_index_rows(conn, chunk).is_ok() {
+                continue;
+            }
+            for entry in chunk {
+                if let Err(e) = insert_index_rows(conn, std::slice::from_ref(entry)) {
+                    fail(results, entry, &e);
+                }
+            }
+        }
+    }
+}
+
+fn insert_index_rows(conn: &Connection, entries: &[IndexEntry<'_>]) -> Result<(), rusqlite::Error> {
+    let values = vec!["(?, ?, ?)"; entries.len()].join(", ");
+    let mut statement = conn.prepare_cached(&format!(
+        "INSERT INTO articles_fts (rowid, title, body) VALUES {values}"
+    ))?;
+    let mut parameters: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(entries.len() * 3);
+    for entry in entries {
+        parameters.push(&entry.rowid);
+        parameters.push(&entry.title);
+        parameters.push(&entry.body);
+    }
+    statement.execute(parameters.as_slice())?;
     Ok(())
+}
+
+/// Reports an entry's failure for every place its article came in the batch.
+fn fail(results: &mut [Result<(), StageError>], entry: &IndexEntry<'_>, e: &rusqlite::Error) {
+    for &at in &entry.at {
+        if let Some(slot @ Ok(())) = results.get_mut(at) {
+            *slot = Err(StageError::new(
+                error_kind(e),
+                format!("sqlite: search index: {e}"),
+            ));
+        }
+    }
+}
+
+/// Busy, locked and I/O failures pass; anything else fails the same way every time, and
+/// retrying it would stall the sink.
+fn error_kind(e: &rusqlite::Error) -> ErrorKind {
+    if is_transient(e) {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Permanent
+    }
 }
 
 fn is_transient(e: &rusqlite::Error) -> bool {
@@ -325,21 +435,22 @@ impl Sink for SqliteSink {
                 .transaction()
                 .map_err(|e| StageError::transient("sqlite: begin").with_cause(e))?;
             let mut results = Vec::with_capacity(rows.len());
-            for row in rows {
+            let mut index = PendingIndex::default();
+            for (at, row) in rows.iter().enumerate() {
                 results.push(match row {
-                    Ok(row) => upsert(&tx, &row).map_err(|e| {
-                        // An error without an SQLite code (a value that cannot be converted)
-                        // fails the same way every time: retrying it would stall the sink.
-                        let kind = if is_transient(&e) {
-                            ErrorKind::Transient
-                        } else {
-                            ErrorKind::Permanent
-                        };
-                        StageError::new(kind, "sqlite: upsert").with_cause(e)
-                    }),
-                    Err(e) => Err(e),
+                    Ok(row) => match upsert(&tx, row) {
+                        Ok((rowid, existed)) => {
+                            index.add(at, rowid, existed, row);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            Err(StageError::new(error_kind(&e), "sqlite: upsert").with_cause(e))
+                        }
+                    },
+                    Err(e) => Err(e.clone()),
                 });
             }
+            index.write(&tx, &mut results);
             tx.commit()
                 .map_err(|e| StageError::transient("sqlite: commit").with_cause(e))?;
             Ok::<_, StageError>(results)
@@ -756,6 +867,60 @@ mod tests {
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].snippet, "The coalition struck [Baghouz] [again].");
         assert!(search(&db, "nothing", &filter)?.is_empty());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn indexes_a_large_batch_and_keeps_the_last_of_a_repeated_record(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let ctx =
+            BuildContext::standalone("db", dir.path().to_path_buf(), dir.path().to_path_buf());
+        let config = SqliteConfig {
+            path: "k.db".into(),
+            store_html: false,
+            synchronous: Synchronous::Normal,
+        };
+        let mut sink = config.build(&ctx).await?;
+        let article = |n: usize, word: &str| {
+            let url = format!("https://x/{n}");
+            let mut a = Article::new(
+                RecordId::from_url(&url),
+                FeedRef::default(),
+                url,
+                chrono::Utc::now(),
+            );
+            a.title = Some(format!("story {n}"));
+            a.text = Some(format!("Story number w{n} says {word}."));
+            a
+        };
+        // More than one statement's worth of index rows, and one record twice with different
+        // text (a replay): the index keeps the later text only.
+        let mut batch: Vec<Article> = (0..250).map(|n| article(n, "first")).collect();
+        batch.push(article(7, "second"));
+        assert!(sink.write(&batch).await.iter().all(Result::is_ok));
+        // Written again in a later batch: its old entry is replaced.
+        assert!(sink
+            .write(&[article(9, "third")])
+            .await
+            .iter()
+            .all(Result::is_ok));
+        let db = dir.path().join("k.db");
+        let filter = SearchFilter {
+            limit: 300,
+            ..Default::default()
+        };
+        for n in [0, 99, 100, 101, 249] {
+            assert_eq!(search(&db, &format!("w{n}"), &filter)?.len(), 1, "w{n}");
+        }
+        assert_eq!(search(&db, "first", &filter)?.len(), 248);
+        assert_eq!(search(&db, "second", &filter)?.len(), 1);
+        assert_eq!(search(&db, "third", &filter)?.len(), 1);
+        assert_eq!(search(&db, "w7 first", &filter)?.len(), 0);
+        assert_eq!(search(&db, "w9 first", &filter)?.len(), 0);
+        let conn = open(&db)?;
+        let rows: i64 = conn.query_row("SELECT count(*) FROM articles", [], |r| r.get(0))?;
+        assert_eq!(rows, 250);
         Ok(())
     }
 }
