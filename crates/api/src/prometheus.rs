@@ -21,6 +21,12 @@ const BATCH: [f64; 10] = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 
 
 static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
 
+/// How often the recorder folds the histograms' samples into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The name of the thread that does it.
+pub const UPKEEP_THREAD: &str = "khabar-metrics";
+
 /// The installed recorder's handle, installing it on the first call.
 pub fn recorder() -> Result<PrometheusHandle, RecorderError> {
     HANDLE
@@ -32,10 +38,41 @@ pub fn recorder() -> Result<PrometheusHandle, RecorderError> {
                 })
                 .map_err(|e| e.to_string())?;
             let handle = builder.install_recorder().map_err(|e| e.to_string())?;
+            // The recorder keeps every histogram sample until upkeep folds it into the
+            // buckets, and nothing else runs upkeep but a scrape of `/metrics`: unscraped, a
+            // daemon's memory grew with every page fetched and every batch written.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name(UPKEEP_THREAD.into())
+                .spawn(move || loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                })
+                .map_err(|e| format!("cannot start the metrics upkeep thread: {e}"))?;
             khabar_runtime::metrics::describe();
             khabar_fetcher::metrics::describe();
             Ok(handle)
         })
         .clone()
         .map_err(RecorderError)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_recorder_runs_its_own_upkeep() -> Result<(), Box<dyn std::error::Error>> {
+        recorder()?;
+        let mut names = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task")? {
+            let comm = std::fs::read_to_string(task?.path().join("comm"))?;
+            names.push(comm.trim().to_string());
+        }
+        assert!(
+            names.iter().any(|n| n == UPKEEP_THREAD),
+            "no upkeep thread among {names:?}"
+        );
+        Ok(())
+    }
 }
