@@ -5,10 +5,6 @@
 //! bits, the pigeonhole at k = 10), re-created here for the comparison; and how many
 //! near-copies the approximate search finds, against the exact one.
 //!
-//! The approximate index is filled without being told its size, so it cuts itself again with
-//! wider blocks as it grows; each row says its design and how many table cells a lookup reads
-//! (counted over the queries, not timed: what "constant" means apart from the memory caches).
-//!
 //! Hashes are pseudo-random (xorshift, fixed seed), as SimHashes of unrelated texts are; a
 //! tenth of the queries are planted near-copies (4 to 10 bits away) of stored hashes, so the
 //! answers are checked as well as timed. One thread; each figure is the fastest of three
@@ -152,9 +148,9 @@ fn recall_at(index: &NearIndex<usize>, stored: &[u64], bits: u32) -> f64 {
 }
 
 fn main() {
-    println!("| stored | approximate design (block bits × blocks, cuts) | cells a lookup reads, approximate / exact | approximate lookup µs | approximate insert µs | exact lookup µs | exact insert µs | banded lookup µs | planted copies found, approximate / exact |");
-    println!("|---|---|---|---|---|---|---|---|---|");
-    let mut recall_columns = Vec::new();
+    println!("| stored | approximate lookup µs | approximate insert µs | exact lookup µs | exact insert µs | banded lookup µs | planted copies found, approximate / exact |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut recall_rows = Vec::new();
     for stored_count in [10_000usize, 100_000, 250_000, 1_000_000] {
         let stored: Vec<u64> = stream(42).take(stored_count).collect();
         let mut approximate = NearIndex::new(MAX_DISTANCE);
@@ -201,22 +197,10 @@ fn main() {
                 found[1] += usize::from(e.is_some());
             }
         }
-        let cells = |index: &NearIndex<usize>| {
-            asked
-                .iter()
-                .map(|(q, _)| index.cells_read(*q))
-                .sum::<usize>() as f64
-                / asked.len() as f64
-        };
-        let (approximate_cells, exact_cells) = (cells(&approximate), cells(&exact));
-        let design = approximate.design();
         let approximate_insert = time_inserts(&mut approximate);
         let exact_insert = time_inserts(&mut exact);
         println!(
-            "| {stored_count} | {} × {}, {} | {approximate_cells:.0} / {exact_cells:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} / {} of {planted} |",
-            design.bits,
-            design.blocks,
-            design.cuts,
+            "| {stored_count} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} / {} of {planted} |",
             per_operation(approximate_time),
             per_operation(approximate_insert),
             per_operation(exact_time),
@@ -225,64 +209,18 @@ fn main() {
             found[0],
             found[1],
         );
-        if stored_count >= 250_000 {
-            recall_columns.push((
-                stored_count,
-                design,
-                (6..=MAX_DISTANCE)
-                    .map(|bits| recall_at(&approximate, &stored, bits))
-                    .collect::<Vec<f64>>(),
-            ));
+        if stored_count == 250_000 {
+            recall_rows = (6..=MAX_DISTANCE)
+                .map(|bits| (bits, recall_at(&approximate, &stored, bits)))
+                .collect();
         }
     }
-    growth();
     println!(
-        "\nApproximate search: the share of near-copies exactly so many bits away that it finds (5,000 each; the exact search finds all):\n"
+        "\nApproximate search ({} cuts), share of near-copies exactly so many bits away that it finds (5,000 each, 250,000 stored; the exact search finds all):\n",
+        NearIndex::<usize>::new(MAX_DISTANCE).cuts()
     );
-    let mut header = String::from("| bits apart |");
-    let mut rule = String::from("|---|");
-    for (stored, design, _) in &recall_columns {
-        header.push_str(&format!(
-            " {stored} stored ({}-bit blocks, {} cuts) |",
-            design.bits, design.cuts
-        ));
-        rule.push_str("---|");
-    }
-    println!("{header}\n{rule}");
-    for (row, bits) in (6..=MAX_DISTANCE).enumerate() {
-        let mut line = format!("| {bits} |");
-        for (_, _, recalls) in &recall_columns {
-            line.push_str(&format!(
-                " {:.1} % |",
-                recalls.get(row).copied().unwrap_or(0.0) * 100.0
-            ));
-        }
-        println!("{line}");
-    }
-}
-
-/// One approximate index filled to 2,000,000 hashes: its design and the cells a lookup reads
-/// at each size (counted, so the memory caches play no part).
-fn growth() {
-    println!("\nThe approximate index as it grows (cells a lookup reads, the mean over 2,000 unrelated hashes):\n");
-    println!("| stored | design (block bits × blocks, cuts) | probes | cells a lookup reads |\n|---|---|---|---|");
-    let asked: Vec<u64> = stream(99).take(2000).collect();
-    let mut index = NearIndex::new(MAX_DISTANCE);
-    let marks = [10_000, 100_000, 250_000, 500_000, 1_000_000, 2_000_000];
-    for (i, hash) in stream(42).take(2_000_000).enumerate() {
-        index.insert(hash, i);
-        if marks.contains(&(i + 1)) {
-            let design = index.design();
-            let cells: usize = asked.iter().map(|q| index.cells_read(*q)).sum();
-            println!(
-                "| {} | {} × {}, {} | {} | {:.0} |",
-                i + 1,
-                design.bits,
-                design.blocks,
-                design.cuts,
-                design.cuts * design.blocks * (design.bits as usize + 1),
-                cells as f64 / asked.len() as f64
-            );
-        }
+    println!("| bits apart | found |\n|---|---|");
+    for (bits, recall) in recall_rows {
+        println!("| {bits} | {:.1} % |", recall * 100.0);
     }
 }

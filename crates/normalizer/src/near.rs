@@ -18,37 +18,13 @@
 //! measures the recall against the exact search. `NearIndex::exact` keeps the single exact
 //! cut at any `k`.
 //!
-//! The approximate search's blocks widen with the index, so that what a probe reads stays
-//! bounded (its block value's hashes, four on average at most, and the run of the table they
-//! sit in) instead of growing with everything stored: 16-bit blocks hold up to 262,144 hashes;
-//! past that the index is cut again into three blocks of 17 bits (six cuts), then 18 (seven
-//! cuts), up to 21 bits (8 million hashes), each design with the cuts that keep the recall at
-//! `k`. Wider designs probe more (204 places at 16 bits, 399 at 18, 858 at 21): the cost of a
-//! lookup follows the design, a step per doubling, not the count (`bench dedupe` counts the
-//! cells a lookup reads: about the same at 1M either way, a third fewer at 2M, and the gap
-//! grows with the index, the fixed design's cost being proportional to it).
-//! Three blocks leave some bits in no block of a cut: one cut is then exact only up to 5
-//! bits, and the further cuts bring the rest (all but one pair in ten thousand up to 8 bits).
-//! A caller that knows its bound gives it to [`NearIndex::reserve`] and gets that design at
-//! once; otherwise the index cuts again when it outgrows its design, re-filing every hash
-//! (amortised over the inserts that doubled it).
-//!
 //! Banding the hash into `k + 1` blocks instead (the usual pigeonhole) leaves blocks of five
 //! or six bits at `k = 10`, whose buckets each hold a sixtieth of the index: a lookup then
 //! reads a sixth of everything stored.
 
-/// The exact search's blocks: four of 16 bits, which cover the whole hash as the pigeonhole
-/// needs. The approximate search starts with these too.
-const EXACT_BLOCK_BITS: u32 = 16;
-/// The widest block an approximate search cuts (three per hash from 17 bits on).
-const WIDEST_BLOCK_BITS: u32 = 21;
-/// Stored hashes per block value an approximate design is made for: past four times as many
-/// hashes as a block has values, the index is cut again with wider blocks, so that a probe
-/// reads a few entries of its own value however many are stored. That bounds a lookup's cost
-/// by its design where fixed 16-bit blocks made it grow with the index (a bucket held one in
-/// 65,536 of everything stored); each redesign re-files every hash once, which, doubling the
-/// capacity each time, is a constant amortised over the inserts.
-const DESIGN_LOAD: usize = 4;
+/// Bits per block, and blocks per hash.
+const BLOCK_BITS: u32 = 16;
+const BLOCKS: usize = 4;
 
 /// Stored hashes within the distance after which a lookup that has found one stops: in a
 /// cluster of thousands of copies every probe reads thousands of near hashes, and the 33rd is
@@ -59,7 +35,7 @@ pub const ENOUGH_NEAR: usize = 32;
 /// The share of pairs exactly `max_distance` bits apart an approximate search finds.
 const TARGET_RECALL: f64 = 0.98;
 /// Most cuts an approximate search makes; a distance that needs more is searched exactly.
-const MOST_CUTS: usize = 16;
+const MOST_CUTS: usize = 8;
 
 /// A fixed reordering of a hash's 64 bits, applied a byte at a time through lookup tables.
 struct Shuffle {
@@ -110,105 +86,45 @@ impl Shuffle {
     }
 }
 
-/// How a hash is cut: blocks of `bits` bits, `blocks` of them (from the lowest bit; what is
-/// left above them is in no block of that cut), probed within `radius` bits, `cuts` times
-/// over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Design {
-    pub bits: u32,
-    pub blocks: usize,
-    pub radius: u32,
-    pub cuts: usize,
-}
-
-impl Design {
-    /// The pigeonhole design: never misses a pair within `max_distance`.
-    fn exact(max_distance: u32) -> Design {
-        let blocks = (64 / EXACT_BLOCK_BITS) as usize;
-        Design {
-            bits: EXACT_BLOCK_BITS,
-            blocks,
-            radius: max_distance / blocks as u32,
-            cuts: 1,
-        }
-    }
-
-    /// The approximate design for about `capacity` hashes: blocks wide enough that a block
-    /// value stands for at most `load` of them, probe radius 1, and the fewest cuts
-    /// that find [`TARGET_RECALL`] of the pairs exactly `max_distance` apart. `None` where one
-    /// exact cut is as good (up to 7 bits) or the approximation would need too many cuts.
-    fn approximate(max_distance: u32, capacity: usize, load: usize) -> Option<Design> {
-        if max_distance < 4 * 2 {
-            return None;
-        }
-        let mut bits = EXACT_BLOCK_BITS;
-        while bits < WIDEST_BLOCK_BITS && (load << bits) < capacity {
-            bits += 1;
-        }
-        let blocks = (64 / bits) as usize;
-        let one = one_cut_recall(max_distance, bits, blocks);
-        let cuts =
-            (1..=MOST_CUTS).find(|cuts| 1.0 - (1.0 - one).powi(*cuts as i32) >= TARGET_RECALL)?;
-        Some(Design {
-            bits,
-            blocks,
-            radius: 1,
-            cuts,
-        })
-    }
-
-    /// Hashes this design is made for, at `load` per block value; past it, an approximate
-    /// index cuts again.
-    fn capacity(&self, load: usize) -> usize {
-        load << self.bits
-    }
-}
-
-/// The odds that one cut into `blocks` blocks of `bits` bits, probed with radius 1, finds a
-/// pair exactly `distance` bits apart: one minus the share of ways to place the differing
-/// bits with two or more in every block (any number in the bits no block covers).
-fn one_cut_recall(distance: u32, bits: u32, blocks: usize) -> f64 {
+/// The odds that one cut with probe radius 1 finds a pair exactly `distance` bits apart: one
+/// minus the share of ways to place the differing bits with two or more in every block.
+fn one_cut_recall(distance: u32) -> f64 {
     fn choose(n: u32, k: u32) -> f64 {
-        if k > n {
-            return 0.0;
-        }
         (0..k).fold(1.0, |acc, i| acc * f64::from(n - i) / f64::from(i + 1))
     }
     let distance = distance.min(64);
-    let uncovered = 64u32.saturating_sub(bits.saturating_mul(blocks as u32));
-    // Ways to put `n` differing bits in the blocks, at least two in each.
+    // Ways to put `bits` differing bits in `blocks` blocks, at least two in each.
     let mut ways = vec![1.0f64; 1];
-    for _ in 0..blocks {
+    for _ in 0..BLOCKS {
         let mut next = vec![0.0f64; distance as usize + 1];
         for (placed, count) in ways.iter().enumerate() {
-            for here in 2..=bits {
+            for here in 2..=BLOCK_BITS {
                 if let Some(slot) = next.get_mut(placed + here as usize) {
-                    *slot += count * choose(bits, here);
+                    *slot += count * choose(BLOCK_BITS, here);
                 }
             }
         }
         ways = next;
     }
-    let missed: f64 = (0..=distance)
-        .map(|outside| {
-            let inside = (distance - outside) as usize;
-            ways.get(inside).copied().unwrap_or(0.0) * choose(uncovered, outside)
-        })
-        .sum();
+    let missed = ways.get(distance as usize).copied().unwrap_or(0.0);
     1.0 - missed / choose(64, distance)
+}
+
+/// Cuts for an approximate search at `max_distance`, or `None` where one exact cut is as good
+/// (up to 7 bits) or the approximation would need too many.
+fn approximate_cuts(max_distance: u32) -> Option<usize> {
+    if max_distance < 4 * 2 {
+        return None;
+    }
+    let one = one_cut_recall(max_distance);
+    (1..=MOST_CUTS).find(|cuts| 1.0 - (1.0 - one).powi(*cuts as i32) >= TARGET_RECALL)
 }
 
 /// Hashes and what they stand for, searchable by Hamming distance.
 pub struct NearIndex<T> {
     max_distance: u32,
-    /// False for [`NearIndex::exact`]: the design then never changes.
-    approximate: bool,
-    design: Design,
-    /// Stored hashes per block value the design is made for ([`DESIGN_LOAD`]; smaller in
-    /// tests, to reach a redesign sooner).
-    load: usize,
-    /// Every block-wide mask of at most the probe radius in bits.
-    probes: Vec<u32>,
+    /// Every 16-bit mask of at most the probe radius in bits.
+    probes: Vec<u16>,
     /// One per cut; a hash is shuffled by it before it is cut into blocks.
     shuffles: Vec<Shuffle>,
     /// Per cut and block (cut-major): the shuffled hashes filed under their block value, each
@@ -223,16 +139,16 @@ pub struct NearIndex<T> {
     len: usize,
 }
 
-fn block(hash: u64, number: usize, bits: u32) -> usize {
-    // At most 21 bits wide: the mask keeps them, and they fit any usize.
-    ((hash >> (number as u32 * bits)) & ((1u64 << bits) - 1)) as usize
+fn block(hash: u64, number: usize) -> usize {
+    // Each block is 16 bits wide: the cast keeps exactly those bits.
+    usize::from((hash >> (number as u32 * BLOCK_BITS)) as u16)
 }
 
 /// The 32 bits that follow block `number` (wrapping round): what a table keeps of a hash
 /// besides the block its bucket stands for.
-fn after_block(hash: u64, number: usize, bits: u32) -> u32 {
+fn after_block(hash: u64, number: usize) -> u32 {
     // The cast keeps the 32 bits wanted.
-    (hash.rotate_right(number as u32 * bits) >> bits) as u32
+    (hash.rotate_right(number as u32 * BLOCK_BITS) >> BLOCK_BITS) as u32
 }
 
 /// The hashes filed under one block of one cut: an open-addressing table with linear probing,
@@ -282,7 +198,7 @@ impl Table {
             cell = self.next(cell);
         }
         if let Some(place) = self.cells.get_mut(cell) {
-            // A block is at most 21 bits; the cast is lossless.
+            // The block is 16 bits; the cast is lossless.
             *place = [after, slot.saturating_add(1), block as u32];
             self.len += 1;
         }
@@ -315,20 +231,6 @@ impl Table {
                 return Some((after, slot_plus_one - 1));
             }
         })
-    }
-
-    /// The cells a lookup of `block` reads: its run, up to the empty cell that ends it.
-    fn cells_read(&self, block: usize) -> usize {
-        let mut cell = self.home(block);
-        let mut read = 0;
-        while let Some(&[_, slot_plus_one, _]) = self.cells.get(cell) {
-            read += 1;
-            if slot_plus_one == 0 || read >= self.cells.len() {
-                break;
-            }
-            cell = self.next(cell);
-        }
-        read
     }
 
     fn remove(&mut self, block: usize, slot: u32) {
@@ -376,29 +278,13 @@ impl Table {
 }
 
 /// Each table with the block of `hash` it files or looks up under `shuffles`: (table, block
-/// value, the 32 bits after the block). A free function, so that it borrows the shuffles
-/// alone while the tables are changed.
-fn placements(
-    shuffles: &[Shuffle],
-    design: Design,
-    hash: u64,
-) -> impl Iterator<Item = (usize, usize, u32)> + '_ {
+/// number, shuffled hash). A free function, so that it borrows the shuffles alone while the
+/// tables are changed.
+fn placements(shuffles: &[Shuffle], hash: u64) -> impl Iterator<Item = (usize, usize, u64)> + '_ {
     shuffles.iter().enumerate().flat_map(move |(cut, shuffle)| {
         let shuffled = shuffle.apply(hash);
-        (0..design.blocks).map(move |number| {
-            (
-                cut * design.blocks + number,
-                block(shuffled, number, design.bits),
-                after_block(shuffled, number, design.bits),
-            )
-        })
+        (0..BLOCKS).map(move |number| (cut * BLOCKS + number, number, shuffled))
     })
-}
-
-fn probes_for(design: Design) -> Vec<u32> {
-    (0..1u32 << design.bits)
-        .filter(|mask| mask.count_ones() <= design.radius)
-        .collect()
 }
 
 impl<T> NearIndex<T> {
@@ -406,8 +292,8 @@ impl<T> NearIndex<T> {
     /// exact up to 7 bits, approximate past them (see the module's notes).
     pub fn new(max_distance: u32) -> Self {
         let max_distance = max_distance.min(64);
-        match Design::approximate(max_distance, 0, DESIGN_LOAD) {
-            Some(design) => Self::with_design(max_distance, true, design),
+        match approximate_cuts(max_distance) {
+            Some(cuts) => Self::with_cuts(max_distance, 1, cuts),
             None => Self::exact(max_distance),
         }
     }
@@ -415,17 +301,17 @@ impl<T> NearIndex<T> {
     /// An index that never misses a hash within `max_distance` bits, whatever it costs.
     pub fn exact(max_distance: u32) -> Self {
         let max_distance = max_distance.min(64);
-        Self::with_design(max_distance, false, Design::exact(max_distance))
+        Self::with_cuts(max_distance, max_distance / BLOCKS as u32, 1)
     }
 
-    fn with_design(max_distance: u32, approximate: bool, design: Design) -> Self {
+    fn with_cuts(max_distance: u32, radius: u32, cuts: usize) -> Self {
+        let probes = (0..=u16::MAX)
+            .filter(|mask| mask.count_ones() <= radius)
+            .collect();
         NearIndex {
             max_distance,
-            approximate,
-            design,
-            load: DESIGN_LOAD,
-            probes: probes_for(design),
-            shuffles: (0..design.cuts).map(Shuffle::numbered).collect(),
+            probes,
+            shuffles: (0..cuts).map(Shuffle::numbered).collect(),
             tables: Vec::new(),
             expected: 0,
             slots: Vec::new(),
@@ -435,55 +321,10 @@ impl<T> NearIndex<T> {
     }
 
     /// Sizes the tables for `entries` hashes up front (they grow past it, a doubling at a
-    /// time), and makes an approximate index's design for that many: a caller that knows
-    /// its bound pays for it once, not in steps as it fills.
+    /// time): a caller that knows its bound pays for it once, not in steps as it fills.
     pub fn reserve(&mut self, entries: usize) {
         self.expected = self.expected.max(entries);
         self.slots.reserve(entries.saturating_sub(self.slots.len()));
-        self.redesign(self.expected);
-    }
-
-    /// Cuts an approximate index again for `capacity` hashes when that needs wider blocks,
-    /// filing every stored hash anew under the same slot.
-    fn redesign(&mut self, capacity: usize) {
-        if !self.approximate {
-            return;
-        }
-        let Some(design) = Design::approximate(self.max_distance, capacity, self.load) else {
-            return;
-        };
-        if design.bits <= self.design.bits {
-            return;
-        }
-        self.design = design;
-        self.probes = probes_for(design);
-        self.shuffles = (0..design.cuts).map(Shuffle::numbered).collect();
-        if self.tables.is_empty() {
-            return;
-        }
-        self.tables = self.new_tables();
-        for (slot, stored) in self.slots.iter().enumerate() {
-            let (Some((hash, _)), Ok(slot)) = (stored, u32::try_from(slot)) else {
-                continue;
-            };
-            for (table, value, after) in placements(&self.shuffles, self.design, *hash) {
-                if let Some(table) = self.tables.get_mut(table) {
-                    table.insert(value, after, slot);
-                }
-            }
-        }
-    }
-
-    fn new_tables(&self) -> Vec<Table> {
-        let entries = self.expected.max(self.len);
-        (0..self.design.blocks * self.shuffles.len())
-            .map(|_| Table::with_capacity(entries))
-            .collect()
-    }
-
-    /// How each hash is cut now.
-    pub fn design(&self) -> Design {
-        self.design
     }
 
     /// How many times each hash is cut (1 when the search is exact).
@@ -501,12 +342,10 @@ impl<T> NearIndex<T> {
 
     /// Files `hash` for `value`; returns its slot, which [`remove`](Self::remove) takes.
     pub fn insert(&mut self, hash: u64, value: T) -> u32 {
-        if self.len >= self.design.capacity(self.load) && self.design.bits < WIDEST_BLOCK_BITS {
-            // Doubling what the design is for: each redesign is paid for by as many inserts.
-            self.redesign(self.len.saturating_mul(2));
-        }
         if self.tables.is_empty() {
-            self.tables = self.new_tables();
+            self.tables = (0..BLOCKS * self.shuffles.len())
+                .map(|_| Table::with_capacity(self.expected))
+                .collect();
         }
         let slot = match self.free.pop() {
             Some(slot) => slot,
@@ -521,9 +360,9 @@ impl<T> NearIndex<T> {
         if let Some(place) = self.slots.get_mut(slot as usize) {
             *place = Some((hash, value));
         }
-        for (table, value, after) in placements(&self.shuffles, self.design, hash) {
+        for (table, number, shuffled) in placements(&self.shuffles, hash) {
             if let Some(table) = self.tables.get_mut(table) {
-                table.insert(value, after, slot);
+                table.insert(block(shuffled, number), after_block(shuffled, number), slot);
             }
         }
         self.len += 1;
@@ -533,28 +372,14 @@ impl<T> NearIndex<T> {
     /// Forgets the hash in `slot`; returns what it stood for.
     pub fn remove(&mut self, slot: u32) -> Option<T> {
         let (hash, value) = self.slots.get_mut(slot as usize)?.take()?;
-        for (table, value, _) in placements(&self.shuffles, self.design, hash) {
+        for (table, number, shuffled) in placements(&self.shuffles, hash) {
             if let Some(table) = self.tables.get_mut(table) {
-                table.remove(value, slot);
+                table.remove(block(shuffled, number), slot);
             }
         }
         self.free.push(slot);
         self.len -= 1;
         Some(value)
-    }
-
-    /// The table cells a lookup of `hash` reads when it finds nothing: what its cost is made
-    /// of, counted rather than timed (`bench dedupe` shows it stays flat as the index grows).
-    pub fn cells_read(&self, hash: u64) -> usize {
-        placements(&self.shuffles, self.design, hash)
-            .filter_map(|(table, own, _)| Some((self.tables.get(table)?, own)))
-            .map(|(table, own)| {
-                self.probes
-                    .iter()
-                    .map(|probe| table.cells_read(own ^ *probe as usize))
-                    .sum::<usize>()
-            })
-            .sum()
     }
 
     /// The stored hash nearest to `hash` (within `max_distance`) whose value `accept`s, with
@@ -564,12 +389,14 @@ impl<T> NearIndex<T> {
     pub fn nearest(&self, hash: u64, mut accept: impl FnMut(&T) -> bool) -> Option<(&T, u32)> {
         let mut best: Option<(u32, u32)> = None;
         let mut within = 0usize;
-        'tables: for (table, own, own_after) in placements(&self.shuffles, self.design, hash) {
+        'tables: for (table, number, shuffled) in placements(&self.shuffles, hash) {
             let Some(table) = self.tables.get(table) else {
                 continue;
             };
+            let own = block(shuffled, number);
+            let own_after = after_block(shuffled, number);
             for probe in &self.probes {
-                for (stored_after, slot) in table.entries(own ^ *probe as usize) {
+                for (stored_after, slot) in table.entries(own ^ usize::from(*probe)) {
                     // The bits of the block and the 32 after it differ at least this much:
                     // past `max_distance`, the whole hash need not be read.
                     let at_least = probe.count_ones() + (stored_after ^ own_after).count_ones();
@@ -685,37 +512,16 @@ mod tests {
     fn one_cut_finds_what_counting_says() {
         // 16·16 ways out of C(64, 2) put both bits of a pair 2 apart in different blocks;
         // a single cut still finds every pair up to 7, and at 8 misses only 2-2-2-2 spreads.
-        assert_eq!(one_cut_recall(7, 16, 4), 1.0);
+        assert_eq!(one_cut_recall(7), 1.0);
         let spread_2222 = 120f64.powi(4) / 4_426_165_368.0;
-        assert!((one_cut_recall(8, 16, 4) - (1.0 - spread_2222)).abs() < 1e-9);
-        let cuts = |k, capacity| Design::approximate(k, capacity, DESIGN_LOAD).map(|d| d.cuts);
-        assert_eq!(cuts(7, 0), None);
-        assert_eq!(cuts(8, 0), Some(2));
-        assert_eq!(cuts(10, 0), Some(3));
-        assert_eq!(cuts(20, 0), None, "too many cuts: searched exactly");
-        // Three blocks of 18 bits leave 10 bits in no block: a pair differing only there is
-        // found by every cut, one with two bits in each block by none.
-        assert_eq!(one_cut_recall(5, 18, 3), 1.0);
-        let spread_222 = 153f64.powi(3) * 1.0 / 74_974_368.0;
-        assert!((one_cut_recall(6, 18, 3) - (1.0 - spread_222)).abs() < 1e-9);
-        // Wider blocks for more hashes, and more cuts to keep the recall.
-        let design = |capacity| Design::approximate(10, capacity, DESIGN_LOAD);
+        assert!((one_cut_recall(8) - (1.0 - spread_2222)).abs() < 1e-9);
+        assert_eq!(approximate_cuts(7), None);
+        assert_eq!(approximate_cuts(8), Some(2));
+        assert_eq!(approximate_cuts(10), Some(3));
         assert_eq!(
-            design(262_144).map(|d| (d.bits, d.blocks, d.cuts)),
-            Some((16, 4, 3))
-        );
-        assert_eq!(
-            design(262_145).map(|d| (d.bits, d.blocks, d.cuts)),
-            Some((17, 3, 6))
-        );
-        assert_eq!(
-            design(1_000_000).map(|d| (d.bits, d.blocks, d.cuts)),
-            Some((18, 3, 7))
-        );
-        assert_eq!(
-            design(usize::MAX).map(|d| d.bits),
-            Some(21),
-            "the widest block"
+            approximate_cuts(20),
+            None,
+            "too many cuts: searched exactly"
         );
     }
 
@@ -752,76 +558,6 @@ mod tests {
             };
             assert!(recall >= floor, "{bits} bits apart: recall {recall}");
         }
-    }
-
-    #[test]
-    fn a_design_for_a_million_hashes_finds_nearly_every_near_copy() {
-        let max_distance = 10;
-        let mut index = NearIndex::new(max_distance);
-        index.reserve(1_000_000);
-        assert_eq!((index.design().bits, index.cuts()), (18, 7));
-        let stored: Vec<u64> = stream(13).take(5000).collect();
-        for (i, hash) in stored.iter().enumerate() {
-            index.insert(*hash, i);
-        }
-        let mut pick = stream(6);
-        for bits in 0..=12u32 {
-            let trials = 2000;
-            let found = (0..trials)
-                .filter(|i| {
-                    let query = flip(stored[i % stored.len()], bits, &mut pick);
-                    let hit = index.nearest(query, |_| true);
-                    assert!(hit.is_none_or(|(_, d)| d <= max_distance), "{bits} bits");
-                    hit.is_some()
-                })
-                .count();
-            let recall = found as f64 / trials as f64;
-            let floor = match bits {
-                0..=5 => 1.0,
-                6..=9 => 0.99,
-                10 => 0.96,
-                _ => 0.0,
-            };
-            assert!(recall >= floor, "{bits} bits apart: recall {recall}");
-        }
-    }
-
-    #[test]
-    fn past_its_design_the_index_cuts_again_and_keeps_every_hash_and_slot() {
-        let mut index = NearIndex::new(10);
-        // One hash per block value by design instead of four: the 65,537th insert redesigns.
-        index.load = 1;
-        let stored: Vec<u64> = stream(21).take(70_000).collect();
-        let mut slots = Vec::new();
-        for (i, hash) in stored.iter().enumerate() {
-            slots.push(index.insert(*hash, i));
-            if i + 1 == 65_536 {
-                assert_eq!(index.design().bits, 16);
-            }
-        }
-        assert_eq!(index.design().bits, 17, "cut again with wider blocks");
-        assert_eq!(index.len(), stored.len());
-        for (i, hash) in stored.iter().enumerate().step_by(97) {
-            assert_eq!(index.nearest(*hash, |_| true), Some((&i, 0)), "hash {i}");
-        }
-        // Slots handed out before the redesign still remove their hash.
-        let gone = slots[5];
-        assert_eq!(index.remove(gone), Some(5));
-        assert!(index.nearest(stored[5], |v| *v == 5).is_none());
-        assert_eq!(
-            index.insert(stored[5], 5),
-            gone,
-            "the freed slot is used again"
-        );
-        assert_eq!(index.nearest(stored[5], |_| true), Some((&5, 0)));
-    }
-
-    #[test]
-    fn the_exact_index_never_changes_its_design() {
-        let mut index = NearIndex::<usize>::exact(10);
-        index.reserve(10_000_000);
-        assert_eq!(index.design(), Design::exact(10));
-        assert_eq!((index.design().bits, index.design().radius), (16, 2));
     }
 
     #[test]
