@@ -829,17 +829,25 @@ mod tests {
     }
     use khabar_core_model::{FeedRef, RecordId};
 
-    #[tokio::test]
-    async fn upserts_by_id_and_searches() -> Result<(), Box<dyn std::error::Error>> {
-        let dir = tempfile::tempdir()?;
+    /// A sink writing `k.db` in `dir`.
+    async fn sink_in(
+        dir: &tempfile::TempDir,
+        synchronous: Synchronous,
+    ) -> Result<Box<dyn Sink>, Box<dyn std::error::Error>> {
         let ctx =
             BuildContext::standalone("db", dir.path().to_path_buf(), dir.path().to_path_buf());
         let config = SqliteConfig {
             path: "k.db".into(),
             store_html: false,
-            synchronous: Synchronous::Full,
+            synchronous,
         };
-        let mut sink = config.build(&ctx).await?;
+        Ok(config.build(&ctx).await?)
+    }
+
+    #[tokio::test]
+    async fn upserts_by_id_and_searches() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut sink = sink_in(&dir, Synchronous::Full).await?;
         let mut a = Article::new(
             RecordId::from_url("https://x/1"),
             FeedRef::default(),
@@ -874,14 +882,7 @@ mod tests {
     async fn indexes_a_large_batch_and_keeps_the_last_of_a_repeated_record(
     ) -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let ctx =
-            BuildContext::standalone("db", dir.path().to_path_buf(), dir.path().to_path_buf());
-        let config = SqliteConfig {
-            path: "k.db".into(),
-            store_html: false,
-            synchronous: Synchronous::Normal,
-        };
-        let mut sink = config.build(&ctx).await?;
+        let mut sink = sink_in(&dir, Synchronous::Normal).await?;
         let article = |n: usize, word: &str| {
             let url = format!("https://x/{n}");
             let mut a = Article::new(
