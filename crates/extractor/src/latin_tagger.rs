@@ -18,6 +18,7 @@ use khabar_core_model::{Entity, EntityKind};
 use crate::common_words::WordFrequencies;
 use crate::latin_names::{self, Word};
 use crate::ner::{tag_kind, Example, Features, Model, ModelError, TAGS};
+use crate::taken::Taken;
 
 /// The model as built by `cargo xtask train ner --lang en` (see `model/README.md`).
 pub const ENGLISH_MODEL: &[u8] = include_bytes!("../model/ner-en.model");
@@ -326,13 +327,7 @@ fn repeat_names(text: &str, words: &[Word], names: &mut Vec<Entity>) {
             lengths.push(length);
         }
     }
-    let mut taken: Vec<(usize, usize)> = names.iter().map(|e| (e.start, e.end)).collect();
-    taken.sort_unstable();
-    let free = |taken: &[(usize, usize)], start: usize, end: usize| {
-        // The first name ending after `start` is the only one that could overlap.
-        let i = taken.partition_point(|&(_, e)| e <= start);
-        taken.get(i).is_none_or(|&(s, _)| s >= end)
-    };
+    let mut taken = Taken::new(names.iter().map(|e| (e.start, e.end)));
     let mut repeated = Vec::new();
     for at in 0..words.len() {
         for &length in &lengths {
@@ -343,11 +338,9 @@ fn repeat_names(text: &str, words: &[Word], names: &mut Vec<Entity>) {
             let Some(name) = text.get(start..end).and_then(|t| by_text.get(t)) else {
                 continue;
             };
-            if candidate.iter().skip(1).any(|w| !w.joined) || !free(&taken, start, end) {
+            if candidate.iter().skip(1).any(|w| !w.joined) || !taken.claim(start, end) {
                 continue;
             }
-            let i = taken.partition_point(|&(s, _)| s < start);
-            taken.insert(i, (start, end));
             repeated.push(Entity {
                 start,
                 end,

@@ -16,6 +16,7 @@ pub mod name_features;
 pub mod names;
 pub mod ner;
 mod rules;
+mod taken;
 
 pub use attributions::{attributions, AttributionsConfig};
 pub use entities::{EntitiesConfig, Matcher};

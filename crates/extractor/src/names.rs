@@ -20,6 +20,7 @@ use crate::name_features::{
     GazetteerHit, Word,
 };
 use crate::ner::{tag_kind, ModelError, Tagger};
+use crate::taken::Taken;
 
 /// The model, as trained by `cargo xtask train ner` (CC BY-SA 3.0: see `model/README.md`).
 pub const ARABIC_MODEL: &[u8] = include_bytes!("../model/ner-ar.model");
@@ -396,12 +397,7 @@ pub fn merge(
 /// person or a body the same way throughout, though not every sentence gives the tagger a cue.
 fn repeated_mentions(text: &str, known: &[Entity], added: &[Entity]) -> Vec<Entity> {
     let letter = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-    let mut taken: Vec<(usize, usize)> = known
-        .iter()
-        .chain(added.iter())
-        .map(|e| (e.start, e.end))
-        .collect();
-    taken.sort_unstable();
+    let mut taken = Taken::new(known.iter().chain(added).map(|e| (e.start, e.end)));
     // One pass over the text for every name (the first reading of a surface stands).
     let mut seen = foldhash::HashSet::default();
     let names: Vec<&Entity> = added
@@ -432,11 +428,9 @@ fn repeated_mentions(text: &str, known: &[Entity], added: &[Entity]) -> Vec<Enti
         if (letter(previous) && !clitic) || letter(text[end..].chars().next()) {
             continue;
         }
-        let from = taken.partition_point(|&(_, e)| e <= at);
-        if taken.get(from).is_some_and(|&(s, _)| s < end) {
+        if !taken.claim(at, end) {
             continue;
         }
-        taken.insert(from, (at, end));
         out.push(Entity {
             start: at,
             end,
