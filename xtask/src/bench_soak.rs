@@ -145,8 +145,16 @@ fn last_heap_report(log: &Path) -> Option<(u64, u64)> {
 /// Articles per second over the samples that end at the first one past `mark`, starting a
 /// tenth of `mark` earlier.
 fn rate_at(samples: &[Sample], mark: u64) -> Option<f64> {
+    rate_over(samples, mark, mark / 10)
+}
+
+/// Articles per second over the samples that end at the first one past `mark`, starting
+/// `window` articles earlier: the same window at every mark, so that two rates are averaged
+/// over as many articles (a tenth of 100,000 is twenty seconds, a tenth of a million three
+/// minutes).
+fn rate_over(samples: &[Sample], mark: u64, window: u64) -> Option<f64> {
     let end = samples.iter().position(|s| s.delivered >= mark)?;
-    let from_count = mark.saturating_sub(mark / 10);
+    let from_count = mark.saturating_sub(window);
     let start = samples[..end]
         .iter()
         .rposition(|s| s.delivered <= from_count)?;
@@ -404,6 +412,13 @@ pub fn soak(args: &[String]) -> Result<(), String> {
         "| articles/s around {last} | {} |",
         show(rate_at(&samples, last), "/s")
     );
+    let window = (articles / 20).max(1000) as u64;
+    for mark in [tenth, last] {
+        println!(
+            "| articles/s over the {window} articles up to {mark} | {} |",
+            show(rate_over(&samples, mark, window), "/s")
+        );
+    }
     println!("| errors logged | {errors} |");
     println!("\nSamples: {}; plot: {}", csv.display(), png.display());
     println!(

@@ -8,7 +8,8 @@
 //! Hashes are pseudo-random (xorshift, fixed seed), as SimHashes of unrelated texts are; a
 //! tenth of the queries are planted near-copies (4 to 10 bits away) of stored hashes, so the
 //! answers are checked as well as timed. One thread; each figure is the fastest of three
-//! rounds of 20,000 queries (then as many inserts).
+//! rounds of 20,000 queries (then as many inserts). The indexes are sized up front as the
+//! stage sizes its own, for its default `max_entries` or for what is stored where that is more.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,6 +18,9 @@ use khabar_normalizer::near::NearIndex;
 
 const MAX_DISTANCE: u32 = 10;
 const ROUND: usize = 20_000;
+/// The room the `dedupe` stage makes at its default `max_entries` (250,000, and 4,096 more
+/// for the records between two sweeps).
+const STAGE_ROOM: usize = 250_000 + 4096;
 
 fn stream(seed: u64) -> impl Iterator<Item = u64> {
     let mut state = seed | 1;
@@ -155,6 +159,10 @@ fn main() {
         let stored: Vec<u64> = stream(42).take(stored_count).collect();
         let mut approximate = NearIndex::new(MAX_DISTANCE);
         let mut exact = NearIndex::exact(MAX_DISTANCE);
+        // Sized as the stage sizes them: for its `max_entries` (and the records it may run
+        // past it between sweeps), or for what is stored where that is more.
+        approximate.reserve(stored_count.max(STAGE_ROOM));
+        exact.reserve(stored_count.max(STAGE_ROOM));
         let mut banded = Banded {
             bands: HashMap::new(),
             hashes: Vec::new(),
