@@ -41,7 +41,7 @@ pub struct DedupeConfig {
     /// text's SimHash says little.
     #[serde(default = "default_min_words")]
     pub min_words: usize,
-    /// Most fingerprints held in memory (about 380 bytes each, claimed as the index fills
+    /// Most fingerprints held in memory (about 460 bytes each, claimed as the index fills
     /// its tables, which are sized for this bound when the stage starts); past it the oldest
     /// are forgotten before `ttl`, and the stage says how far back it still reaches.
     #[serde(default = "default_max_entries")]
@@ -151,7 +151,7 @@ struct Fingerprint {
 }
 
 /// What the in-memory index keeps of one record: integers and a 16-byte id (56 bytes; about
-/// 380 with its share of the maps and of the near-duplicate tables, against 1.2 KB when ids,
+/// 460 with its share of the maps and of the near-duplicate tables, against 1.2 KB when ids,
 /// URLs and hashes were kept as strings in each map).
 #[derive(Debug, Clone)]
 struct Entry {
