@@ -162,9 +162,14 @@ pub fn article(db: &Path, id: &str) -> Result<Option<StoredArticle>, StoreError>
     }
     let cluster = match &record.cluster_id {
         Some(cluster) => {
+            let story = if crate::sink::schema_version(&conn).map_err(describe(db))? >= 5 {
+                "a.cluster_id"
+            } else {
+                "json_extract(a.record, '$.cluster_id')"
+            };
             let sql = format!(
                 "SELECT {BRIEF_COLUMNS} FROM articles a
-                 WHERE json_extract(a.record, '$.cluster_id') = ?1 AND a.id != ?2
+                 WHERE {story} = ?1 AND a.id != ?2
                  ORDER BY a.published_at LIMIT {CLUSTER_LIMIT}"
             );
             let mut stmt = conn.prepare(&sql).map_err(describe(db))?;

@@ -194,7 +194,27 @@ fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
              COMMIT;",
         )?;
     }
+    if version < 5 {
+        // The story's id in a column of its own: indexed through the record, every insert
+        // parsed the whole record (18 KB on a typical article, most of it the entities) to
+        // find it.
+        conn.execute_batch(
+            "BEGIN;
+             ALTER TABLE articles ADD COLUMN cluster_id TEXT;
+             UPDATE articles SET cluster_id = json_extract(record, '$.cluster_id');
+             DROP INDEX IF EXISTS articles_cluster;
+             CREATE INDEX articles_cluster ON articles (cluster_id);
+             PRAGMA user_version = 5;
+             COMMIT;",
+        )?;
+    }
     Ok(())
+}
+
+/// The schema a store is at (`PRAGMA user_version`): readers of a store that no pipeline has
+/// opened since an upgrade use the older layout.
+pub(crate) fn schema_version(conn: &Connection) -> Result<i64, rusqlite::Error> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
 /// One article, ready for the blocking thread.
@@ -213,6 +233,7 @@ struct Row {
     site_name: Option<String>,
     text: Option<String>,
     content_hash: Option<String>,
+    cluster_id: Option<String>,
     record: String,
     html: Option<String>,
     fts_title: String,
@@ -246,6 +267,7 @@ fn to_row(article: &Article, store_html: bool) -> Result<Row, StageError> {
         site_name: article.site_name.clone(),
         text: article.text.clone(),
         content_hash: article.content_hash.clone(),
+        cluster_id: article.cluster_id.as_ref().map(|c| c.as_str().to_string()),
         record,
         html: if store_html {
             article.html.clone()
@@ -272,8 +294,9 @@ fn upsert(conn: &Connection, row: &Row) -> Result<(i64, bool), rusqlite::Error> 
     // as much as running it.
     let rowid: i64 = conn.prepare_cached(
         "INSERT INTO articles (id, source, feed_url, url, canonical_url, title, summary, published_at,
-             updated_at, fetched_at, language, site_name, text, content_hash, record, html, stored_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+             updated_at, fetched_at, language, site_name, text, content_hash, record, html, stored_at,
+             cluster_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
          ON CONFLICT (id) DO UPDATE SET
              source = excluded.source, feed_url = excluded.feed_url, url = excluded.url,
              canonical_url = excluded.canonical_url, title = excluded.title,
@@ -281,13 +304,14 @@ fn upsert(conn: &Connection, row: &Row) -> Result<(i64, bool), rusqlite::Error> 
              updated_at = excluded.updated_at, fetched_at = excluded.fetched_at,
              language = excluded.language, site_name = excluded.site_name, text = excluded.text,
              content_hash = excluded.content_hash, record = excluded.record,
-             html = COALESCE(excluded.html, articles.html), stored_at = excluded.stored_at
+             html = COALESCE(excluded.html, articles.html), stored_at = excluded.stored_at,
+             cluster_id = excluded.cluster_id
          RETURNING rowid",
     )?.query_row(
         params![
             row.id, row.source, row.feed_url, row.url, row.canonical_url, row.title, row.summary,
             row.published_at, row.updated_at, row.fetched_at, row.language, row.site_name, row.text,
-            row.content_hash, row.record, row.html, chrono::Utc::now().to_rfc3339()
+            row.content_hash, row.record, row.html, chrono::Utc::now().to_rfc3339(), row.cluster_id
         ],
         |r| r.get(0),
     )?;
@@ -744,7 +768,7 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .expect("row");
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
         let record: serde_json::Value = serde_json::from_str(&record).expect("JSON");
         assert!(record.get("text").is_none() && record.get("text_normalized").is_none());
         assert_eq!(record["title"], "Floods");
@@ -764,6 +788,63 @@ mod tests {
             stored.record.text.as_deref(),
             Some("The river flooded the lower town.")
         );
+    }
+
+    #[test]
+    fn schema_5_moves_the_story_id_into_a_column_and_a_story_reads_alike_before_and_after() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("k.db");
+        schema_3_store(&db);
+        {
+            // A second record of a1's story, as schema 3 kept it: the story's id in the
+            // record only.
+            let conn = Connection::open(&db).expect("open");
+            conn.execute_batch(
+                "UPDATE articles SET record = json_set(record, '$.cluster_id', 'a1');
+                 INSERT INTO articles (id, source, feed_url, url, title, fetched_at, text, record, stored_at)
+                     SELECT 'a2', source, feed_url, 'https://example.org/a2', 'Floods again',
+                            fetched_at, text,
+                            json_set(record, '$.id', 'a2', '$.url', 'https://example.org/a2'),
+                            stored_at
+                     FROM articles WHERE id = 'a1';",
+            )
+            .expect("second record");
+        }
+        let story_of = |id: &str| -> Vec<String> {
+            let stored = crate::reader::article(&db, id)
+                .expect("read")
+                .expect("stored");
+            stored.cluster.into_iter().map(|b| b.id).collect()
+        };
+        // Read before any pipeline has opened (and migrated) the store.
+        assert_eq!(story_of("a2"), ["a1"]);
+
+        let conn = open(&db).expect("migrated");
+        let columns: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT id, cluster_id FROM articles ORDER BY id")
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()
+            })
+            .expect("rows");
+        assert_eq!(
+            columns,
+            [
+                ("a1".to_string(), Some("a1".to_string())),
+                ("a2".to_string(), Some("a1".to_string()))
+            ]
+        );
+        let index: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'articles_cluster'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("index");
+        assert!(!index.contains("json_extract"), "{index}");
+        drop(conn);
+        assert_eq!(story_of("a2"), ["a1"]);
+        assert_eq!(story_of("a1"), ["a2"]);
     }
 
     #[tokio::test]
