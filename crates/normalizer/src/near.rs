@@ -165,9 +165,9 @@ impl Table {
     /// Half full at `entries`. Why not seven tenths, where it grows: a probe reads the run
     /// of cells from its home, and at seven tenths the runs are long enough that a lookup in
     /// the full index of a long-running daemon cost two to three times what it cost at
-    /// 100,000 records (`bench dedupe`, BENCHMARKS.md). Sized for half, it costs less at
-    /// both, and the full index less than twice as much, for 40 % more memory in the tables
-    /// (12 B a cell, twice as many cells as the hashes the index is sized for).
+    /// 100,000 records (`bench dedupe`, BENCHMARKS.md). Sized for half, a lookup in the full
+    /// index costs about a fifth less, for 40 % more memory in the tables (12 B a cell,
+    /// twice as many cells as the hashes the index is sized for).
     fn with_capacity(entries: usize) -> Table {
         let cells = entries.max(16).saturating_mul(2).max(64);
         Table {
