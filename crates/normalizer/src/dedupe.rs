@@ -2,7 +2,8 @@
 //! near-duplicates (syndicated copies, small edits) by 64-bit SimHash over word shingles.
 //!
 //! Fingerprints live in memory, the SimHashes in a multi-index ([`crate::near::NearIndex`]:
-//! a lookup costs the same at ten thousand records as at a million), and in the state store
+//! a lookup probes a fixed number of places, each holding a share of the records that
+//! `max_entries` bounds), and in the state store
 //! so a restart remembers them; entries older than `ttl` are forgotten while running.
 
 use std::collections::HashMap;

@@ -114,7 +114,7 @@ pub fn open_with(path: &Path, synchronous: Synchronous) -> Result<Connection, St
 
 /// Brings a store up to the current schema, one numbered step at a time (`user_version`).
 fn migrate(conn: &Connection) -> Result<(), rusqlite::Error> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version = schema_version(conn)?;
     if version < 1 {
         conn.execute_batch(
             "BEGIN;
